@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds of the engine drop overflow and bounds checks in the numeric
+// kernels: they run over raw pointers whose bounds the op checks once.
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "RobustTransfer",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rt", targets: ["rt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C libraries from Debian (scripts/setup.sh installs them).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq",
+                       providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"])]),
+
+        .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
+        .target(name: "NeuralNetworks", dependencies: ["TensorEngine"], swiftSettings: kernelSettings),
+        .target(name: "Datasets", dependencies: ["TensorEngine", "CPNG", "CJPEG"], swiftSettings: kernelSettings),
+        .target(name: "Cluster", dependencies: [
+            "CZeroMQ",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .executableTarget(name: "rt", dependencies: [
+            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
+        .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "TensorEngine"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

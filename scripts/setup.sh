@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages RobustTransfer needs, only those that are missing.
+# Idempotent: a second run installs nothing. Uses sudo when not root.
+set -euo pipefail
+
+PACKAGES=(
+  pkg-config
+  libzmq3-dev        # ZeroMQ (CZeroMQ): coordinator <-> worker transport, CurveZMQ
+  libopenblas-dev    # OpenBLAS cblas_sgemm (CBLAS): matmul and convolution
+  libpng-dev         # ImageFolder PNG decoding
+  libjpeg-dev        # ImageFolder JPEG decoding (libjpeg-turbo)
+  libsqlite3-dev     # result store (GRDB)
+  dataset-fashion-mnist  # real Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
+)
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup.sh: apt-get/dpkg not found. This script supports Debian and Ubuntu only." >&2
+  echo "Install by hand: ${PACKAGES[*]}" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "setup.sh: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+  fi
+fi
+
+echo "setup.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
