@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the engine and its parts.",
+        subcommands: []
+    )
+}

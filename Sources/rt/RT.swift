@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `rt` command line: thin commands that parse arguments and call the modules.
+@main
+struct RT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rt",
+        abstract: "RobustTransfer: study how pre-training transfers adversarial non-robustness, on a cluster.",
+        version: RTVersion.string,
+        subcommands: [
+            BenchCommand.self,
+        ]
+    )
+}
+
+enum RTVersion {
+    static let string = "0.1.0"
+}
