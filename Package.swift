@@ -35,8 +35,9 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .target(name: "Benchmarks", dependencies: ["TensorEngine", "NeuralNetworks"], swiftSettings: kernelSettings),
         .executableTarget(name: "rt", dependencies: [
-            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster",
+            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Benchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -20,7 +20,14 @@ open class Module {
 
     open func forward(_ x: Tensor) throws -> Tensor { x }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try forward(x) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let y = try forward(x)
+        Module.observer.value?(self, x, y)
+        return y
+    }
+
+    /// Sees every module call (module, input, output) on this thread while set: FLOP counting, activation statistics.
+    public static let observer = ThreadLocal<((Module, Tensor, Tensor) -> Void)?>(nil)
 
     /// Every parameter under its dotted name, in model order.
     public var namedParameters: [(String, Tensor)] { collect(\.ownParameters) }

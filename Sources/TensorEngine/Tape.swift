@@ -15,12 +15,14 @@ public enum Tape {
         counter.add(1, ordering: .relaxed).newValue
     }
 
-    /// Whether ops record themselves on the tape on this thread/task.
-    @TaskLocal public static var isRecording = true
+    private static let recording = ThreadLocal(true)
+
+    /// Whether ops record themselves on the tape on this thread.
+    public static var isRecording: Bool { recording.value }
 
     /// Runs `body` without recording: outputs carry no gradient history (inference, attacks' bookkeeping).
     public static func withoutRecording<T>(_ body: () throws -> T) rethrows -> T {
-        try $isRecording.withValue(false) { try body() }
+        try recording.withValue(false, body)
     }
 
 }

@@ -1,10 +1,12 @@
-/// What batch-norm's backward needs: the normalized input and 1/sqrt(var + eps) per channel.
+/// What batch-norm's backward needs besides its input: the mean and 1/sqrt(var + eps) used per
+/// channel. The normalized input x̂ is recomputed from them rather than kept, which saves one
+/// activation-sized buffer per batch-norm layer for the whole backward pass.
 final class BatchNormSaved: @unchecked Sendable {
-    let normalized: Storage
+    let mean: [Float]
     let inverseStd: [Float]
     let training: Bool
-    init(normalized: Storage, inverseStd: [Float], training: Bool) {
-        (self.normalized, self.inverseStd, self.training) = (normalized, inverseStd, training)
+    init(mean: [Float], inverseStd: [Float], training: Bool) {
+        (self.mean, self.inverseStd, self.training) = (mean, inverseStd, training)
     }
 }
 
@@ -26,46 +28,49 @@ enum BatchNorm {
             try require(m > 1, .invalidArgument(op: "batchNorm", reason: "training needs more than one value per channel, input is \(x.shape)"))
         }
         let out = Storage(uninitializedCount: x.count)
-        let normalized = Storage(uninitializedCount: x.count)
-        var inverseStd = [Float](repeating: 0, count: channels)
-        let xp = x.pointer, yp = out.pointer, np = normalized.pointer
+        var means = [Float](repeating: 0, count: channels)
+        var inverseStds = [Float](repeating: 0, count: channels)
+        let xp = x.pointer, yp = out.pointer
         let gamma = weight.pointer, beta = bias.pointer, rm = runningMean.pointer, rv = runningVar.pointer
-        inverseStd.withUnsafeMutableBufferPointer { inv in
-            let invp = inv.baseAddress!
+        means.withUnsafeMutableBufferPointer { meanBuffer in
+        inverseStds.withUnsafeMutableBufferPointer { invBuffer in
+            let meanp = meanBuffer.baseAddress!, invp = invBuffer.baseAddress!
             Parallel.forEachChunk(channels) { _, range in
                 for c in range {
                     var mean: Float, variance: Float
                     if training {
-                        // Two passes in Double: the batch variance of large planes loses digits in Float.
-                        var s = 0.0
-                        for n in 0..<batch { let p = xp + (n * channels + c) * spatial; for i in 0..<spatial { s += Double(p[i]) } }
+                        // Shifted sums in Double: one pass, without the cancellation of E[x²] − E[x]² in Float.
+                        let shift = Double(xp[c * spatial])
+                        var s = 0.0, ss = 0.0
+                        for n in 0..<batch {
+                            let p = xp + (n * channels + c) * spatial
+                            for i in 0..<spatial { let d = Double(p[i]) - shift; s += d; ss += d * d }
+                        }
                         let mu = s / Double(m)
-                        var ss = 0.0
-                        for n in 0..<batch { let p = xp + (n * channels + c) * spatial; for i in 0..<spatial { let d = Double(p[i]) - mu; ss += d * d } }
-                        mean = Float(mu)
-                        variance = Float(ss / Double(m))
+                        let centered = max(ss - s * mu, 0)
+                        mean = Float(shift + mu)
+                        variance = Float(centered / Double(m))
                         rm[c] = (1 - momentum) * rm[c] + momentum * mean
-                        rv[c] = (1 - momentum) * rv[c] + momentum * Float(ss / Double(m - 1))
+                        rv[c] = (1 - momentum) * rv[c] + momentum * Float(centered / Double(m - 1))
                     } else {
                         mean = rm[c]
                         variance = rv[c]
                     }
                     let invStd = 1 / (variance + epsilon).squareRoot()
+                    meanp[c] = mean
                     invp[c] = invStd
-                    let (scale, shift) = (gamma[c], beta[c])
+                    // y = x·a + b with a = γ·invStd, b = β − mean·a
+                    let a = gamma[c] * invStd, b = beta[c] - mean * a
                     for n in 0..<batch {
                         let offset = (n * channels + c) * spatial
-                        let src = xp + offset, nrm = np + offset, dst = yp + offset
-                        for i in 0..<spatial {
-                            let v = (src[i] - mean) * invStd
-                            nrm[i] = v
-                            dst[i] = v * scale + shift
-                        }
+                        let src = xp + offset, dst = yp + offset
+                        for i in 0..<spatial { dst[i] = src[i] * a + b }
                     }
                 }
             }
         }
-        let saved = BatchNormSaved(normalized: normalized, inverseStd: inverseStd, training: training)
+        }
+        let saved = BatchNormSaved(mean: means, inverseStd: inverseStds, training: training)
         return Tensor.result(shape: x.shape, storage: out, op: .batchNorm(input: x, weight: weight, bias: bias, saved),
                              inputs: x, weight, bias)
     }
@@ -77,35 +82,43 @@ enum BatchNorm {
         let spatial = x.shape.dropFirst(2).reduce(1, *)
         let m = Float(batch * spatial)
         let dx = x.requiresGrad ? Storage(uninitializedCount: x.count) : nil
+        // In evaluation with frozen γ, β (attacks) only dx = γ·invStd·g is needed: no reductions.
+        let needSums = saved.training || weight.requiresGrad || bias.requiresGrad
         let dgamma = Storage(count: channels), dbeta = Storage(count: channels)
-        let gp = g.pointer, np = saved.normalized.pointer, gamma = weight.pointer
+        let gp = g.pointer, xp = x.pointer, gamma = weight.pointer
         let dgp = dgamma.pointer, dbp = dbeta.pointer
+        saved.mean.withUnsafeBufferPointer { meanBuffer in
         saved.inverseStd.withUnsafeBufferPointer { inv in
             Parallel.forEachChunk(channels) { _, range in
                 for c in range {
+                    let mean = meanBuffer[c], invStd = inv[c]
                     var sumG: Float = 0, sumGX: Float = 0
-                    for n in 0..<batch {
-                        let offset = (n * channels + c) * spatial
-                        let gr = gp + offset, nr = np + offset
-                        for i in 0..<spatial { sumG += gr[i]; sumGX += gr[i] * nr[i] }
+                    if needSums {
+                        for n in 0..<batch {
+                            let offset = (n * channels + c) * spatial
+                            let gr = gp + offset, xr = xp + offset
+                            for i in 0..<spatial { sumG += gr[i]; sumGX += gr[i] * (xr[i] - mean) }
+                        }
+                        sumGX *= invStd  // Σ g·x̂
                     }
                     dgp[c] = sumGX
                     dbp[c] = sumG
                     guard let dx else { continue }
-                    let k = gamma[c] * inv[c]
+                    let k = gamma[c] * invStd
                     let dxp = dx.pointer
+                    let meanG = sumG / m, meanGX = sumGX / m
                     for n in 0..<batch {
                         let offset = (n * channels + c) * spatial
-                        let gr = gp + offset, nr = np + offset, dr = dxp + offset
+                        let gr = gp + offset, xr = xp + offset, dr = dxp + offset
                         if saved.training {
-                            let meanG = sumG / m, meanGX = sumGX / m
-                            for i in 0..<spatial { dr[i] = k * (gr[i] - meanG - nr[i] * meanGX) }
+                            for i in 0..<spatial { dr[i] = k * (gr[i] - meanG - (xr[i] - mean) * invStd * meanGX) }
                         } else {
                             for i in 0..<spatial { dr[i] = k * gr[i] }
                         }
                     }
                 }
             }
+        }
         }
         var grads: [(Tensor, Tensor)] = []
         if let dx { grads.append((x, Tensor(shape: x.shape, storage: dx))) }

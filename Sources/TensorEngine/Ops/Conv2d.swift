@@ -52,8 +52,8 @@ enum Conv2d {
         let xp = x.pointer, wp = w.pointer, yp = out.pointer
         let inStride = geo.inChannels * geo.height * geo.width
         Parallel.forEachChunk(geo.batch) { _, images in
-            let col = geo.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * p)
-            defer { col?.deallocate() }
+            let scratch = geo.isPointwise ? nil : Storage(uninitializedCount: k * p)
+            let col = scratch?.pointer
             for n in images {
                 let y = yp + n * o * p
                 let source: UnsafePointer<Float>
@@ -80,13 +80,18 @@ enum Conv2d {
         let xp = x.pointer, wp = w.pointer, gp = g.pointer
         let needInput = x.requiresGrad, needWeight = w.requiresGrad
         let dx = needInput ? Storage(count: x.count) : nil
+        // With stride 1 the input gradient is itself a convolution: of g, padded by k−1−p, with the
+        // flipped, channel-swapped kernel. Unfolding g and one GEMM with inner size O·kh·kw beats
+        // a GEMM with inner size O followed by an adding fold.
+        let transposed = needInput && geo.stride == 1 && !geo.isPointwise ? TransposedConv(geo, w) : nil
         let chunks = Parallel.chunkCount(geo.batch)
         // One weight-gradient accumulator per thread, summed in a fixed order afterwards (deterministic).
         let dwPartials = needWeight ? (0..<chunks).map { _ in Storage(count: w.count) } : []
 
         Parallel.forEachChunk(geo.batch) { chunk, images in
-            let col = geo.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: k * p)
-            defer { col?.deallocate() }
+            let scratchCount = max(k * p, transposed.map { $0.geometry.patchSize * $0.geometry.outPixels } ?? 0)
+            let scratch = geo.isPointwise ? nil : Storage(uninitializedCount: scratchCount)
+            let col = scratch?.pointer
             for n in images {
                 let gn = gp + n * o * p
                 if needWeight {
@@ -101,15 +106,16 @@ enum Conv2d {
                     Gemm.multiply(transposeB: true, m: o, n: k, k: p, a: gn, lda: p, b: source, ldb: p,
                                   beta: 1, c: dwPartials[chunk].pointer, ldc: k)
                 }
-                if let dx {
-                    let dxn = dx.pointer + n * inStride
-                    if let col {
-                        // dcol (K, P) = Wᵀ (K, O) · g_n (O, P), folded back onto the image
-                        Gemm.multiply(transposeA: true, m: k, n: p, k: o, a: wp, lda: k, b: gn, ldb: p, c: col, ldc: p)
-                        Im2col.fold(col, geo, into: dxn)
-                    } else {
-                        Gemm.multiply(transposeA: true, m: k, n: p, k: o, a: wp, lda: k, b: gn, ldb: p, c: dxn, ldc: p)
-                    }
+                guard let dx else { continue }
+                let dxn = dx.pointer + n * inStride
+                if let transposed, let col {
+                    transposed.inputGradient(gn, into: dxn, scratch: col)
+                } else if let col {
+                    // dcol (K, P) = Wᵀ (K, O) · g_n (O, P), folded back onto the image
+                    Gemm.multiply(transposeA: true, m: k, n: p, k: o, a: wp, lda: k, b: gn, ldb: p, c: col, ldc: p)
+                    Im2col.fold(col, geo, into: dxn)
+                } else {
+                    Gemm.multiply(transposeA: true, m: k, n: p, k: o, a: wp, lda: k, b: gn, ldb: p, c: dxn, ldc: p)
                 }
             }
         }
@@ -134,6 +140,35 @@ enum Conv2d {
             grads.append((b, Tensor(shape: b.shape, storage: db)))
         }
         return grads
+    }
+}
+
+/// The input gradient of a stride-1 convolution as a forward convolution of the output gradient:
+/// dx[c, i, j] = Σ_{o,a,b} g[o, i − (kh−1−p) + a, j − (kw−1−p) + b] · W[o, c, kh−1−a, kw−1−b].
+struct TransposedConv {
+    let geometry: Conv2dGeometry
+    /// W flipped in space with in/out channels swapped: (C, O, kh, kw).
+    let flipped: Storage
+
+    init(_ geo: Conv2dGeometry, _ w: Tensor) {
+        let (o, c, kh, kw) = (geo.outChannels, geo.inChannels, geo.kernelHeight, geo.kernelWidth)
+        flipped = Storage(uninitializedCount: w.count)
+        let src = w.pointer, dst = flipped.pointer
+        for oc in 0..<o { for ic in 0..<c { for a in 0..<kh { for b in 0..<kw {
+            dst[((ic * o + oc) * kh + a) * kw + b] = src[((oc * c + ic) * kh + (kh - 1 - a)) * kw + (kw - 1 - b)]
+        } } } }
+        // Valid by construction: the forward geometry was checked, and stride 1 maps Ho×Wo back to H×W.
+        geometry = try! Conv2dGeometry(input: [1, o, geo.outHeight, geo.outWidth], weight: [c, o, kh, kw],
+                                       stride: 1, padding: kh - 1 - geo.padding)
+        precondition(geometry.outHeight == geo.height && geometry.outWidth == geo.width && kh == kw)
+    }
+
+    // dx_n (C, H·W) = W' (C, O·kh·kw) · unfold(g_n) (O·kh·kw, H·W)
+    func inputGradient(_ g: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        Im2col.unfold(g, geometry, into: scratch)
+        Gemm.multiply(m: geometry.outChannels, n: geometry.outPixels, k: geometry.patchSize,
+                      a: flipped.pointer, lda: geometry.patchSize, b: scratch, ldb: geometry.outPixels,
+                      c: dx, ldc: geometry.outPixels)
     }
 }
 

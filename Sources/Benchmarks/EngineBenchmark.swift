@@ -1,0 +1,122 @@
+import Foundation
+import NeuralNetworks
+import TensorEngine
+
+/// The engine benchmark of BENCHMARKS.md: training and PGD-10 throughput of `small-cnn`
+/// (1×28×28) and `resnet20` (3×32×32), batch 128, on random data; the same workloads as
+/// scripts/bench/pytorch_engine.py.
+public enum EngineBenchmark {
+    public struct Workload: Codable, Sendable {
+        public var name: String
+        public var imagesPerSecond: Double
+        /// Images per second of process CPU time (user + system): comparable across runs on a busy machine.
+        public var imagesPerCPUSecond: Double
+        public var batch: Int
+        /// Multiply-adds ×2 of the workload per image, for GFLOP/s.
+        public var flopsPerImage: Double
+        public var gflops: Double { imagesPerSecond * flopsPerImage / 1e9 }
+    }
+
+    public struct Report: Sendable {
+        public var threads: Int
+        public var workloads: [Workload]
+        public var peakResidentBytes: Int
+    }
+
+    public static let workloadNames = ["small-cnn/train", "small-cnn/pgd10", "resnet20/train", "resnet20/pgd10"]
+
+    /// Runs the named workloads: `warmup` untimed rounds, then the median of `rounds` timed ones.
+    public static func run(threads: Int, names: [String] = workloadNames, batch: Int = 128,
+                           rounds: Int = 5, warmup: Int = 1, minimumRoundSeconds: Double = 1) throws -> Report {
+        Parallel.threads = threads
+        var results: [Workload] = []
+        for name in names {
+            let parts = name.split(separator: "/").map(String.init)
+            guard parts.count == 2, ["small-cnn", "resnet20"].contains(parts[0]), ["train", "pgd10"].contains(parts[1]) else {
+                throw TensorError.invalidArgument(op: "bench", reason: "unknown workload '\(name)'; known: \(workloadNames.joined(separator: ", "))")
+            }
+            let inputShape = parts[0] == "small-cnn" ? [1, 28, 28] : [3, 32, 32]
+            let description = ModelDescription(name: parts[0], numClasses: 10, inputShape: inputShape,
+                                               mean: Array(repeating: 0.5, count: inputShape[0]),
+                                               std: Array(repeating: 0.25, count: inputShape[0]))
+            let model = try ModelZoo.make(description, seed: 0)
+            var generator = RandomGenerator(seed: 1)
+            let images = Tensor.uniform([batch] + inputShape, generator: &generator)
+            let labels = (0..<batch).map { _ in generator.nextInt(below: 10) }
+            let step: () throws -> Void
+            if parts[1] == "train" {
+                let optimizer = SGD(groups: [ParameterGroup(parameters: model.namedParameters, learningRate: 0.01)], momentum: 0.9)
+                model.train()
+                step = {
+                    optimizer.zeroGrad()
+                    let loss = try model(images).crossEntropy(labels: labels)
+                    try loss.backward()
+                    optimizer.step()
+                }
+            } else {
+                model.eval()
+                model.freeze([""])
+                step = { _ = try pgd(model, images, labels, generator: &generator) }
+            }
+            let (seconds, cpuSeconds) = try timeRounds(step, rounds: rounds, warmup: warmup, minimumRoundSeconds: minimumRoundSeconds)
+            // Training: forward, input gradient, weight gradient. PGD: 10 × (forward, input gradient).
+            let flops = FlopCount.forward(model, inputShape: inputShape) * (parts[1] == "train" ? 3 : 10 * 2)
+            results.append(Workload(name: name, imagesPerSecond: Double(batch) / seconds,
+                                    imagesPerCPUSecond: Double(batch) / cpuSeconds, batch: batch, flopsPerImage: flops))
+        }
+        return Report(threads: threads, workloads: results, peakResidentBytes: peakResidentBytes())
+    }
+
+    /// PGD-10 under L∞ (eps 8/255, step 2/255, random start) with input gradients only.
+    static func pgd(_ model: ImageClassifier, _ x: Tensor, _ labels: [Int], generator: inout RandomGenerator) throws -> Tensor {
+        let eps: Float = 8 / 255, alpha: Float = 2 / 255
+        var adv = try (x + Tensor.uniform(x.shape, low: -eps, high: eps, generator: &generator)).clamp(min: 0, max: 1)
+        for _ in 0..<10 {
+            adv.requiresGrad = true
+            let loss = try model(adv).crossEntropy(labels: labels)
+            let g = try gradients(of: loss, withRespectTo: [adv])[0]
+            adv = Tensor(shape: x.shape) { out in
+                let a = adv.pointer, gp = g.pointer, x0 = x.pointer
+                for i in 0..<out.count {
+                    let stepped = a[i] + alpha * (gp[i] > 0 ? 1 : (gp[i] < 0 ? -1 : 0))
+                    out[i] = min(max(min(max(stepped, x0[i] - eps), x0[i] + eps), 0), 1)
+                }
+            }
+        }
+        return adv
+    }
+
+    /// Median wall and CPU seconds per call of `step`, each timed round repeating it for at least `minimumRoundSeconds`.
+    static func timeRounds(_ step: () throws -> Void, rounds: Int, warmup: Int,
+                           minimumRoundSeconds: Double) throws -> (wall: Double, cpu: Double) {
+        for _ in 0..<warmup { try step() }
+        var perCall: [(wall: Double, cpu: Double)] = []
+        for _ in 0..<max(rounds, 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let cpuStart = cpuSeconds()
+            var calls = 0
+            var elapsed = 0.0
+            repeat {
+                try step()
+                calls += 1
+                elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            } while elapsed < minimumRoundSeconds
+            perCall.append((elapsed / Double(calls), (cpuSeconds() - cpuStart) / Double(calls)))
+        }
+        let byWall = perCall.sorted { $0.wall < $1.wall }
+        return byWall[byWall.count / 2]
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    public static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024  // KiB on Linux
+    }
+}
