@@ -1,0 +1,122 @@
+import XCTest
+@testable import TensorEngine
+
+/// Every differentiable op against finite differences, for all of its inputs.
+final class OpGradientTests: XCTestCase {
+    let checker = GradientChecker()
+
+    func testBroadcastingArithmetic() throws {
+        let a = parameter([2, 3, 4], seed: 1), b = parameter([3, 1], seed: 2)
+        let positive = parameter([1, 3, 4], seed: 3, low: 0.5, high: 2)
+        try checker.check([a, b]) { try $0[0] + $0[1] }
+        try checker.check([a, b]) { try $0[0] - $0[1] }
+        try checker.check([a, b]) { try $0[0] * $0[1] }
+        try checker.check([a, positive]) { try $0[0] / $0[1] }
+        let scalar = parameter([], seed: 4)
+        try checker.check([a, scalar]) { try $0[0] * $0[1] }
+        try checker.check([b]) { try $0[0].broadcast(to: [2, 3, 5]) }
+    }
+
+    func testUnaryOps() throws {
+        let x = parameter([3, 5], seed: 5)
+        let positive = parameter([3, 5], seed: 6, low: 0.3, high: 2)
+        let spread = spreadParameter([4, 6], seed: 7)
+        try checker.check([x]) { $0[0] * 3 + 1.5 }
+        try checker.check([x]) { -$0[0] / 4 - 2 }
+        try checker.check([x]) { $0[0].pow(2) }
+        try checker.check([positive]) { $0[0].pow(1.7) }
+        try checker.check([positive]) { $0[0].sqrt() }
+        try checker.check([x]) { $0[0].exp() }
+        try checker.check([positive]) { $0[0].log() }
+        try checker.check([spread]) { $0[0].abs() }
+        try checker.check([spread]) { $0[0].relu() }
+        try checker.check([spread]) { $0[0].clamp(min: -0.26, max: 0.31) }
+        // sign has a zero gradient almost everywhere.
+        try checker.check([spread]) { try $0[0].sign() * $0[0] }
+    }
+
+    func testMatmulAndLinear() throws {
+        let a = parameter([4, 5], seed: 8), b = parameter([5, 3], seed: 9)
+        try checker.check([a, b]) { try $0[0].matmul($0[1]) }
+        let x = parameter([6, 5], seed: 10), w = parameter([3, 5], seed: 11), bias = parameter([3], seed: 12)
+        try checker.check([x, w, bias]) { try linear($0[0], weight: $0[1], bias: $0[2]) }
+        try checker.check([x, w]) { try linear($0[0], weight: $0[1], bias: nil) }
+    }
+
+    func testConvolution() throws {
+        for (stride, padding, kernel) in [(1, 0, 3), (1, 1, 3), (2, 0, 3), (2, 1, 3), (1, 0, 1), (2, 0, 1), (1, 2, 5)] {
+            let x = parameter([2, 3, 7, 6], seed: 13), w = parameter([4, 3, kernel, kernel], seed: 14)
+            let b = parameter([4], seed: 15)
+            try checker.check([x, w, b]) { try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: stride, padding: padding) }
+        }
+    }
+
+    func testConvolutionMatchesDirectSum() throws {
+        let x = parameter([2, 3, 6, 5], seed: 16), w = parameter([2, 3, 3, 3], seed: 17), b = parameter([2], seed: 18)
+        for (stride, padding) in [(1, 1), (2, 1), (2, 0)] {
+            let y = try x.conv2d(weight: w, bias: b, stride: stride, padding: padding)
+            let (ho, wo) = (y.shape[2], y.shape[3])
+            for n in 0..<2 { for o in 0..<2 { for i in 0..<ho { for j in 0..<wo {
+                var s = b.pointer[o]
+                for c in 0..<3 { for a in 0..<3 { for e in 0..<3 {
+                    let (r, q) = (i * stride - padding + a, j * stride - padding + e)
+                    if r >= 0 && r < 6 && q >= 0 && q < 5 {
+                        s += x.pointer[((n * 3 + c) * 6 + r) * 5 + q] * w.pointer[((o * 3 + c) * 3 + a) * 3 + e]
+                    }
+                } } }
+                XCTAssertEqual(y.pointer[((n * 2 + o) * ho + i) * wo + j], s, accuracy: 1e-5)
+            } } } }
+        }
+    }
+
+    func testPooling() throws {
+        let x = spreadParameter([2, 3, 6, 6], seed: 19, gap: 0.03)
+        try checker.check([x]) { try $0[0].maxPool2d(kernel: 2) }
+        try checker.check([x]) { try $0[0].maxPool2d(kernel: 3, stride: 2, padding: 1) }
+        try checker.check([x]) { try $0[0].avgPool2d(kernel: 2) }
+        try checker.check([x]) { try $0[0].avgPool2d(kernel: 3, stride: 2, padding: 1) }
+        try checker.check([x]) { try $0[0].globalAvgPool() }
+    }
+
+    func testBatchNormTrainingAndEvaluation() throws {
+        let x = parameter([4, 3, 3, 2], seed: 20, low: -2, high: 2)
+        let gamma = parameter([3], seed: 21, low: 0.5, high: 1.5), beta = parameter([3], seed: 22)
+        for training in [true, false] {
+            try checker.check([x, gamma, beta]) {
+                let runningMean = try Tensor(shape: [3], values: [0.1, -0.2, 0.3])
+                let runningVar = try Tensor(shape: [3], values: [1.5, 0.7, 1.1])
+                return try $0[0].batchNorm(weight: $0[1], bias: $0[2], runningMean: runningMean, runningVar: runningVar, training: training)
+            }
+        }
+    }
+
+    func testShapeOps() throws {
+        let x = parameter([2, 3, 4], seed: 23), y = parameter([2, 2, 4], seed: 24)
+        try checker.check([x]) { try $0[0].reshaped([6, -1]) }
+        try checker.check([x]) { try $0[0].flattened() }
+        try checker.check([x]) { try $0[0].permuted([2, 0, 1]) }
+        try checker.check([x]) { try $0[0].reshaped([6, 4]).transposed() }
+        try checker.check([x, y]) { try Tensor.concat([$0[0], $0[1]], axis: 1) }
+        try checker.check([x]) { try $0[0].slice(rows: 1..<2) }
+    }
+
+    func testReductions() throws {
+        let x = parameter([2, 3, 4], seed: 25)
+        try checker.check([x]) { $0[0].sum() }
+        try checker.check([x]) { $0[0].mean() }
+        try checker.check([x]) { try $0[0].sum(axes: [1]) }
+        try checker.check([x]) { try $0[0].mean(axes: [0, 2], keepingDimensions: true) }
+    }
+
+    func testSoftmaxAndLosses() throws {
+        let logits = parameter([5, 4], seed: 26, low: -3, high: 3)
+        try checker.check([logits]) { try $0[0].logSoftmax() }
+        try checker.check([logits]) { try $0[0].softmax() }
+        try checker.check([logits]) { try $0[0].crossEntropy(labels: [0, 3, 1, 2, 3]) }
+        let other = parameter([5, 4], seed: 27, low: -3, high: 3)
+        // KL between two distributions made by the engine, gradients through both (as TRADES needs).
+        try checker.check([logits, other]) { try klDivergence(logInput: $0[0].logSoftmax(), target: $0[1].softmax()) }
+        try checker.check([logits, other]) { try meanSquaredError($0[0], $0[1]) }
+        try checker.check([logits, other]) { try meanSquaredError($0[0], $0[1], reduction: .sum) }
+    }
+}
