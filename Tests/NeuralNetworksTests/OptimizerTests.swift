@@ -1,0 +1,80 @@
+import XCTest
+import TensorEngine
+@testable import NeuralNetworks
+
+/// Optimizer and schedule steps against values worked out by hand with PyTorch's update rules.
+final class OptimizerTests: XCTestCase {
+    func parameterWithGradient(_ value: Float, _ grad: Float) throws -> Tensor {
+        let p = try Tensor(shape: [1], values: [value])
+        p.requiresGrad = true
+        p.grad = try Tensor(shape: [1], values: [grad])
+        return p
+    }
+
+    func testSGDMomentumAndWeightDecay() throws {
+        let p = try parameterWithGradient(1, 0.5)
+        let sgd = SGD(groups: [ParameterGroup(parameters: [("p", p)], learningRate: 0.1, weightDecay: 0.01)], momentum: 0.9)
+        sgd.step()
+        // d = 0.5 + 0.01·1 = 0.51; b = d; p = 1 − 0.1·0.51
+        XCTAssertEqual(p.item, 0.949, accuracy: 1e-6)
+        sgd.step()
+        // d = 0.5 + 0.01·0.949 = 0.50949; b = 0.9·0.51 + 0.50949 = 0.96849; p = 0.949 − 0.096849
+        XCTAssertEqual(p.item, 0.852151, accuracy: 1e-6)
+    }
+
+    func testSGDNesterov() throws {
+        let p = try parameterWithGradient(1, 0.5)
+        let sgd = SGD(groups: [ParameterGroup(parameters: [("p", p)], learningRate: 0.1)], momentum: 0.9, nesterov: true)
+        sgd.step()
+        // b = 0.5; step = 0.5 + 0.9·0.5 = 0.95
+        XCTAssertEqual(p.item, 0.905, accuracy: 1e-6)
+        sgd.step()
+        // b = 0.9·0.5 + 0.5 = 0.95; step = 0.5 + 0.9·0.95 = 1.355
+        XCTAssertEqual(p.item, 0.905 - 0.1355, accuracy: 1e-6)
+    }
+
+    func testAdamAndAdamW() throws {
+        let p = try parameterWithGradient(1, 0.5)
+        let adam = Adam(groups: [ParameterGroup(parameters: [("p", p)], learningRate: 0.01, weightDecay: 0.1)])
+        adam.step()
+        // g = 0.5 + 0.1 = 0.6; m̂ = 0.6, v̂ = 0.36 → step = lr · 0.6 / (0.6 + 1e-8)
+        XCTAssertEqual(p.item, 0.99, accuracy: 1e-6)
+        let q = try parameterWithGradient(1, 0.5)
+        let adamw = Adam(groups: [ParameterGroup(parameters: [("q", q)], learningRate: 0.01, weightDecay: 0.1)], decoupledWeightDecay: true)
+        adamw.step()
+        // q = 1·(1 − 0.001) − 0.01·0.5/0.5
+        XCTAssertEqual(q.item, 0.989, accuracy: 1e-6)
+        q.grad = try Tensor(shape: [1], values: [-0.25])
+        adamw.step()
+        // m = 0.9·0.5·0.1 ... worked: m = 0.05 − 0.025 = 0.025, m̂ = 0.025/0.19; v = 0.999·0.00025 + 0.001·0.0625
+        let m = 0.1 * 0.5 * 0.9 + 0.1 * -0.25, v = 0.001 * 0.25 * 0.999 + 0.001 * 0.0625
+        let mHat = m / (1 - 0.81), vHat = v / (1 - 0.998001)
+        let expected = 0.989 * (1 - 0.001) - 0.01 * mHat / (vHat.squareRoot() + 1e-8)
+        XCTAssertEqual(Double(q.item), expected, accuracy: 1e-6)
+    }
+
+    func testFrozenParametersAndGroupsWithTheirOwnRates() throws {
+        let a = try parameterWithGradient(1, 1), b = try parameterWithGradient(1, 1)
+        let frozen = try Tensor(shape: [1], values: [1])
+        let sgd = SGD(groups: [ParameterGroup(parameters: [("a", a), ("frozen", frozen)], learningRate: 0.1),
+                               ParameterGroup(parameters: [("b", b)], learningRate: 0.01)])
+        sgd.learningRateFactor = 0.5
+        sgd.step()
+        XCTAssertEqual(a.item, 0.95, accuracy: 1e-7)
+        XCTAssertEqual(b.item, 0.995, accuracy: 1e-7)
+        XCTAssertEqual(frozen.item, 1)
+    }
+
+    func testSchedules() {
+        XCTAssertEqual(LearningRateSchedule.constant.factor(atIteration: 1000), 1)
+        let step = LearningRateSchedule.step(every: 10, gamma: 0.1)
+        XCTAssertEqual(step.factor(atIteration: 9), 1, accuracy: 1e-7)
+        XCTAssertEqual(step.factor(atIteration: 10), 0.1, accuracy: 1e-7)
+        XCTAssertEqual(step.factor(atIteration: 25), 0.01, accuracy: 1e-7)
+        let cosine = LearningRateSchedule.cosine(total: 100, floor: 0.1)
+        XCTAssertEqual(cosine.factor(atIteration: 0), 1, accuracy: 1e-6)
+        XCTAssertEqual(cosine.factor(atIteration: 50), 0.55, accuracy: 1e-6)
+        XCTAssertEqual(cosine.factor(atIteration: 100), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(cosine.factor(atIteration: 150), 0.1, accuracy: 1e-6)
+    }
+}
