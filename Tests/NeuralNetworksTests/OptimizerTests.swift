@@ -78,3 +78,19 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(cosine.factor(atIteration: 150), 0.1, accuracy: 1e-6)
     }
 }
+
+final class TrainerTests: XCTestCase {
+    func testNonFiniteLossIsReportedWithTheStep() throws {
+        let model = try ModelZoo.make(ModelDescription(name: "small-cnn", numClasses: 2, inputShape: [1, 4, 4], mean: [0], std: [1]), seed: 0)
+        let trainer = Trainer(model: model, optimizer: SGD(groups: [ParameterGroup(parameters: model.namedParameters, learningRate: 0.1)]))
+        let good = Tensor(repeating: 0.5, shape: [2, 1, 4, 4])
+        _ = try trainer.step(images: good, labels: [0, 1])
+        let bad = Tensor(repeating: .nan, shape: [2, 1, 4, 4])
+        let before = model.namedParameters.map { $0.1.values }
+        XCTAssertThrowsError(try trainer.step(images: bad, labels: [0, 1])) { error in
+            XCTAssertEqual(error as? TensorError, .nonFinite(what: "training loss", step: 2))
+            XCTAssertTrue("\(error)".contains("step 2"))
+        }
+        XCTAssertEqual(model.namedParameters.map { $0.1.values }, before, "a non-finite loss never reaches the parameters")
+    }
+}
