@@ -35,7 +35,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "Benchmarks", dependencies: ["TensorEngine", "NeuralNetworks"], swiftSettings: kernelSettings),
+        .target(name: "Benchmarks", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks"], swiftSettings: kernelSettings),
         .executableTarget(name: "rt", dependencies: [
             "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Benchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

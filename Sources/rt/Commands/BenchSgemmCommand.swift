@@ -1,0 +1,24 @@
+import ArgumentParser
+import Benchmarks
+import Foundation
+
+struct BenchSgemmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sgemm",
+        abstract: "OpenBLAS sgemm GFLOP/s (the peak the engine benchmark is compared with).")
+
+    @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option var m = 2048
+    @Option var n = 2048
+    @Option var k = 2048
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() {
+        let r = SgemmBenchmark.run(m: m, n: n, k: k, threads: threads)
+        if json {
+            print("{\"threads\": \(r.threads), \"gflops\": \(String(format: "%.2f", r.gflops)), \"m\": \(r.m), \"n\": \(r.n), \"k\": \(r.k)}")
+        } else {
+            print(String(format: "sgemm %d×%d×%d on %d threads: %.1f GFLOP/s", r.m, r.n, r.k, r.threads, r.gflops))
+        }
+    }
+}
