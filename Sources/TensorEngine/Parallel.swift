@@ -31,6 +31,9 @@ public enum Parallel {
         }
     }
 
+    /// Elements per thread below which an elementwise op is not worth splitting.
+    public static let elementwiseGrain = 1 << 16
+
     /// Number of chunks `forEachChunk` will use for `count` items.
     public static func chunkCount(_ count: Int, grain: Int = 1) -> Int {
         min(threads, max(1, count / max(grain, 1)))

@@ -302,12 +302,13 @@ enum Im2col {
                     }
                     for i in last..<rowSize { row[i] = 0 }
                     // Columns whose input column falls outside [0, w) picked up a neighbour row's value.
+                    // Usually one column each side: a single store, not a memset call per row.
                     if dx != 0 {
                         let (lo, hi) = g.validColumns(kj)
                         for oh in ohLo..<ohHi {
                             let r = row + oh * w
-                            for ow in 0..<lo { r[ow] = 0 }
-                            for ow in hi..<w { r[ow] = 0 }
+                            if lo == 1 { r[0] = 0 } else { for ow in 0..<lo { r[ow] = 0 } }
+                            if hi == w - 1 { r[hi] = 0 } else { for ow in hi..<w { r[ow] = 0 } }
                         }
                     }
                     row += rowStride

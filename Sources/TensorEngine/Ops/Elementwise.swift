@@ -7,7 +7,9 @@ enum Elementwise {
         let out = Storage(uninitializedCount: shape.reduce(1, *))
         let dst = out.pointer, pa = a.pointer, pb = b.pointer
         if a.shape == b.shape {
-            row(kind, dst, pa, 1, pb, 1, out.count)
+            Parallel.forEachChunk(out.count, grain: Parallel.elementwiseGrain) { _, r in
+                row(kind, dst + r.lowerBound, pa + r.lowerBound, 1, pb + r.lowerBound, 1, r.count)
+            }
         } else {
             let strides = [Broadcasting.strides(of: a.shape, in: shape), Broadcasting.strides(of: b.shape, in: shape)]
             Broadcasting.forEachRow(shape, strides) { o, offsets, length, inner in
@@ -107,6 +109,7 @@ extension Tensor {
 }
 
 enum Kernels {
+
     /// a + b for equal shapes, untracked.
     static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         let out = Storage(uninitializedCount: a.count)

@@ -6,7 +6,9 @@ enum Unary {
     static func map(_ x: Tensor, _ f: (Float) -> Float) -> Storage {
         let out = Storage(uninitializedCount: x.count)
         let d = out.pointer, s = x.pointer
-        for i in 0..<x.count { d[i] = f(s[i]) }
+        Parallel.forEachChunk(x.count, grain: Parallel.elementwiseGrain) { _, range in
+            for i in range { d[i] = f(s[i]) }
+        }
         return out
     }
 
@@ -14,7 +16,9 @@ enum Unary {
     static func zip(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         let out = Storage(uninitializedCount: a.count)
         let d = out.pointer, pa = a.pointer, pb = b.pointer
-        for i in 0..<a.count { d[i] = f(pa[i], pb[i]) }
+        Parallel.forEachChunk(a.count, grain: Parallel.elementwiseGrain) { _, range in
+            for i in range { d[i] = f(pa[i], pb[i]) }
+        }
         return Tensor(shape: a.shape, storage: out)
     }
 
