@@ -57,13 +57,17 @@ class SmallCNN(nn.Module):
         # Two floor-mode 2x2 pools: 28 -> 14 -> 7; an odd size drops its last row/column.
         self.fc1 = nn.Linear(64 * (h // 2 // 2) * (w // 2 // 2), 128)
         self.fc2 = nn.Linear(128, num_classes)
+        # Stateless layers are modules (not F.* calls) so golden.py can hook every
+        # ReLU and max-pool; they add nothing to the state_dict.
+        self.relu = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
 
     def features(self, x):
         x = self.normalize(x)
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = self.pool(self.relu(self.conv1(x)))
+        x = self.pool(self.relu(self.conv2(x)))
         x = torch.flatten(x, 1)  # (N, C*H*W), C slowest
-        return F.relu(self.fc1(x))
+        return self.relu(self.fc1(x))
 
     def forward(self, x):
         return self.fc2(self.features(x))
@@ -78,6 +82,7 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(planes)  # eps 1e-5, momentum 0.1
         self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU()  # a module so golden.py can hook it; no state
         self.downsample = None
         if stride != 1 or in_planes != planes:
             self.downsample = nn.Sequential(
@@ -86,10 +91,10 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         shortcut = x if self.downsample is None else self.downsample(x)
-        return F.relu(out + shortcut)
+        return self.relu(out + shortcut)
 
 
 class ResNet(nn.Module):
@@ -115,6 +120,7 @@ class ResNet(nn.Module):
         else:
             raise ValueError(f"unknown stem {stem!r}")
         self.bn1 = nn.BatchNorm2d(widths[0])
+        self.relu = nn.ReLU()
         in_planes = widths[0]
         for index, (planes, count) in enumerate(zip(widths, blocks)):
             stride = 1 if index == 0 else 2
@@ -135,7 +141,7 @@ class ResNet(nn.Module):
 
     def stages(self, x):
         """Per-stage activations: [stem output, layer1, layer2, ...]."""
-        x = F.relu(self.bn1(self.conv1(self.normalize(x))))
+        x = self.relu(self.bn1(self.conv1(self.normalize(x))))
         if self.maxpool is not None:
             x = self.maxpool(x)
         outputs = [x]
