@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""Builds BENCHMARKS.md from JSON result files (standard library only).
+
+    benchmarks_md.py record-engine --sgemm F --rt F [--pytorch F | --pytorch-skipped REASON]
+                                   --commands F --out scripts/bench/results/10-engine.json
+    benchmarks_md.py compose [--results scripts/bench/results] [--out BENCHMARKS.md]
+
+`record-engine` folds one run of `rt bench sgemm`, `rt bench engine` and
+pytorch_engine.py, plus a description of the machine, into one section file.
+`compose` renders every section file of the results folder, in file-name
+order, into BENCHMARKS.md. A section file is one of:
+
+    *.json with "kind": "engine"   written by record-engine (run.sh)
+    *.json with "kind": "table"    any producer: {"kind": "table", "title": str,
+                                   "description": markdown (optional),
+                                   "columns": [str], "rows": [[cell]],
+                                   "notes": [markdown] (optional),
+                                   "machine": {label: value} (optional),
+                                   "commands": [str] (optional)}
+    *.md                           inserted verbatim
+
+So the cluster benchmarks (or any other) add a section by writing e.g.
+scripts/bench/results/20-cluster.json and running
+`scripts/bench/run.sh --compose-only`. Until a file whose name contains
+"cluster" exists, BENCHMARKS.md carries a marked placeholder
+(<!-- section: cluster -->) saying so.
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEFAULT_RESULTS = os.path.join(REPO_ROOT, "scripts", "bench", "results")
+WORKLOAD_ORDER = ["small-cnn/train", "small-cnn/pgd10", "resnet20/train", "resnet20/pgd10"]
+PLACEHOLDERS = {
+    "cluster": "Cluster benchmarks (data-parallel step throughput and scaling over ZeroMQ, "
+               "sweep throughput) are not recorded yet.",
+}
+
+# --------------------------------------------------------------------------------------------
+# FLOPs per image, counted here from the architectures (no torch needed): multiply-adds of
+# every convolution and linear layer, x 2. BN, ReLU, pooling and the loss are not counted.
+
+
+def _conv_macs(c_in, c_out, k, h_out, w_out):
+    return c_in * c_out * k * k * h_out * w_out
+
+
+def small_cnn_macs(c, h, w, classes):
+    macs = _conv_macs(c, 32, 3, h, w)                     # conv1, pad 1: h x w
+    h2, w2 = h // 2, w // 2                                # max-pool 2 (floor)
+    macs += _conv_macs(32, 64, 3, h2, w2)                  # conv2
+    h4, w4 = h2 // 2, w2 // 2
+    macs += 64 * h4 * w4 * 128 + 128 * classes             # fc1, fc2
+    return macs
+
+
+def cifar_resnet_macs(widths, blocks, c, h, w, classes):
+    macs = _conv_macs(c, widths[0], 3, h, w)               # stem 3x3 / 1
+    in_planes = widths[0]
+    for stage, (planes, count) in enumerate(zip(widths, blocks)):
+        for b in range(count):
+            stride = 2 if (stage > 0 and b == 0) else 1
+            h, w = (h - 1) // stride + 1, (w - 1) // stride + 1   # 3x3 pad 1 and 1x1 pad 0 agree
+            macs += _conv_macs(in_planes, planes, 3, h, w) + _conv_macs(planes, planes, 3, h, w)
+            if stride != 1 or in_planes != planes:
+                macs += _conv_macs(in_planes, planes, 1, h, w)    # downsample.0
+            in_planes = planes
+    return macs + in_planes * classes                      # fc after global average pool
+
+
+FORWARD_MACS = {
+    "small-cnn": small_cnn_macs(1, 28, 28, 10),                             # 1x28x28, 10 classes
+    "resnet20": cifar_resnet_macs([16, 32, 64], [3, 3, 3], 3, 32, 32, 10),  # 3x32x32, 10 classes
+}
+# Forward passes' worth of FLOPs per image of each workload kind:
+#   train = forward + backward (input and weight gradients) = 3 x forward
+#   pgd10 = 10 steps x (forward + input-gradient-only backward = 2 x forward) = 20 x forward
+FORWARDS_PER_IMAGE = {"train": 3, "pgd10": 20}
+
+
+def flops_per_image(workload):
+    model, kind = workload.split("/")
+    return 2 * FORWARD_MACS[model] * FORWARDS_PER_IMAGE[kind]
+
+
+# --------------------------------------------------------------------------------------------
+# Recording one engine run
+
+
+def _read_json_output(path, what):
+    """The last JSON object printed in `path` (tools may log before it)."""
+    with open(path) as f:
+        lines = [line.strip() for line in f if line.strip().startswith("{")]
+    if not lines:
+        raise SystemExit(f"benchmarks_md.py: {what} ({path}) printed no JSON object")
+    try:
+        return json.loads(lines[-1])
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"benchmarks_md.py: {what} ({path}) printed malformed JSON: {err}") from None
+
+
+def _check_engine_json(obj, what):
+    problems = []
+    if not isinstance(obj.get("threads"), int):
+        problems.append("'threads' is not an integer")
+    if not isinstance(obj.get("workloads"), list):
+        problems.append("'workloads' is not a list")
+    else:
+        for i, w in enumerate(obj["workloads"]):
+            if not isinstance(w, dict) or w.get("name") not in WORKLOAD_ORDER:
+                problems.append(f"workloads[{i}].name is {w.get('name') if isinstance(w, dict) else w!r}, "
+                                f"expected one of {WORKLOAD_ORDER}")
+            elif not isinstance(w.get("images_per_second"), (int, float)):
+                problems.append(f"workloads[{i}] ({w['name']}): 'images_per_second' is not a number")
+    if not isinstance(obj.get("peak_rss_bytes"), (int, float)):
+        problems.append("'peak_rss_bytes' is not a number")
+    if problems:
+        raise SystemExit(f"benchmarks_md.py: {what}: " + "; ".join(problems))
+    return obj
+
+
+def _run(command):
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def machine_description(load_average=None):
+    cpu = ""
+    for line in _run(["lscpu"]).splitlines():
+        if line.startswith("Model name:"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    openblas = _run(["dpkg-query", "-W", "-f=${Version}", "libopenblas0-pthread"]) or \
+        _run(["dpkg-query", "-W", "-f=${Version}", "libopenblas0"])
+    swift = _run(["swift", "--version"]).splitlines()[:1] if shutil.which("swift") else []
+    return {
+        "nproc": _run(["nproc"]) or str(os.cpu_count()),
+        "cpu_model": cpu or platform.processor() or "unknown",
+        "kernel": platform.release(),
+        "os": _os_name(),
+        "openblas": openblas or "unknown",
+        "swift": swift[0] if swift else "unknown",
+        "load_average_at_start": load_average or " ".join(f"{v:.2f}" for v in os.getloadavg()),
+    }
+
+
+def _os_name():
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return platform.system()
+
+
+def record_engine(args):
+    with open(args.commands) as f:
+        commands = [line.rstrip("\n") for line in f if line.strip()]
+    record = {
+        "kind": "engine",
+        "title": "Tensor engine: rt vs PyTorch CPU",
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_description(args.load_average),
+        "commands": commands,
+        "sgemm": _read_json_output(args.sgemm, "rt bench sgemm"),
+        "rt": _check_engine_json(_read_json_output(args.rt, "rt bench engine"), "rt bench engine"),
+        "pytorch": None,
+        "pytorch_skipped": args.pytorch_skipped,
+    }
+    if not isinstance(record["sgemm"].get("gflops"), (int, float)):
+        raise SystemExit("benchmarks_md.py: rt bench sgemm: 'gflops' is not a number")
+    if args.pytorch:
+        record["pytorch"] = _check_engine_json(_read_json_output(args.pytorch, "pytorch_engine.py"),
+                                               "pytorch_engine.py")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, args.out)
+    print(f"recorded {args.out}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _mib(value):
+    return "—" if value is None else f"{value / 2**20:.0f}"
+
+
+def _num(value, digits=1):
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _table(columns, rows, align=None):
+    align = align or ["---"] * len(columns)
+    out = ["| " + " | ".join(str(c) for c in columns) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def render_engine(section):
+    sgemm = section["sgemm"]
+    peak = float(sgemm["gflops"])
+    rt = {w["name"]: w for w in section["rt"]["workloads"]}
+    torch = {w["name"]: w for w in section["pytorch"]["workloads"]} if section.get("pytorch") else {}
+    threads = section["rt"]["threads"]
+    rt_reports_gflops = any("gflops" in w for w in rt.values())
+
+    columns = ["workload", "rt images/s", "PyTorch images/s", "rt / PyTorch",
+               "GFLOP/image", "rt GFLOP/s", "rt % of sgemm", "PyTorch GFLOP/s", "PyTorch % of sgemm",
+               "peak RSS rt MiB", "peak RSS PyTorch MiB"]
+    if rt_reports_gflops:
+        columns.append("rt-reported GFLOP/s")
+    rows = []
+    failing = []
+    for name in WORKLOAD_ORDER:
+        r, t = rt.get(name), torch.get(name)
+        flops = flops_per_image(name)
+        r_ips = r["images_per_second"] if r else None
+        t_ips = t["images_per_second"] if t else None
+        ratio = r_ips / t_ips if (r_ips and t_ips) else None
+        if ratio is not None and ratio < 1.0:
+            failing.append(name)
+        r_gf = r_ips * flops / 1e9 if r_ips else None
+        t_gf = t_ips * flops / 1e9 if t_ips else None
+        row = [f"`{name}`", _num(r_ips), _num(t_ips), "—" if ratio is None else f"**{ratio:.2f}×**",
+               f"{flops / 1e9:.3f}", _num(r_gf), "—" if r_gf is None else f"{100 * r_gf / peak:.0f}%",
+               _num(t_gf), "—" if t_gf is None else f"{100 * t_gf / peak:.0f}%",
+               _mib(r.get("peak_rss_bytes") if r else None), _mib(t.get("peak_rss_bytes") if t else None)]
+        if rt_reports_gflops:
+            row.append(_num(r.get("gflops")) if r else "—")
+        rows.append(row)
+
+    lines = [f"## {section['title']}", "",
+             f"One run on {section['date']}, {threads} threads, batch 128, random data "
+             "(inputs uniform in [0, 1], random labels). Each number is the median of at least 5 timed "
+             "rounds after warm-up.", ""]
+    lines.append(_table(columns, rows, ["---"] + ["--:"] * (len(columns) - 1)))
+    lines.append("")
+    lines.append(f"OpenBLAS `cblas_sgemm` on this machine ({threads} threads, "
+                 f"m={sgemm.get('m')}, n={sgemm.get('n')}, k={sgemm.get('k')}): **{peak:.1f} GFLOP/s** "
+                 "(the \"% of sgemm\" columns divide by this).")
+    lines.append("")
+    rt_peak, t_peak = section["rt"].get("peak_rss_bytes"), (section.get("pytorch") or {}).get("peak_rss_bytes")
+    lines.append(f"Peak resident memory of the whole run: rt {_mib(rt_peak)} MiB, PyTorch "
+                 + (f"{_mib(t_peak)} MiB" if t_peak else "not measured")
+                 + " (PyTorch runs each workload in a fresh process, so its per-workload numbers are that "
+                 "workload's own; they include libtorch itself, about 220 MiB right after `import torch`).")
+    lines.append("")
+    if section.get("pytorch"):
+        r20 = (rt.get("resnet20/train") or {}).get("peak_rss_bytes") or rt_peak
+        t20 = (torch.get("resnet20/train") or {}).get("peak_rss_bytes")
+        verdicts = []
+        verdicts.append("all four workloads at ≥ 1.0× PyTorch" if not failing and len(rt) == 4 and len(torch) == 4
+                        else "below 1.0× PyTorch: " + ", ".join(f"`{n}`" for n in failing) if failing
+                        else "not every workload was measured on both sides")
+        if r20 and t20:
+            verdicts.append(f"`resnet20/train` peak memory rt {_mib(r20)} MiB vs PyTorch {_mib(t20)} MiB "
+                            f"({'within' if r20 <= t20 else 'ABOVE'} PyTorch's)")
+        lines.append("Against the issue's targets: " + "; ".join(verdicts) + ".")
+    else:
+        lines.append(f"PyTorch was not measured in this run: {section.get('pytorch_skipped') or 'not available'}.")
+    lines.append("")
+    lines.append("How the columns are computed: FLOPs per image count the multiply-adds of every convolution "
+                 f"and linear layer × 2 (small-cnn forward {2 * FORWARD_MACS['small-cnn'] / 1e6:.2f} MFLOP at "
+                 f"1×28×28, resnet20 forward {2 * FORWARD_MACS['resnet20'] / 1e6:.2f} MFLOP at 3×32×32; "
+                 "BN, ReLU, pooling and the loss are not counted). A training step is 3 forwards' worth "
+                 "(forward, input gradient, weight gradient); PGD-10 is 10 × (forward + input-gradient-only "
+                 "backward) = 20 forwards' worth per image. images/s counts images per training step, and "
+                 "for PGD-10 per complete 10-step attack of the batch.")
+    lines.append("")
+    lines.append("Workloads (identical on both sides): `*/train` = train mode, forward, mean cross-entropy, "
+                 "backward, SGD (lr 0.01, momentum 0.9) step. `*/pgd10` = eval mode, parameters frozen, "
+                 "L∞ PGD with eps 8/255, step 2/255, uniform random start in the eps-ball, 10 steps of "
+                 "forward + mean CE + gradient w.r.t. the input only, projection and clipping to [0, 1].")
+    lines.append("")
+    m = section["machine"]
+    lines.append("Machine:")
+    lines.append("")
+    lines.append(f"- CPU: {m.get('cpu_model')} (`nproc` = {m.get('nproc')}), {m.get('os')}, kernel {m.get('kernel')}")
+    lines.append(f"- OpenBLAS {m.get('openblas')}; {m.get('swift')}"
+                 + (f"; PyTorch {section['pytorch'].get('torch_version')}" if section.get("pytorch") else ""))
+    lines.append(f"- load average (1/5/15 min) when the run started: {m.get('load_average_at_start')} "
+                 "(anything well above 0 means other work shared the CPUs and the numbers are noisy)")
+    lines.append(f"- date: {section['date']}")
+    lines.append("")
+    lines.append("Commands (from the repository root; `scripts/bench/run.sh` runs them all and rewrites this file):")
+    lines.append("")
+    lines.append("```sh")
+    lines.extend(section["commands"])
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def render_table(section):
+    lines = [f"## {section['title']}", ""]
+    if section.get("description"):
+        lines += [section["description"], ""]
+    lines.append(_table(section["columns"], section["rows"]))
+    lines.append("")
+    for note in section.get("notes", []):
+        lines += [note, ""]
+    if section.get("machine"):
+        lines += ["Machine:", ""] + [f"- {k}: {v}" for k, v in section["machine"].items()] + [""]
+    if section.get("commands"):
+        lines += ["Commands:", "", "```sh"] + section["commands"] + ["```", ""]
+    return "\n".join(lines).rstrip()
+
+
+RENDERERS = {"engine": render_engine, "table": render_table}
+
+
+def compose(args):
+    paths = sorted(glob.glob(os.path.join(args.results, "*.json")) + glob.glob(os.path.join(args.results, "*.md")))
+    sections = []
+    for path in paths:
+        name = os.path.basename(path)
+        if path.endswith(".md"):
+            with open(path) as f:
+                body = f.read().strip()
+        else:
+            with open(path) as f:
+                try:
+                    section = json.load(f)
+                except json.JSONDecodeError as err:
+                    raise SystemExit(f"benchmarks_md.py: {path}: not valid JSON: {err}") from None
+            renderer = RENDERERS.get(section.get("kind"))
+            if renderer is None:
+                raise SystemExit(f"benchmarks_md.py: {path}: unknown kind {section.get('kind')!r}; "
+                                 f"known: {', '.join(RENDERERS)}")
+            try:
+                body = renderer(section)
+            except (KeyError, TypeError, ValueError) as err:
+                raise SystemExit(f"benchmarks_md.py: {path}: malformed {section.get('kind')} section: {err!r}") from None
+        stem = os.path.splitext(name)[0]
+        sections.append(f"<!-- section: {stem} (from scripts/bench/results/{name}) -->\n{body}")
+    for key, text in PLACEHOLDERS.items():
+        if not any(key in os.path.basename(p) for p in paths):
+            sections.append(f"<!-- section: {key} (placeholder: write scripts/bench/results/20-{key}.json) -->\n"
+                            f"## {key.capitalize()}\n\n{text} A producer adds them by writing "
+                            f"`scripts/bench/results/20-{key}.json` (a `\"kind\": \"table\"` section, see "
+                            "`scripts/bench/benchmarks_md.py`) and running `scripts/bench/run.sh --compose-only`.")
+    header = ("# Benchmarks\n\n"
+              "<!-- Generated by scripts/bench/run.sh from scripts/bench/results/*; edit those, not this file. -->\n\n"
+              "Regenerate everything with `scripts/bench/run.sh` (builds in release mode, runs the rt and "
+              "PyTorch benchmarks on this machine, rewrites this file); `scripts/bench/run.sh --compose-only` "
+              "only re-renders the recorded results.\n")
+    text = header + "\n" + "\n\n".join(sections) + "\n"
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out} ({len(sections)} sections)", file=sys.stderr)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("record-engine", help="fold one engine run into a section file")
+    rec.add_argument("--sgemm", required=True)
+    rec.add_argument("--rt", required=True)
+    group = rec.add_mutually_exclusive_group(required=True)
+    group.add_argument("--pytorch")
+    group.add_argument("--pytorch-skipped", metavar="REASON")
+    rec.add_argument("--commands", required=True, help="file with the exact commands run, one per line")
+    rec.add_argument("--load-average", help="1/5/15-minute load averages when the run started")
+    rec.add_argument("--out", required=True)
+    comp = sub.add_parser("compose", help="render BENCHMARKS.md from the section files")
+    comp.add_argument("--results", default=DEFAULT_RESULTS)
+    comp.add_argument("--out", default=os.path.join(REPO_ROOT, "BENCHMARKS.md"))
+    flops = sub.add_parser("flops", help="print the FLOPs per image of each workload")
+    args = parser.parse_args()
+    if args.command == "record-engine":
+        record_engine(args)
+    elif args.command == "compose":
+        compose(args)
+    else:
+        del flops
+        for name in WORKLOAD_ORDER:
+            print(f"{name:18s} {flops_per_image(name) / 1e9:.4f} GFLOP/image")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Regenerates BENCHMARKS.md at the repository root from one run on this machine:
+#   1. swift build -c release
+#   2. rt bench sgemm  --threads N --json      (the BLAS peak the engine is measured against)
+#   3. rt bench engine --threads N --json      (the four engine workloads)
+#   4. scripts/bench/pytorch_engine.py --threads N --json   (the same workloads in PyTorch, if installed)
+#   5. folds them into scripts/bench/results/10-engine.json and renders every
+#      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
+#
+# Usage: scripts/bench/run.sh [--threads N] [--no-build] [--compose-only]
+#   --no-build      use the existing release binary
+#   --compose-only  run nothing; re-render BENCHMARKS.md from scripts/bench/results/
+# Environment: RT_BIN (default .build/release/rt), RT_TORCH_PYTHON (python with torch),
+#              RT_BENCH_PYTHON (python for JSON/Markdown; default python3).
+# Other benchmark producers add a section by writing scripts/bench/results/NN-name.json
+# (see benchmarks_md.py) and running this script with --compose-only.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+THREADS=2
+BUILD=1
+RUN=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
+    --threads=*) THREADS="${1#*=}"; shift ;;
+    --no-build) BUILD=0; shift ;;
+    --compose-only) RUN=0; shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --threads wants a positive integer, got '$THREADS'" >&2; exit 2; }
+
+PY=${RT_BENCH_PYTHON:-python3}
+if ! command -v "$PY" >/dev/null 2>&1; then
+  PY=$(ls .venv-torch/bin/python 2>/dev/null || true)
+  [[ -n "$PY" ]] || { echo "run.sh: needs python3 (or RT_BENCH_PYTHON) for JSON and Markdown" >&2; exit 1; }
+fi
+RESULTS=scripts/bench/results
+
+if [[ $RUN -eq 1 ]]; then
+  RT=${RT_BIN:-.build/release/rt}
+  LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+  TMP=$(mktemp -d)
+  trap 'rm -rf "$TMP"' EXIT
+  : >"$TMP/commands"
+  record() { echo "$*" >>"$TMP/commands"; }
+
+  if [[ $BUILD -eq 1 ]]; then
+    echo "== swift build -c release" >&2
+    record "swift build -c release"
+    swift build -c release >&2
+  fi
+  [[ -x "$RT" ]] || { echo "run.sh: $RT not found or not executable (build first, or set RT_BIN)" >&2; exit 1; }
+
+  echo "== $RT bench sgemm --threads $THREADS --json" >&2
+  record "$RT bench sgemm --threads $THREADS --json"
+  "$RT" bench sgemm --threads "$THREADS" --json >"$TMP/sgemm.json"
+
+  echo "== $RT bench engine --threads $THREADS --json" >&2
+  record "$RT bench engine --threads $THREADS --json"
+  "$RT" bench engine --threads "$THREADS" --json >"$TMP/rt-engine.json"
+
+  TORCH_PY=$("$PY" scripts/reference/torch_python.py 2>/dev/null || true)
+  if [[ -n "$TORCH_PY" ]]; then
+    echo "== $TORCH_PY scripts/bench/pytorch_engine.py --threads $THREADS --json" >&2
+    record "$TORCH_PY scripts/bench/pytorch_engine.py --threads $THREADS --json"
+    "$TORCH_PY" scripts/bench/pytorch_engine.py --threads "$THREADS" --json >"$TMP/pytorch-engine.json"
+    PYTORCH_ARG=(--pytorch "$TMP/pytorch-engine.json")
+  else
+    REASON="PyTorch is not importable here (run scripts/reference/setup_torch.sh, or set RT_TORCH_PYTHON)"
+    echo "run.sh: $REASON; the PyTorch columns stay empty" >&2
+    PYTORCH_ARG=(--pytorch-skipped "$REASON")
+  fi
+
+  mkdir -p "$RESULTS"
+  "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "$TMP/rt-engine.json" \
+    "${PYTORCH_ARG[@]}" --commands "$TMP/commands" --load-average "$LOAD_AT_START" --out "$RESULTS/10-engine.json"
+fi
+
+"$PY" scripts/bench/benchmarks_md.py compose --results "$RESULTS" --out BENCHMARKS.md
