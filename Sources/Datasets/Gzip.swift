@@ -11,12 +11,14 @@ enum Gzip {
     /// Inflates every gzip member of `compressed` (concatenated members are legal gzip).
     /// `path` only names the file in errors.
     static func decompress(_ compressed: [UInt8], path: String) throws -> [UInt8] {
-        // The trailer's ISIZE (size mod 2^32 of the last member) is a good first guess.
+        // The trailer's ISIZE (size mod 2^32 of the last member) is a good first guess, but a
+        // truncated file ends in arbitrary bytes: never trust it beyond deflate's maximum
+        // ratio (about 1032:1), or a cut file would allocate gigabytes before failing.
         var capacity = compressed.count * 4
         if compressed.count >= 4 {
             let n = compressed.count
             let isize = Int(compressed[n - 4]) | Int(compressed[n - 3]) << 8 | Int(compressed[n - 2]) << 16 | Int(compressed[n - 1]) << 24
-            capacity = max(capacity, isize)
+            capacity = max(capacity, min(isize, compressed.count * 1032))
         }
         var output = [UInt8](repeating: 0, count: max(capacity, 1024))
         var produced = 0

@@ -1,0 +1,64 @@
+import XCTest
+@testable import Datasets
+
+final class DatasetCatalogTests: XCTestCase {
+    func testNamedIDXDatasetsLoadFromTheDataDirectoryAndApplyOptions() throws {
+        let fixtures = try Fixtures(self)
+        let mnist = Fixtures(existing: fixtures.path("mnist"))
+        try mnist.writeIDXPair(count: 6, rows: 4, columns: 4, gzip: true)
+        let options = DatasetLoadOptions(dataDirectory: fixtures.directory, channels: 3, height: 8, width: 8)
+        let train = try DatasetCatalog.load("mnist", split: .train, options: options)
+        XCTAssertEqual(train.shape, [6, 3, 8, 8])
+        XCTAssertEqual(train.classCount, 10)
+        XCTAssertEqual(train.name, "mnist/train")
+        let fashion = Fixtures(existing: fixtures.path("fashion-mnist"))
+        try fashion.writeIDXPair(split: "t10k", count: 3, labels: [9, 0, 8])
+        try fashion.writeIDXPair(count: 3)
+        let test = try DatasetCatalog.load("fashion-mnist", split: .test, options: DatasetLoadOptions(dataDirectory: fixtures.directory))
+        XCTAssertEqual(test.labels, [9, 0, 8])
+        XCTAssertEqual(test.classNames[9], "Ankle boot")
+    }
+
+    func testMissingAndUnknownDatasetsSayWhatToDo() throws {
+        let fixtures = try Fixtures(self)
+        let options = DatasetLoadOptions(dataDirectory: fixtures.directory)
+        XCTAssertThrowsDatasetError(try DatasetCatalog.load("mnist", split: .train, options: options),
+                                    .missingDataset(name: "mnist", searched: [fixtures.path("mnist")],
+                                                    remedy: "download it with `scripts/fetch_datasets.sh mnist` (RT_DATA_DIR=\(fixtures.directory))"))
+        if !DatasetFile.isDirectory(DatasetCatalog.debianFashionMNIST) {
+            let error = datasetError(try DatasetCatalog.load("fashion-mnist", split: .train, options: options))
+            XCTAssertTrue("\(String(describing: error))".contains("apt-get install dataset-fashion-mnist"))
+        }
+        guard case let .unrecognizedDataset(path, reason)? = datasetError(try DatasetCatalog.load("imagenet", split: .train, options: options)) else {
+            return XCTFail("unknown name accepted")
+        }
+        XCTAssertEqual(path, "imagenet")
+        XCTAssertTrue(reason.contains("fashion-mnist, mnist, cifar10, cifar100, digits, synthetic"), reason)
+        try fixtures.makeDirectory("empty")
+        guard case .unrecognizedDataset? = datasetError(try DatasetCatalog.load(fixtures.path("empty"), split: .train)) else {
+            return XCTFail("empty directory accepted")
+        }
+    }
+
+    /// The real Fashion-MNIST from Debian's dataset-fashion-mnist (scripts/setup.sh installs it).
+    func testRealFashionMNIST() throws {
+        let directory = DatasetCatalog.debianFashionMNIST
+        guard DatasetFile.exists(DatasetFile.join(directory, "train-images-idx3-ubyte.gz")) else {
+            throw XCTSkip("Fashion-MNIST is not installed in \(directory): run scripts/setup.sh (apt-get install dataset-fashion-mnist)")
+        }
+        let options = DatasetLoadOptions(dataDirectory: NSTemporaryDirectory() + "rt-no-data-here")
+        let train = try DatasetCatalog.load("fashion-mnist", split: .train, options: options)
+        let test = try DatasetCatalog.load("fashion-mnist", split: .test, options: options)
+        XCTAssertEqual(train.shape, [60_000, 1, 28, 28])
+        XCTAssertEqual(test.shape, [10_000, 1, 28, 28])
+        XCTAssertEqual(train.examplesPerClass, [Int](repeating: 6_000, count: 10))
+        XCTAssertEqual(test.examplesPerClass, [Int](repeating: 1_000, count: 10))
+        XCTAssertEqual(Array(train.labels.prefix(5)), [9, 0, 0, 3, 0], "the published first training labels")
+        let statistics = train.channelStatistics()
+        XCTAssertEqual(statistics.mean[0], 0.2860, accuracy: 5e-4, "the published Fashion-MNIST mean")
+        XCTAssertEqual(statistics.std[0], 0.3530, accuracy: 5e-4, "the published Fashion-MNIST std")
+        let target = try train.selectingClasses(spec: "5-9").sampling(perClass: 100, seed: 0)
+        XCTAssertEqual(target.examplesPerClass, [100, 100, 100, 100, 100])
+        XCTAssertEqual(target.classNames, ["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"])
+    }
+}
