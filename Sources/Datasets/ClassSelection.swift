@@ -54,6 +54,12 @@ extension ImageDataset {
         }
         let indices = labels.indices.filter { newLabel[labels[$0]] >= 0 }
         let names = ordered.map { classNames[$0] }
+        // A selected class without examples would give a task whose classifier has an output
+        // that can never be right: refuse it here rather than train on it.
+        let present = examplesPerClass
+        if let empty = ordered.first(where: { present[$0] == 0 }) {
+            throw DatasetError.emptyClass(path: name, className: classNames[empty])
+        }
         return gathering(indices, labels: indices.map { newLabel[labels[$0]] }, classNames: names,
                          name: "\(name)[classes \(ClassSelection.describe(ordered))]")
     }

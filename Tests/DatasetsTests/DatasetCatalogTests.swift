@@ -62,3 +62,26 @@ final class DatasetCatalogTests: XCTestCase {
         XCTAssertEqual(target.classNames, ["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"])
     }
 }
+
+final class DatasetTaskTests: XCTestCase {
+    func testTaskSelectsTheSameClassesInBothSplitsAndSamplesOnlyTraining() throws {
+        let task = try DatasetTask.load(dataset: "synthetic:classes=10,channels=1,size=8,train=200,test=50,seed=2",
+                                        classes: "5-9", perClass: 4, seed: 1,
+                                        options: DatasetLoadOptions(channels: 3, height: 12, width: 12))
+        XCTAssertEqual(task.classCount, 5)
+        XCTAssertEqual(task.imageShape, [3, 12, 12])
+        XCTAssertEqual(task.train.examplesPerClass, [4, 4, 4, 4, 4])
+        XCTAssertEqual(task.test.examplesPerClass, [5, 5, 5, 5, 5], "test keeps every example of the selected classes")
+        XCTAssertEqual(task.test.classNames, ["class5", "class6", "class7", "class8", "class9"])
+        XCTAssertEqual(task.statistics, task.train.channelStatistics())
+        XCTAssertEqual(task.statistics.mean[0], task.statistics.mean[2], "gray converted to RGB: equal channels")
+        XCTAssertEqual(task.test.prefix(7).labels, Array(task.test.labels.prefix(7)))
+        XCTAssertEqual(task.test.prefix(1000).count, 25)
+    }
+
+    func testSelectingAClassWithoutExamplesIsAnEmptyClassError() throws {
+        let sampled = try makeTestDataset(count: 9, classes: 3).selectingClasses([0, 2])
+        let onlyFirst = sampled.gathering(sampled.labels.indices.filter { sampled.labels[$0] == 0 })
+        XCTAssertThrowsDatasetError(try onlyFirst.selectingClasses([1]), .emptyClass(path: onlyFirst.name, className: "2"))
+    }
+}
