@@ -61,6 +61,21 @@ final class DatasetCatalogTests: XCTestCase {
         XCTAssertEqual(target.examplesPerClass, [100, 100, 100, 100, 100])
         XCTAssertEqual(target.classNames, ["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"])
     }
+
+    /// scikit-learn's real digits.csv.gz, when `scripts/fetch_datasets.sh digits` has put it in the data directory.
+    func testRealDigits() throws {
+        let path = DatasetFile.join(DatasetCatalog.dataDirectory(DatasetLoadOptions()), "digits.csv.gz")
+        guard DatasetFile.exists(path) else {
+            throw XCTSkip("\(path) is absent: run scripts/fetch_datasets.sh digits (needs internet)")
+        }
+        let train = try DatasetCatalog.load("digits", split: .train)
+        let test = try DatasetCatalog.load("digits", split: .test)
+        XCTAssertEqual(train.count + test.count, 1797)
+        XCTAssertEqual(test.count, 449, "rows 3, 7, …, 1795")
+        XCTAssertEqual(Array(train.labels.prefix(4)), [0, 1, 2, 4], "the file starts 0, 1, 2, 3, 4 …; row 3 is test")
+        XCTAssertEqual(test.labels.first, 3)
+        XCTAssertEqual(train.image(0)[2], UInt8((5 * 255 + 8) / 16), "first row starts 0, 0, 5, 13")
+    }
 }
 
 final class DatasetTaskTests: XCTestCase {
