@@ -1,3 +1,5 @@
+import Foundation
+
 /// A directory of class folders of PNG/JPEG files, as torchvision's ImageFolder:
 /// `root/<class>/*.png|*.jpg|*.jpeg`, or with splits `root/train/<class>/…` and `root/test/<class>/…`.
 /// Classes are the folder names in sorted order (label 0 = first). Every image is decoded
@@ -51,20 +53,49 @@ public enum ImageFolderFormat {
             files += images.map { (DatasetFile.join(classDirectory, $0), label) }
         }
 
-        var outHeight = height, outWidth = width
-        var storage: PixelStorage?
-        for (index, file) in files.enumerated() {
-            let decoded = try DecodedImage.read(file.path, channels: channels)
-            let (h, w) = (outHeight ?? decoded.height, outWidth ?? decoded.width)
-            (outHeight, outWidth) = (h, w)
-            let target = storage ?? PixelStorage(count: files.count * channels * h * w)
-            storage = target
+        // The first image fixes the size when none is configured; the rest decode in parallel
+        // (decoding dominates loading), each into its own slot, so the result does not depend
+        // on scheduling. Of several bad files, the first in file order is reported.
+        let first = try DecodedImage.read(files[0].path, channels: channels)
+        let (outHeight, outWidth) = (height ?? first.height, width ?? first.width)
+        let imageSize = channels * outHeight * outWidth
+        let storage = PixelStorage(count: files.count * imageSize)
+        func store(_ decoded: DecodedImage, at index: Int) {
             decoded.planar().withUnsafeBufferPointer { planar in
                 BilinearResize.resize(planar.baseAddress!, planes: channels, inHeight: decoded.height, inWidth: decoded.width,
-                                      into: target.pointer + index * channels * h * w, outHeight: h, outWidth: w)
+                                      into: storage.pointer + index * imageSize, outHeight: outHeight, outWidth: outWidth)
             }
         }
-        return ImageDataset(name: name, channels: channels, height: outHeight!, width: outWidth!, pixels: storage!,
+        store(first, at: 0)
+        let failures = FailureList()
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, files.count - 1))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let start = 1 + (files.count - 1) * worker / workers, end = 1 + (files.count - 1) * (worker + 1) / workers
+            for index in start..<end {
+                do { store(try DecodedImage.read(files[index].path, channels: channels), at: index) }
+                catch { failures.record(index: index, error: error); return }
+            }
+        }
+        if let error = failures.first { throw error }
+        return ImageDataset(name: name, channels: channels, height: outHeight, width: outWidth, pixels: storage,
                             labels: files.map(\.label), classNames: classNames)
+    }
+
+    /// Errors of parallel decoding, so the one reported is the same whatever the thread timing.
+    private final class FailureList: @unchecked Sendable {
+        private let lock = NSLock()
+        private var failures: [(index: Int, error: Error)] = []
+
+        func record(index: Int, error: Error) {
+            lock.lock()
+            failures.append((index, error))
+            lock.unlock()
+        }
+
+        var first: Error? {
+            lock.lock()
+            defer { lock.unlock() }
+            return failures.min { $0.index < $1.index }?.error
+        }
     }
 }

@@ -74,4 +74,30 @@ final class ImageFolderTests: XCTestCase {
             return XCTFail("a folder without splits has no test split")
         }
     }
+
+    func testParallelDecodingPutsEveryImageInItsSlotAndReportsTheFirstBadFile() throws {
+        let fixtures = try Fixtures(self)
+        // 3 classes x 7 flat gray images; image j of class c has value 10 * (7c + j) + 5.
+        for c in 0..<3 {
+            try fixtures.makeDirectory("many/c\(c)")
+            for j in 0..<7 {
+                let value = UInt8(10 * (7 * c + j) + 5)
+                try PNGCodec.write(DecodedImage(width: 3, height: 2, channels: 1, pixels: [UInt8](repeating: value, count: 6)),
+                                   to: fixtures.path("many/c\(c)/img\(j).png"))
+            }
+        }
+        let dataset = try ImageFolderFormat.load(root: fixtures.path("many"), split: .train, channels: 1, name: "many")
+        XCTAssertEqual(dataset.shape, [21, 1, 2, 3])
+        XCTAssertEqual(dataset.labels, (0..<21).map { $0 / 7 })
+        XCTAssertEqual((0..<21).map { dataset.image($0)[5] }, (0..<21).map { UInt8(10 * $0 + 5) })
+
+        let early = try fixtures.write(Array("garbage".utf8), to: "many/c0/img3.png")
+        try fixtures.write(Array("garbage".utf8), to: "many/c2/img5.png")
+        for _ in 0..<3 {
+            guard case let .undecodableImage(path, _)? = datasetError(try ImageFolderFormat.load(root: fixtures.path("many"), split: .train, name: "many")) else {
+                return XCTFail("corrupt files accepted")
+            }
+            XCTAssertEqual(path, early)
+        }
+    }
 }
