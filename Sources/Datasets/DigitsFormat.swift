@@ -14,20 +14,25 @@ public enum DigitsFormat {
         let text = try DatasetFile.read(path)
         var labels: [Int] = []
         var rows: [[UInt8]] = []
-        var row = 0
+        var row = 0  // record number: data lines only, counted from 0
+        var firstLine = true
         for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-            defer { row += 1 }
+            let isFirstLine = firstLine
+            firstLine = false
+            if line.allSatisfy({ $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") }) { continue }
             let fields = line.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
-            if row == 0, let first = fields.first, Double(String(decoding: first, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) == nil {
-                row -= 1  // a header line; not a record
+            // A header (pandas writes one) is a first line whose first field is not a number.
+            if isFirstLine, let first = fields.first,
+               Double(String(decoding: first, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) == nil {
                 continue
             }
+            defer { row += 1 }
             guard fields.count == side * side + 1 else {
                 throw DatasetError.malformedRecord(path: path, record: row, reason: "\(fields.count) values, expected \(side * side) pixels and a label")
             }
             let values = try fields.enumerated().map { (column, field) -> Int in
                 let textValue = String(decoding: field, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                guard let value = Double(textValue), value == value.rounded() else {
+                guard let value = Double(textValue), value.isFinite, abs(value) < 1e9, value == value.rounded() else {
                     throw DatasetError.malformedRecord(path: path, record: row, reason: "column \(column) is '\(textValue)', not a whole number")
                 }
                 return Int(value)

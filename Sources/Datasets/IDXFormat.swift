@@ -70,9 +70,12 @@ public enum IDXFormat {
             let o = 4 + 4 * d
             return Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
         }
-        let payload = dims.reduce(1, *)
-        guard bytes.count == headerSize + payload else {
-            throw DatasetError.sizeMismatch(path: path, reason: "header says \(dims.map(String.init).joined(separator: "x")) = \(payload) bytes of data, file has \(bytes.count - headerSize)")
+        // A corrupt header can claim up to (2^32)^3 bytes: multiply with overflow checks.
+        var payload = 1, overflow = false
+        for d in dims where !overflow { (payload, overflow) = payload.multipliedReportingOverflow(by: d) }
+        guard !overflow, bytes.count == headerSize + payload else {
+            let claimed = overflow ? "more than \(Int.max)" : "\(payload)"
+            throw DatasetError.sizeMismatch(path: path, reason: "header says \(dims.map(String.init).joined(separator: "x")) = \(claimed) bytes of data, file has \(bytes.count - headerSize)")
         }
         return dims
     }

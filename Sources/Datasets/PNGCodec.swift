@@ -12,6 +12,10 @@ public enum PNGCodec {
         defer { png_image_free(&image) }
         image.format = channels == 1 ? png_uint_32(PNG_FORMAT_GRAY) : png_uint_32(PNG_FORMAT_RGB)
         let (width, height) = (Int(image.width), Int(image.height))
+        // A header can claim any size; a dataset image beyond 256 MiB is corrupt, not big.
+        guard width * height * channels <= 1 << 28 else {
+            throw DatasetError.undecodableImage(path: path, reason: "header claims \(width)x\(height) pixels, too large for a dataset image")
+        }
         var pixels = [UInt8](repeating: 0, count: width * height * channels)
         let finished = pixels.withUnsafeMutableBytes {
             png_image_finish_read(&image, nil, $0.baseAddress, png_int_32(width * channels), nil)

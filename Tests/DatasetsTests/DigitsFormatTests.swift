@@ -28,6 +28,9 @@ final class DigitsFormatTests: XCTestCase {
         let bright = try fixtures.write(Array("\(good)\n\(tooBright)\n".utf8), to: "d2.csv")
         XCTAssertThrowsDatasetError(try DigitsFormat.load(path: bright, split: .train, name: "x"),
                                     .malformedRecord(path: bright, record: 1, reason: "pixel 0 is 17, outside 0...16"))
+        let notFinite = try fixtures.write(Array("pixels\n\(good)\ninf\(good.dropFirst(3))\n".utf8), to: "d4.csv")
+        XCTAssertThrowsDatasetError(try DigitsFormat.load(path: notFinite, split: .train, name: "x"),
+                                    .malformedRecord(path: notFinite, record: 1, reason: "column 0 is 'inf', not a whole number"))
         let badLabel = try fixtures.write(Array(Fixtures.digitsRow(0, label: 10).utf8), to: "d3.csv")
         XCTAssertThrowsDatasetError(try DigitsFormat.load(path: badLabel, split: .train, name: "x"),
                                     .labelOutOfRange(path: badLabel, example: 0, label: 10, classCount: 10))

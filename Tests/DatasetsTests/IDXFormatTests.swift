@@ -61,6 +61,14 @@ final class IDXFormatTests: XCTestCase {
         XCTAssertTrue(reason.contains("file has 31"), reason)
     }
 
+    func testAbsurdHeaderSizesDoNotOverflow() throws {
+        let fixtures = try Fixtures(self)
+        let path = try fixtures.write([0, 0, 8, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2], to: "huge")
+        let error = datasetError(try IDXFormat.parseHeader(DatasetFile.read(path), path: path, expectedDimensions: 3))
+        guard case let .sizeMismatch(_, reason)? = error else { return XCTFail("\(String(describing: error))") }
+        XCTAssertTrue(reason.contains("more than"), reason)
+    }
+
     func testLabelOutOfRangeAndCountMismatch() throws {
         let fixtures = try Fixtures(self)
         try fixtures.writeIDXPair(count: 3, labels: [0, 12, 1])
