@@ -26,10 +26,12 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
         .target(name: "NeuralNetworks", dependencies: ["TensorEngine"], swiftSettings: kernelSettings),
-        .target(name: "Datasets", dependencies: ["TensorEngine", "CPNG", "CJPEG"], swiftSettings: kernelSettings),
+        .target(name: "Datasets", dependencies: ["TensorEngine", "CPNG", "CJPEG", "CZlib"], swiftSettings: kernelSettings),
         .target(name: "Cluster", dependencies: [
             "CZeroMQ",
             .product(name: "Yams", package: "Yams"),

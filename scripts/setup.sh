@@ -9,6 +9,7 @@ PACKAGES=(
   libopenblas-dev    # OpenBLAS cblas_sgemm (CBLAS): matmul and convolution
   libpng-dev         # ImageFolder PNG decoding
   libjpeg-dev        # ImageFolder JPEG decoding (libjpeg-turbo)
+  zlib1g-dev         # gzip IDX and digits.csv.gz inflating (CZlib)
   libsqlite3-dev     # result store (GRDB)
   dataset-fashion-mnist  # real Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
 )
