@@ -26,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --threads=*) THREADS="${1#*=}"; shift ;;
     --no-build) BUILD=0; shift ;;
     --compose-only) RUN=0; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
