@@ -37,15 +37,17 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets"]),
         .target(name: "Benchmarks", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks"], swiftSettings: kernelSettings),
         .executableTarget(name: "rt", dependencies: [
-            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Benchmarks",
+            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Benchmarks", "Study",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
         .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "TensorEngine"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"]),
+        .testTarget(name: "StudyTests", dependencies: ["Study", "Datasets", "NeuralNetworks", "TensorEngine"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
     ],
     swiftLanguageModes: [.v5]

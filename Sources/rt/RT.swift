@@ -8,6 +8,8 @@ struct RT: ParsableCommand {
         abstract: "RobustTransfer: study how pre-training transfers adversarial non-robustness, on a cluster.",
         version: RTVersion.string,
         subcommands: [
+            TrainCommand.self,
+            EvalCommand.self,
             BenchCommand.self,
         ]
     )

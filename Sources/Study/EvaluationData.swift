@@ -1,0 +1,19 @@
+import Datasets
+import NeuralNetworks
+
+/// The data a checkpoint is evaluated on: a split of a dataset, the same class selection as
+/// at training, brought to the model's image shape.
+public enum EvaluationData {
+    public static func load(dataset: String, classes: String?, split: DatasetSplit, limit: Int?,
+                            for model: ImageClassifier, dataDirectory: String? = nil) throws -> ImageDataset {
+        let shape = model.modelDescription.inputShape
+        var options = DatasetLoadOptions()
+        options.dataDirectory = dataDirectory
+        (options.channels, options.height, options.width) = (shape[0], shape[1], shape[2])
+        var data = try DatasetCatalog.load(dataset, split: split, options: options)
+        if let classes { data = try data.selectingClasses(ClassSelection.parse(classes, classNames: data.classNames)) }
+        if let limit { data = data.prefix(limit) }
+        try Evaluation.requireCompatible(model, data)
+        return data
+    }
+}

@@ -1,0 +1,167 @@
+import Datasets
+import Foundation
+import NeuralNetworks
+import TensorEngine
+
+/// What a training run reports as it goes.
+public enum TrainingEvent: Sendable {
+    case step(StepProgress)
+    case epoch(EpochSummary)
+}
+
+public struct StepProgress: Sendable {
+    public var epoch: Int, epochs: Int
+    public var step: Int, stepsPerEpoch: Int
+    /// Running means over the epoch so far.
+    public var loss: Double, accuracy: Double
+    public var imagesPerSecond: Double
+    /// Seconds left at the current speed.
+    public var remainingSeconds: Double
+}
+
+public struct EpochSummary: Sendable, Codable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testAccuracy: Double
+    public var testLoss: Double
+    public var learningRate: Double
+    public var seconds: Double
+    public var imagesPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, seconds
+        case trainLoss = "train_loss", trainAccuracy = "train_accuracy"
+        case testAccuracy = "test_accuracy", testLoss = "test_loss"
+        case learningRate = "learning_rate", imagesPerSecond = "images_per_second"
+    }
+}
+
+public struct TrainingSummary: Sendable, Codable {
+    public var model: String
+    public var dataset: String
+    public var classes: Int
+    public var trainExamples: Int
+    public var testAccuracy: Double
+    public var testLoss: Double
+    public var meanTrueConfidence: Double
+    public var seconds: Double
+    public var checkpoint: String?
+
+    enum CodingKeys: String, CodingKey {
+        case model, dataset, classes, seconds, checkpoint
+        case trainExamples = "train_examples", testAccuracy = "test_accuracy", testLoss = "test_loss"
+        case meanTrueConfidence = "mean_true_confidence"
+    }
+}
+
+/// One training run end to end: data, model (optionally from a checkpoint of another task),
+/// freezing, parameter groups, optimizer and schedule, the epochs, and the checkpoint —
+/// written only when the run completes, so a failed run leaves no partial file.
+public struct TrainingRun {
+    public let configuration: TrainingConfiguration
+    public var objective: TrainingObjective = CrossEntropyObjective()
+    public var reducer: GradientReducer = LocalReducer()
+
+    public init(_ configuration: TrainingConfiguration) { self.configuration = configuration }
+
+    public func run(saveTo checkpointPath: String?, report: (TrainingEvent) -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
+        let c = configuration
+        try c.validate()
+        Parallel.threads = c.threads
+        let start = Date()
+
+        // The source model decides the image shape and normalization the target data is brought to.
+        let source = try c.initCheckpoint.map { path -> (SafeTensorsFile, ModelDescription) in
+            let file = try SafeTensors.read(path)
+            return (file, try Checkpoint.description(of: file, path: path))
+        }
+        if let (_, d) = source, d.name != c.model {
+            throw StudyError.incompatibleCheckpoint(path: c.initCheckpoint!, reason: "it holds a \(d.name), --model is \(c.model)")
+        }
+        var options = DatasetLoadOptions()
+        options.dataDirectory = c.dataDirectory
+        if let (_, d) = source { (options.channels, options.height, options.width) = (d.inputShape[0], d.inputShape[1], d.inputShape[2]) }
+        let task = try DatasetTask.load(dataset: c.dataset, classes: c.classes, perClass: c.perClass, seed: c.seed, options: options)
+
+        let statistics = source.map { ($0.1.mean, $0.1.std) } ?? (task.statistics.mean, task.statistics.std)
+        let description = ModelDescription(name: c.model, numClasses: task.classCount, inputShape: task.imageShape,
+                                           mean: statistics.0, std: statistics.1)
+        let model = try ModelZoo.make(description, seed: c.seed)
+        if let (file, _) = source {
+            // Keep the backbone, re-initialise the classifier for the new classes.
+            try model.load(file, path: c.initCheckpoint!, skipping: [model.headName])
+        }
+        if let name = c.retrainFrom { try model.freezeBefore(name) }
+
+        let trainable = model.trainableParameters
+        var groups: [ParameterGroup]
+        if let backboneRate = c.backboneLearningRate {
+            let head = trainable.filter { $0.0.hasPrefix(model.headName + ".") }
+            let backbone = trainable.filter { !$0.0.hasPrefix(model.headName + ".") }
+            groups = [ParameterGroup(parameters: backbone, learningRate: backboneRate, weightDecay: c.weightDecay),
+                      ParameterGroup(parameters: head, learningRate: c.learningRate, weightDecay: c.weightDecay)]
+        } else {
+            groups = [ParameterGroup(parameters: trainable, learningRate: c.learningRate, weightDecay: c.weightDecay)]
+        }
+        let optimizer: Optimizer
+        switch c.optimizer {
+        case .sgd: optimizer = SGD(groups: groups, momentum: c.momentum)
+        case .adam: optimizer = Adam(groups: groups)
+        case .adamw: optimizer = Adam(groups: groups, decoupledWeightDecay: true)
+        }
+
+        let loader = try DataLoader(dataset: task.train, batchSize: c.batchSize, shuffle: true, seed: c.seed,
+                                    augmentation: Augmentation(cropPadding: c.cropPadding, horizontalFlip: c.horizontalFlip))
+        let steps = loader.batchesPerEpoch
+        let totalSteps = steps * c.epochs
+        let schedule: LearningRateSchedule
+        switch c.schedule {
+        case .constant: schedule = .constant
+        case .step: schedule = .step(every: max(1, totalSteps / 3), gamma: 0.1)
+        case .cosine: schedule = .cosine(total: totalSteps, floor: 0)
+        }
+        let trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, objective: objective, reducer: reducer)
+
+        var last: EvaluationResult?
+        let trainingStart = Date()
+        for epoch in 0..<c.epochs {
+            let epochStart = Date()
+            var lossSum = 0.0, correct = 0, seen = 0
+            for batch in loader.batches(epoch: epoch) {
+                let result = try trainer.step(images: batch.images, labels: batch.labels)
+                lossSum += Double(result.loss) * Double(result.examples)
+                correct += result.correct
+                seen += result.examples
+                let done = epoch * steps + batch.index + 1
+                let elapsed = Date().timeIntervalSince(trainingStart)
+                report(.step(StepProgress(epoch: epoch + 1, epochs: c.epochs, step: batch.index + 1, stepsPerEpoch: steps,
+                                          loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
+                                          imagesPerSecond: Double(seen) / Date().timeIntervalSince(epochStart),
+                                          remainingSeconds: elapsed / Double(done) * Double(totalSteps - done))))
+            }
+            let trainSeconds = Date().timeIntervalSince(epochStart)
+            let test = try Evaluation.evaluate(model, on: task.test)
+            last = test
+            report(.epoch(EpochSummary(epoch: epoch + 1, trainLoss: lossSum / Double(max(seen, 1)),
+                                       trainAccuracy: Double(correct) / Double(max(seen, 1)),
+                                       testAccuracy: test.accuracy, testLoss: test.loss,
+                                       learningRate: Double(c.learningRate * schedule.factor(atIteration: trainer.iteration)),
+                                       seconds: Date().timeIntervalSince(epochStart),
+                                       imagesPerSecond: Double(seen) / trainSeconds)))
+        }
+
+        if let checkpointPath {
+            var metadata = ["dataset": c.dataset, "seed": String(c.seed), "epochs": String(c.epochs),
+                            "test_accuracy": String(last?.accuracy ?? 0)]
+            if let classes = c.classes { metadata["classes"] = classes }
+            if let initPath = c.initCheckpoint { metadata["init"] = initPath }
+            try Checkpoint.save(model, to: checkpointPath, extraMetadata: metadata)
+        }
+        let summary = TrainingSummary(model: c.model, dataset: c.dataset, classes: task.classCount, trainExamples: task.train.count,
+                                      testAccuracy: last?.accuracy ?? 0, testLoss: last?.loss ?? 0,
+                                      meanTrueConfidence: last?.meanTrueConfidence ?? 0,
+                                      seconds: Date().timeIntervalSince(start), checkpoint: checkpointPath)
+        return (model, summary)
+    }
+}

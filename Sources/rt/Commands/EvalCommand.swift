@@ -1,0 +1,38 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import NeuralNetworks
+import Study
+import TensorEngine
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Clean accuracy, mean loss and mean true-class confidence of a checkpoint on a dataset.")
+
+    @Option var checkpoint: String
+    @Option var dataset: String
+    @Option(help: "Classes of the task (as at training).") var classes: String?
+    @Option var split = DatasetSplit.test
+    @Option(help: "Evaluate the first N examples only.") var limit: Int?
+    @Option var threads = 2
+    @Option(name: .customLong("data-dir")) var dataDirectory: String?
+    @Flag var json = false
+
+    func run() throws {
+        Parallel.threads = threads
+        let (model, _) = try Checkpoint.load(checkpoint)
+        let data = try EvaluationData.load(dataset: dataset, classes: classes, split: split, limit: limit,
+                                           for: model, dataDirectory: dataDirectory)
+        let result = try Evaluation.evaluate(model, on: data)
+        if json {
+            print(String(format: "{\"accuracy\": %.6f, \"loss\": %.6f, \"mean_true_confidence\": %.6f, \"examples\": %d}",
+                         result.accuracy, result.loss, result.meanTrueConfidence, result.examples))
+        } else {
+            print(String(format: "accuracy %.2f%%  loss %.4f  mean true-class confidence %.4f  (%d examples)",
+                         100 * result.accuracy, result.loss, result.meanTrueConfidence, result.examples))
+        }
+    }
+}
+
+extension DatasetSplit: ExpressibleByArgument {}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Study
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train one model on one task and write its checkpoint.",
+        discussion: """
+        On a terminal a progress bar shows epoch, step, loss, accuracy, images/s and ETA; otherwise
+        (and with --json) one JSON object per epoch on its own line, then a summary line.
+        The checkpoint is written only when training completes.
+        """)
+
+    @Option(help: "Model: small-cnn, resnet8, resnet20, resnet18, resnet18-cifar.") var model = "small-cnn"
+    @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
+    @Option(help: "Classes of the task, relabelled 0..k-1 in ascending order (e.g. 0-4, 5-9, 0,2,7).") var classes: String?
+    @Option(name: .customLong("per-class"), help: "Training examples per class, chosen by seed.") var perClass: Int?
+    @Option var epochs = 10
+    @Option(name: .customLong("batch-size")) var batchSize = 128
+    @Option(help: "sgd, adam or adamw.") var optimizer = TrainingConfiguration.OptimizerKind.sgd
+    @Option var lr: Float = 0.01
+    @Option var momentum: Float = 0.9
+    @Option(name: .customLong("weight-decay")) var weightDecay: Float = 5e-4
+    @Option(help: "constant, step (×0.1 at each third) or cosine.") var schedule = TrainingConfiguration.ScheduleKind.cosine
+    @Option var seed: UInt64 = 0
+    @Option(name: .customLong("init"), help: "Checkpoint of another task: keep its backbone, new classifier.") var initCheckpoint: String?
+    @Option(name: .customLong("retrain-from"), help: "Freeze every parameter before this name (e.g. layer3).") var retrainFrom: String?
+    @Option(name: .customLong("backbone-lr"), help: "Learning rate of the backbone (the head keeps --lr).") var backboneLR: Float?
+    @Option(name: .customLong("crop-padding"), help: "Random-crop padding of training images (0: off).") var cropPadding = 0
+    @Flag(name: .customLong("flip"), help: "Random horizontal flips of training images.") var flip = false
+    @Option var threads = 2
+    @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
+    @Option(help: "Where to write the checkpoint (safetensors).") var out: String
+    @Flag(help: "JSON lines instead of a progress bar.") var json = false
+
+    func run() throws {
+        var c = TrainingConfiguration(model: model, dataset: dataset)
+        c.classes = classes
+        c.perClass = perClass
+        c.epochs = epochs
+        c.batchSize = batchSize
+        c.optimizer = optimizer
+        c.learningRate = lr
+        c.momentum = momentum
+        c.weightDecay = weightDecay
+        c.schedule = schedule
+        c.seed = seed
+        c.initCheckpoint = initCheckpoint
+        c.retrainFrom = retrainFrom
+        c.backboneLearningRate = backboneLR
+        c.cropPadding = cropPadding
+        c.horizontalFlip = flip
+        c.threads = threads
+        c.dataDirectory = dataDirectory
+        let display = ProgressDisplay(json: json)
+        let (_, summary) = try TrainingRun(c).run(saveTo: out) { display.show($0) }
+        display.finish(summary)
+    }
+}
+
+extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
+extension TrainingConfiguration.ScheduleKind: ExpressibleByArgument {}
