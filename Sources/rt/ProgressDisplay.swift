@@ -45,7 +45,7 @@ final class ProgressDisplay {
 
     private func printJSON<T: Encodable>(_ value: T) {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
         fflush(stdout)
     }

@@ -4,6 +4,7 @@
 #   2. rt bench sgemm  --threads N --json      (the BLAS peak the engine is measured against)
 #   3. rt bench engine --threads N --json      (the four engine workloads)
 #   4. scripts/bench/pytorch_engine.py --threads N --json   (the same workloads in PyTorch, if installed)
+#   4b. rt bench loader --json                  (loader throughput against the engine's consumption)
 #   5. folds them into scripts/bench/results/10-engine.json and renders every
 #      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
 #
@@ -74,7 +75,28 @@ if [[ $RUN -eq 1 ]]; then
     PYTORCH_ARG=(--pytorch-skipped "$REASON")
   fi
 
+  echo "== $RT bench loader --json" >&2
+  record "$RT bench loader --json"
+  "$RT" bench loader --json >"$TMP/loader.json"
+
   mkdir -p "$RESULTS"
+  # The loader must outpace the fastest consumer: small-cnn training.
+  "$PY" - "$TMP/loader.json" "$TMP/rt-engine.json" "$RESULTS/30-loader.json" <<'PY'
+import json, sys
+loader = json.load(open(sys.argv[1]))
+engine = {w["name"]: w for w in json.load(open(sys.argv[2]))["workloads"]}
+rows = [["data loader (Fashion-MNIST shape, shuffle + crop + flip, prefetch 2)", f'{loader["images_per_second"]:,.0f}', ""]]
+for name in ("small-cnn/train", "resnet20/train"):
+    if name in engine:
+        consumed = engine[name]["images_per_second"]
+        rows.append([f"engine {name} (consumer)", f"{consumed:,.0f}", f'{loader["images_per_second"] / consumed:,.0f}x'])
+json.dump({"kind": "table", "title": "Data loader against the engine",
+           "description": "Images per second the loader builds (one background thread) and the engine consumes; "
+                          "the last column is how many times faster the loader is.",
+           "columns": ["measure", "images/s", "loader headroom"], "rows": rows,
+           "commands": ["rt bench loader --json"]}, open(sys.argv[3], "w"), indent=1)
+PY
+
   "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "$TMP/rt-engine.json" \
     "${PYTORCH_ARG[@]}" --commands "$TMP/commands" --load-average "$LOAD_AT_START" --out "$RESULTS/10-engine.json"
 fi

@@ -5,29 +5,60 @@ import Foundation
 struct BenchEngineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
-        abstract: "Training and PGD-10 throughput of small-cnn and resnet20 (batch 128, random data).")
+        abstract: "Training and PGD-10 throughput of small-cnn and resnet20 (batch 128, random data).",
+        discussion: "Each workload runs in a process of its own, so its peak resident memory is its own.")
 
     @Option(help: "Threads the engine uses.") var threads = 2
     @Option(help: "Timed rounds (the median is reported).") var rounds = 5
     @Option(help: "Workloads to run (comma-separated): small-cnn/train, small-cnn/pgd10, resnet20/train, resnet20/pgd10.")
     var workloads = EngineBenchmark.workloadNames.joined(separator: ",")
+    @Flag(help: "Run every workload in this process (peak memory is then the largest of all).") var inProcess = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         let names = workloads.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        let report = try EngineBenchmark.run(threads: threads, names: names, rounds: rounds)
-        if json {
-            let items = report.workloads.map {
-                "{\"name\": \"\($0.name)\", \"images_per_second\": \(String(format: "%.2f", $0.imagesPerSecond)), \"batch\": \($0.batch), \"gflops\": \(String(format: "%.2f", $0.gflops))}"
-            }
-            print("{\"threads\": \(report.threads), \"workloads\": [\(items.joined(separator: ", "))], \"peak_rss_bytes\": \(report.peakResidentBytes)}")
+        var results: [(EngineBenchmark.Workload, Int)] = []
+        if inProcess || names.count == 1 {
+            let report = try EngineBenchmark.run(threads: threads, names: names, rounds: rounds)
+            results = report.workloads.map { ($0, report.peakResidentBytes) }
         } else {
-            print("threads: \(report.threads)")
-            for w in report.workloads {
-                print(String(format: "%-18@ %10.1f images/s  %6.1f GFLOP/s  %10.1f images per CPU-second",
-                             w.name as NSString, w.imagesPerSecond, w.gflops, w.imagesPerCPUSecond))
-            }
-            print("peak resident memory: \(report.peakResidentBytes / 1_048_576) MiB")
+            for name in names { results.append(try runIsolated(name)) }
         }
+        let peak = results.map(\.1).max() ?? 0
+        if json {
+            let items = results.map { w, rss in
+                "{\"name\": \"\(w.name)\", \"images_per_second\": \(String(format: "%.2f", w.imagesPerSecond)), \"batch\": \(w.batch), \"gflops\": \(String(format: "%.2f", w.gflops)), \"peak_rss_bytes\": \(rss)}"
+            }
+            print("{\"threads\": \(threads), \"workloads\": [\(items.joined(separator: ", "))], \"peak_rss_bytes\": \(peak)}")
+        } else {
+            print("threads: \(threads)")
+            for (w, rss) in results {
+                print(String(format: "%-16@ %8.1f images/s  %6.1f GFLOP/s  %8.1f images/CPU-second  peak %4d MiB",
+                             w.name as NSString, w.imagesPerSecond, w.gflops, w.imagesPerCPUSecond, rss / 1_048_576))
+            }
+        }
+    }
+
+    /// Runs one workload in a child `rt bench engine` and reads its JSON.
+    private func runIsolated(_ name: String) throws -> (EngineBenchmark.Workload, Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["bench", "engine", "--threads", String(threads), "--rounds", String(rounds), "--workloads", name, "--json"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        struct Line: Decodable {
+            struct Item: Decodable { let name: String; let images_per_second: Double; let batch: Int; let gflops: Double }
+            let workloads: [Item]
+            let peak_rss_bytes: Int
+        }
+        guard process.terminationStatus == 0, let line = try? JSONDecoder().decode(Line.self, from: data), let item = line.workloads.first else {
+            throw ValidationError("workload \(name) failed in its child process (exit \(process.terminationStatus))")
+        }
+        let workload = EngineBenchmark.Workload(name: item.name, imagesPerSecond: item.images_per_second, imagesPerCPUSecond: .nan,
+                                                batch: item.batch, flopsPerImage: item.gflops * 1e9 / item.images_per_second)
+        return (workload, line.peak_rss_bytes)
     }
 }

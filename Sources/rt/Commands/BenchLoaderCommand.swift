@@ -1,0 +1,25 @@
+import ArgumentParser
+import Datasets
+import Foundation
+
+struct BenchLoaderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loader",
+        abstract: "Batches/s the data loader produces (Fashion-MNIST-shaped, batch 128, shuffle, crop + flip, prefetch).")
+
+    @Option var batches = 500
+    @Option(name: .customLong("batch-size")) var batchSize = 128
+    @Option(name: .customLong("prefetch")) var prefetchDepth = 2
+    @Flag var json = false
+
+    func run() throws {
+        let r = try DataLoader.measureFashionMNISTShapedThroughput(batches: batches, batchSize: batchSize, prefetchDepth: prefetchDepth)
+        if json {
+            print(String(format: "{\"batches_per_second\": %.1f, \"images_per_second\": %.1f, \"batch\": %d, \"prefetch\": %d}",
+                         r.batchesPerSecond, r.imagesPerSecond, batchSize, prefetchDepth))
+        } else {
+            print(String(format: "loader: %.0f batches/s, %.0f images/s (batch %d, prefetch %d)",
+                         r.batchesPerSecond, r.imagesPerSecond, batchSize, prefetchDepth))
+        }
+    }
+}
