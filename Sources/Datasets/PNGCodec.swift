@@ -3,13 +3,25 @@ import CPNG
 /// PNG through libpng's simplified API, which handles palettes, 16-bit samples, alpha
 /// and gray/RGB conversion itself, and reports errors as a message instead of longjmp.
 public enum PNGCodec {
-    /// Decodes PNG bytes to 8-bit gray (`channels` 1) or RGB (3). Alpha is composited onto black.
+    /// Decodes PNG bytes to 8-bit gray (`channels` 1) or RGB (3). Alpha is composited onto black
+    /// (the zeroed output buffer). A color PNG asked for in gray is read as RGB and reduced with
+    /// the ITU-R 601 luma like JPEG and `converted(toChannels:)`, not with libpng's linear-light
+    /// Rec. 709 mix, so one dataset's gray pixels do not depend on its files' format.
     public static func decode(_ bytes: [UInt8], channels: Int, path: String) throws -> DecodedImage {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         let began = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
         guard began != 0 else { throw DatasetError.undecodableImage(path: path, reason: message(of: image)) }
         defer { png_image_free(&image) }
+        let sourceHasColor = image.format & png_uint_32(PNG_FORMAT_FLAG_COLOR) != 0
+        if channels == 1 && sourceHasColor {
+            return try decodeRGB(&image, path: path).luma()
+        }
+        return try decodeRGB(&image, channels: channels, path: path)
+    }
+
+    /// Finishes a started read as 8-bit gray (`channels` 1) or RGB (3).
+    private static func decodeRGB(_ image: inout png_image, channels: Int = 3, path: String) throws -> DecodedImage {
         image.format = channels == 1 ? png_uint_32(PNG_FORMAT_GRAY) : png_uint_32(PNG_FORMAT_RGB)
         let (width, height) = (Int(image.width), Int(image.height))
         // A header can claim any size; a dataset image beyond 256 MiB is corrupt, not big.

@@ -9,6 +9,9 @@ final class ImageFolderTests: XCTestCase {
             try PNGCodec.write(image, to: fixtures.path("g\(channels).png"))
             XCTAssertEqual(try DecodedImage.read(fixtures.path("g\(channels).png"), channels: channels), image)
         }
+        // Color PNG asked as gray: ITU-R 601 luma, as for JPEG and channel conversion.
+        try PNGCodec.write(DecodedImage(width: 1, height: 1, channels: 3, pixels: [200, 40, 90]), to: fixtures.path("c.png"))
+        XCTAssertEqual(try DecodedImage.read(fixtures.path("c.png"), channels: 1).pixels, [94], "0.299*200 + 0.587*40 + 0.114*90 = 93.54")
         // Gray PNG asked as RGB: every channel equals the gray value.
         let rgb = try DecodedImage.read(fixtures.path("g1.png"), channels: 3)
         XCTAssertEqual(rgb.pixels[3 * 7 + 0], rgb.pixels[3 * 7 + 2])

@@ -64,7 +64,7 @@ final class SamplingTests: XCTestCase {
 }
 
 final class ImageTransformTests: XCTestCase {
-    func testBilinearUpscaleMatchesTorchHalfPixelValues() throws {
+    func testBilinearUsesHalfPixelCentresAndRoundsHalfUp() throws {
         // Half-pixel centres: output 0..3 sample source -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1),
         // so row 1 is 0.75 * row 0 + 0.25 * row 1: [50, 71.875, 115.625, 137.5], rounded half up.
         let storage = PixelStorage(count: 4)
