@@ -14,7 +14,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var epochs = 10
     public var batchSize = 128
     public var optimizer = OptimizerKind.sgd
-    public var learningRate: Float = 0.01
+    public var learningRate: Float = 0.05
     public var momentum: Float = 0.9
     public var weightDecay: Float = 5e-4
     public var schedule = ScheduleKind.cosine

@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
     @Option var epochs = 10
     @Option(name: .customLong("batch-size")) var batchSize = 128
     @Option(help: "sgd, adam or adamw.") var optimizer = TrainingConfiguration.OptimizerKind.sgd
-    @Option var lr: Float = 0.01
+    @Option(help: "Learning rate (of the head when --backbone-lr is given).") var lr: Float = 0.05
     @Option var momentum: Float = 0.9
     @Option(name: .customLong("weight-decay")) var weightDecay: Float = 5e-4
     @Option(help: "constant, step (×0.1 at each third) or cosine.") var schedule = TrainingConfiguration.ScheduleKind.cosine
