@@ -15,6 +15,11 @@ public enum EngineBenchmark {
         /// Multiply-adds ×2 of the workload per image, for GFLOP/s.
         public var flopsPerImage: Double
         public var gflops: Double { imagesPerSecond * flopsPerImage / 1e9 }
+
+        public init(name: String, imagesPerSecond: Double, imagesPerCPUSecond: Double, batch: Int, flopsPerImage: Double) {
+            (self.name, self.imagesPerSecond, self.imagesPerCPUSecond, self.batch, self.flopsPerImage) =
+                (name, imagesPerSecond, imagesPerCPUSecond, batch, flopsPerImage)
+        }
     }
 
     public struct Report: Sendable {

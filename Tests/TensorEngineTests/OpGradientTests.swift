@@ -120,3 +120,28 @@ final class OpGradientTests: XCTestCase {
         try checker.check([logits, other]) { try meanSquaredError($0[0], $0[1], reduction: .sum) }
     }
 }
+
+final class PoolingSemanticsTests: XCTestCase {
+    /// The 2×2 fast path and the general loop agree, ties keep the first maximum, NaN propagates.
+    func testMaxPoolTiesAndNaN() throws {
+        let x = try Tensor(shape: [1, 1, 2, 4], values: [1, 3, 5, 5, 3, 2, 5, .nan])
+        x.requiresGrad = true
+        let fast = try x.maxPool2d(kernel: 2)
+        XCTAssertEqual(fast.values[0], 3)
+        XCTAssertTrue(fast.values[1].isNaN)
+        let general = try x.maxPool2d(kernel: 2, stride: 2, padding: 1)  // general path, padded windows
+        XCTAssertEqual(general.shape, [1, 1, 2, 3])
+        try fast.backward(seed: Tensor(repeating: 1, shape: fast.shape))
+        // The gradient goes to the first 3 (row-major) of the left window.
+        XCTAssertEqual(Array(x.grad!.values[0..<2]) + [x.grad!.values[4]], [0, 1, 0])
+        var g = RandomGenerator(seed: 4)
+        let y = Tensor.normal([2, 3, 6, 8], generator: &g)
+        let pooled = try y.maxPool2d(kernel: 2).values
+        var expected: [Float] = []
+        for plane in 0..<6 { for r in 0..<3 { for c in 0..<4 {
+            let at = { (i: Int, j: Int) in y.pointer[plane * 48 + (2 * r + i) * 8 + 2 * c + j] }
+            expected.append(max(max(at(0, 0), at(0, 1)), max(at(1, 0), at(1, 1))))
+        } } }
+        XCTAssertEqual(pooled, expected)
+    }
+}

@@ -33,6 +33,11 @@ enum Pooling {
         let out = Storage(uninitializedCount: geo.planes * ho * wo)
         let argmax = IndexBuffer(count: out.count)
         let xp = x.pointer, yp = out.pointer, ap = argmax.pointer
+        if kernel == 2 && stride == 2 && padding == 0 {
+            maxPool2x2(xp, yp, ap, geo)
+            return Tensor.result(shape: [geo.batch, geo.channels, ho, wo], storage: out,
+                                 op: .maxPool2d(x, argmax: argmax, geo), inputs: x)
+        }
         Parallel.forEachChunk(geo.planes, grain: 8) { _, planes in
             for plane in planes {
                 let src = xp + plane * h * w
@@ -55,6 +60,36 @@ enum Pooling {
         }
         return Tensor.result(shape: [geo.batch, geo.channels, ho, wo], storage: out,
                              op: .maxPool2d(x, argmax: argmax, geo), inputs: x)
+    }
+
+    // The 2×2, stride-2 window of every CNN here, without the general loop's bounds arithmetic.
+    // Ties keep the first maximum in row-major order and a NaN wins, as in PyTorch.
+    private static func maxPool2x2(_ xp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>,
+                                   _ ap: UnsafeMutablePointer<Int32>, _ geo: Pool2dGeometry) {
+        let (h, w, ho, wo) = (geo.height, geo.width, geo.outHeight, geo.outWidth)
+        Parallel.forEachChunk(geo.planes, grain: 8) { _, planes in
+            for plane in planes {
+                let src = xp + plane * h * w
+                var o = plane * ho * wo
+                for oh in 0..<ho {
+                    let top = 2 * oh * w
+                    for ow in 0..<wo {
+                        let i = top + 2 * ow
+                        var best = src[i], index = i
+                        @inline(__always) func consider(_ j: Int) {
+                            let v = src[j]
+                            if (v > best || v.isNaN) && !best.isNaN { best = v; index = j }
+                        }
+                        consider(i + 1)
+                        consider(i + w)
+                        consider(i + w + 1)
+                        yp[o] = best
+                        ap[o] = Int32(index)
+                        o += 1
+                    }
+                }
+            }
+        }
     }
 
     // The gradient goes to the input that was the maximum of each window.

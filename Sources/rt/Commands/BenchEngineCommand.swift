@@ -27,7 +27,7 @@ struct BenchEngineCommand: ParsableCommand {
         let peak = results.map(\.1).max() ?? 0
         if json {
             let items = results.map { w, rss in
-                "{\"name\": \"\(w.name)\", \"images_per_second\": \(String(format: "%.2f", w.imagesPerSecond)), \"batch\": \(w.batch), \"gflops\": \(String(format: "%.2f", w.gflops)), \"peak_rss_bytes\": \(rss)}"
+                "{\"name\": \"\(w.name)\", \"images_per_second\": \(String(format: "%.2f", w.imagesPerSecond)), \"batch\": \(w.batch), \"gflops\": \(String(format: "%.2f", w.gflops)), \"images_per_cpu_second\": \(String(format: "%.2f", w.imagesPerCPUSecond)), \"peak_rss_bytes\": \(rss)}"
             }
             print("{\"threads\": \(threads), \"workloads\": [\(items.joined(separator: ", "))], \"peak_rss_bytes\": \(peak)}")
         } else {
@@ -50,14 +50,14 @@ struct BenchEngineCommand: ParsableCommand {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         struct Line: Decodable {
-            struct Item: Decodable { let name: String; let images_per_second: Double; let batch: Int; let gflops: Double }
+            struct Item: Decodable { let name: String; let images_per_second: Double; let batch: Int; let gflops: Double; let images_per_cpu_second: Double }
             let workloads: [Item]
             let peak_rss_bytes: Int
         }
         guard process.terminationStatus == 0, let line = try? JSONDecoder().decode(Line.self, from: data), let item = line.workloads.first else {
             throw ValidationError("workload \(name) failed in its child process (exit \(process.terminationStatus))")
         }
-        let workload = EngineBenchmark.Workload(name: item.name, imagesPerSecond: item.images_per_second, imagesPerCPUSecond: .nan,
+        let workload = EngineBenchmark.Workload(name: item.name, imagesPerSecond: item.images_per_second, imagesPerCPUSecond: item.images_per_cpu_second,
                                                 batch: item.batch, flopsPerImage: item.gflops * 1e9 / item.images_per_second)
         return (workload, line.peak_rss_bytes)
     }
