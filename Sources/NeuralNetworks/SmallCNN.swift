@@ -19,8 +19,10 @@ public final class SmallCNN: ImageClassifier {
     public override var children: [(String, Module)] { [("conv1", conv1), ("conv2", conv2), ("fc1", fc1), ("fc2", fc2)] }
 
     public override func run(_ x: Tensor, capture: Capture) throws -> ModelOutput {
-        let a1 = try conv1(x).relu().maxPool2d(kernel: 2)
-        let a2 = try conv2(a1).relu().maxPool2d(kernel: 2)
+        // ReLU and max commute (both monotone, and the gradient reaches the same input), so
+        // pooling first gives the same values and gradients with a quarter of the ReLU work.
+        let a1 = try conv1(x).maxPool2d(kernel: 2).relu()
+        let a2 = try conv2(a1).maxPool2d(kernel: 2).relu()
         let features = try fc1(a2.flattened()).relu()
         let logits = try fc2(features)
         let stages = capture.contains(.stages) ? [("conv1", a1), ("conv2", a2), ("fc1", features)] : []
