@@ -9,6 +9,13 @@ struct RT: ParsableCommand {
         version: RTVersion.string,
         subcommands: [
             BenchCommand.self,
+            KeysCommand.self,
+            CoordinatorCommand.self,
+            WorkerCommand.self,
+            RunCommand.self,
+            StatusCommand.self,
+            RunsCommand.self,
+            ReportCommand.self,
         ]
     )
 }
