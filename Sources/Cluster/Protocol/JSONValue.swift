@@ -70,14 +70,26 @@ public enum JSONValue: Codable, Equatable, Hashable, Sendable, CustomStringConve
 
 /// One encoder/decoder configuration for everything the cluster writes as JSON.
 public enum ClusterJSON {
-    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
+    // Configured once and never mutated, so shared by all threads (the coordinator encodes
+    // and decodes a few messages per trial; building a coder each time showed in profiles).
+    private static let compact: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(value)
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+    private static let pretty: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return encoder
+    }()
+    private static let decoder = JSONDecoder()
+
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
+        try (pretty ? Self.pretty : compact).encode(value)
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        try JSONDecoder().decode(type, from: data)
+        try decoder.decode(type, from: data)
     }
 
     public static func string<T: Encodable>(_ value: T) -> String {

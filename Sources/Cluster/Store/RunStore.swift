@@ -24,7 +24,7 @@ public final class RunStore: @unchecked Sendable {
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try Self.exec(db, "PRAGMA synchronous = NORMAL")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -44,10 +44,10 @@ public final class RunStore: @unchecked Sendable {
             if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sweeps") ?? 0 > 0 {
                 throw StoreError(path: path, problem: "already holds a sweep; use --resume to continue it or remove the run directory")
             }
-            try db.execute(sql: "INSERT INTO sweeps(name, spec, spec_hash, created_at) VALUES (?, ?, ?, ?)",
+            try Self.exec(db, "INSERT INTO sweeps(name, spec, spec_hash, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [sweep.name, text, SHA256.hex(Data(text.utf8)), Date().timeIntervalSince1970])
             for trial in trials {
-                try db.execute(sql: """
+                try Self.exec(db, """
                     INSERT INTO trials(id, stage, job, parameters, seed, parent_trial, max_attempts, ord, state, attempts)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
                     """, arguments: [trial.id, trial.stage, trial.job, ClusterJSON.string(trial.parameters),
@@ -86,10 +86,8 @@ public final class RunStore: @unchecked Sendable {
     @discardableResult
     public func lease(trialID: String, worker: String, host: String) throws -> Int? {
         try pool.write { db in
-            try db.execute(sql: "UPDATE trials SET state = 'leased', attempts = attempts + 1, worker = ?, host = ?, leased_at = ? WHERE id = ? AND state = 'pending'",
-                           arguments: [worker, host, Date().timeIntervalSince1970, trialID])
-            guard db.changesCount == 1 else { return nil }
-            let attempt = try Int.fetchOne(db, sql: "SELECT attempts FROM trials WHERE id = ?", arguments: [trialID]) ?? 0
+            let update = try db.cachedStatement(sql: "UPDATE trials SET state = 'leased', attempts = attempts + 1, worker = ?, host = ?, leased_at = ? WHERE id = ? AND state = 'pending' RETURNING attempts")
+            guard let attempt = try Int.fetchOne(update, arguments: [worker, host, Date().timeIntervalSince1970, trialID]) else { return nil }
             try Self.event(db, trial: trialID, kind: "leased", worker: worker, detail: "attempt \(attempt)")
             return attempt
         }
@@ -102,16 +100,16 @@ public final class RunStore: @unchecked Sendable {
     public func commitResult(trialID: String, attempt: Int, worker: String, host: String, metrics: [String: JSONValue],
                              masks: [(String, Data)], artifactHash: String?, seconds: Double) throws -> ResultOutcome {
         try pool.write { db in
-            guard let state = try String.fetchOne(db, sql: "SELECT state FROM trials WHERE id = ?", arguments: [trialID]).flatMap(TrialState.init) else {
+            guard let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM trials WHERE id = ?"), arguments: [trialID]).flatMap(TrialState.init) else {
                 return .unknownTrial
             }
             guard state == .pending || state == .leased else { return .alreadyFinal(state) }
-            try db.execute(sql: "INSERT INTO results(trial_id, attempt, worker, host, metrics, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            try Self.exec(db, "INSERT INTO results(trial_id, attempt, worker, host, metrics, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            arguments: [trialID, attempt, worker, host, ClusterJSON.string(metrics), seconds, Date().timeIntervalSince1970])
             for (name, data) in masks {
-                try db.execute(sql: "INSERT INTO masks(trial_id, name, data) VALUES (?, ?, ?)", arguments: [trialID, name, data])
+                try Self.exec(db, "INSERT INTO masks(trial_id, name, data) VALUES (?, ?, ?)", arguments: [trialID, name, data])
             }
-            try db.execute(sql: "UPDATE trials SET state = 'done', worker = ?, host = ?, artifact_hash = ?, finished_at = ? WHERE id = ?",
+            try Self.exec(db, "UPDATE trials SET state = 'done', worker = ?, host = ?, artifact_hash = ?, finished_at = ? WHERE id = ?",
                            arguments: [worker, host, artifactHash, Date().timeIntervalSince1970, trialID])
             try Self.event(db, trial: trialID, kind: "done", worker: worker, detail: "attempt \(attempt)")
             return .accepted
@@ -128,12 +126,12 @@ public final class RunStore: @unchecked Sendable {
             let attempts: Int = row["attempts"], maxAttempts: Int = row["max_attempts"]
             if attempts >= maxAttempts {
                 let why = "\(reason) (retry budget exhausted after \(attempts) attempts)"
-                try db.execute(sql: "UPDATE trials SET state = 'failed', failure = ?, finished_at = ? WHERE id = ?",
+                try Self.exec(db, "UPDATE trials SET state = 'failed', failure = ?, finished_at = ? WHERE id = ?",
                                arguments: [why, Date().timeIntervalSince1970, trialID])
                 try Self.event(db, trial: trialID, kind: "failed", worker: worker, detail: why)
                 return .failed
             }
-            try db.execute(sql: "UPDATE trials SET state = 'pending', failure = ? WHERE id = ?", arguments: [reason, trialID])
+            try Self.exec(db, "UPDATE trials SET state = 'pending', failure = ? WHERE id = ?", arguments: [reason, trialID])
             try Self.event(db, trial: trialID, kind: "requeued", worker: worker, detail: reason)
             return .pending
         }
@@ -142,7 +140,7 @@ public final class RunStore: @unchecked Sendable {
     /// Marks a trial that can never run (e.g. its parent failed) as failed.
     public func markFailed(trialID: String, reason: String) throws {
         try pool.write { db in
-            try db.execute(sql: "UPDATE trials SET state = 'failed', failure = ?, finished_at = ? WHERE id = ? AND state IN ('pending', 'leased')",
+            try Self.exec(db, "UPDATE trials SET state = 'failed', failure = ?, finished_at = ? WHERE id = ? AND state IN ('pending', 'leased')",
                            arguments: [reason, Date().timeIntervalSince1970, trialID])
             if db.changesCount == 1 { try Self.event(db, trial: trialID, kind: "failed", worker: nil, detail: reason) }
         }
@@ -153,7 +151,7 @@ public final class RunStore: @unchecked Sendable {
     public func releaseAllLeases(reason: String) throws -> Int {
         try pool.write { db in
             let ids = try String.fetchAll(db, sql: "SELECT id FROM trials WHERE state = 'leased'")
-            try db.execute(sql: "UPDATE trials SET state = 'pending' WHERE state = 'leased'")
+            try Self.exec(db, "UPDATE trials SET state = 'pending' WHERE state = 'leased'")
             for id in ids { try Self.event(db, trial: id, kind: "requeued", worker: nil, detail: reason) }
             return ids.count
         }
@@ -167,7 +165,7 @@ public final class RunStore: @unchecked Sendable {
 
     public func recordArtifact(_ reference: ArtifactReference, trialID: String?, parentHash: String?, path: String) throws {
         try pool.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO artifacts(hash, size, name, trial_id, parent_hash, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            try Self.exec(db, "INSERT OR IGNORE INTO artifacts(hash, size, name, trial_id, parent_hash, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            arguments: [reference.hash, reference.size, reference.name, trialID, parentHash, path, Date().timeIntervalSince1970])
         }
     }
@@ -188,6 +186,18 @@ public final class RunStore: @unchecked Sendable {
                 ? try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY id")
                 : try Row.fetchAll(db, sql: "SELECT * FROM events WHERE trial_id = ? ORDER BY id", arguments: [trialID])
             return rows.map { ($0["kind"], $0["trial_id"], $0["worker"], $0["detail"]) }
+        }
+    }
+
+    /// Times (seconds since 1970) of the events of the given kinds, by kind.
+    public func eventTimes(kinds: [String]) throws -> [String: [Double]] {
+        try pool.read { db in
+            var out: [String: [Double]] = [:]
+            let marks = kinds.map { _ in "?" }.joined(separator: ", ")
+            for row in try Row.fetchAll(db, sql: "SELECT kind, at FROM events WHERE kind IN (\(marks))", arguments: StatementArguments(kinds)) {
+                out[row["kind"], default: []].append(row["at"])
+            }
+            return out
         }
     }
 
@@ -224,8 +234,13 @@ public final class RunStore: @unchecked Sendable {
 
     // MARK: Helpers
 
+    /// One statement, compiled once per connection: the coordinator runs these thousands of times a second.
+    static func exec(_ db: Database, _ sql: String, arguments: StatementArguments = StatementArguments()) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
     static func event(_ db: Database, trial: String?, kind: String, worker: String?, detail: String) throws {
-        try db.execute(sql: "INSERT INTO events(at, trial_id, kind, worker, detail) VALUES (?, ?, ?, ?, ?)",
+        try Self.exec(db, "INSERT INTO events(at, trial_id, kind, worker, detail) VALUES (?, ?, ?, ?, ?)",
                        arguments: [Date().timeIntervalSince1970, trial, kind, worker, detail])
     }
 

@@ -15,7 +15,6 @@ enum RunStoreSchema {
                     state TEXT NOT NULL CHECK (state IN ('pending', 'leased', 'done', 'failed')),
                     attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
                     worker TEXT, host TEXT, failure TEXT, artifact_hash TEXT, leased_at REAL, finished_at REAL);
-                CREATE INDEX trials_state ON trials(state, ord);
                 CREATE TABLE results (
                     trial_id TEXT PRIMARY KEY REFERENCES trials(id), attempt INTEGER NOT NULL,
                     worker TEXT NOT NULL, host TEXT NOT NULL, metrics TEXT NOT NULL, seconds REAL NOT NULL, created_at REAL NOT NULL);

@@ -215,8 +215,10 @@ public final class Worker {
 
     // MARK: To the coordinator
 
+    private let readyForOne = (try? WireEnvelope.make(.ready, ReadyMessage(slots: 1)))!
+
     private func deliver(_ report: JobReport) {
-        let ready = (try? WireEnvelope.make(.ready, ReadyMessage(slots: 1)))!
+        let ready = readyForOne
         switch report {
         case let .progress(trialID, attempt, fraction, note):
             send((try? WireEnvelope.make(.progress, ProgressMessage(trialID: trialID, attempt: attempt, fraction: fraction, note: note)))!)

@@ -70,8 +70,10 @@ final class LocalProcess {
     var isRunning: Bool { process.isRunning }
     var exitStatus: Int32 { process.isRunning ? -1 : process.terminationStatus }
 
-    func terminate() {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+    func terminate() { kill(SIGTERM) }
+
+    func kill(_ signal: Int32) {
+        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
     }
 }
 
