@@ -180,12 +180,12 @@ public final class RunStore: @unchecked Sendable {
 
     // MARK: Reading for reports
 
-    public func events(trialID: String? = nil) throws -> [(kind: String, trial: String?, worker: String?, detail: String)] {
+    public func events(trialID: String? = nil) throws -> [(at: Double, kind: String, trial: String?, worker: String?, detail: String)] {
         try pool.read { db in
             let rows = trialID == nil
                 ? try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY id")
                 : try Row.fetchAll(db, sql: "SELECT * FROM events WHERE trial_id = ? ORDER BY id", arguments: [trialID])
-            return rows.map { ($0["kind"], $0["trial_id"], $0["worker"], $0["detail"]) }
+            return rows.map { ($0["at"], $0["kind"], $0["trial_id"], $0["worker"], $0["detail"]) }
         }
     }
 

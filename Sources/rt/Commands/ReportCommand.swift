@@ -15,12 +15,22 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "json or text.")
     var format: Format = .text
 
+    @Flag(name: .long, help: "Print the event log (every state change, in order) instead: time, kind, trial, worker, detail.")
+    var events = false
+
     func run() throws {
         let storeURL = RunStore.url(runDirectory: URL(fileURLWithPath: runDirectory))
         guard FileManager.default.fileExists(atPath: storeURL.path) else {
             throw ValidationError("\(storeURL.path) does not exist: not a run directory")
         }
-        let report = try RunStore(path: storeURL.path, readOnly: true).report()
+        let store = try RunStore(path: storeURL.path, readOnly: true)
+        if events {
+            for event in try store.events() {
+                print([String(format: "%.3f", event.at), event.kind, event.trial ?? "-", event.worker ?? "-", event.detail].joined(separator: "\t"))
+            }
+            return
+        }
+        let report = try store.report()
         switch format {
         case .json:
             print(String(decoding: try ClusterJSON.encode(report, pretty: true), as: UTF8.self))

@@ -22,6 +22,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .long, help: "Name in logs and reports (default: HOST-PID).")
     var name: String?
 
+    @Option(name: .customLong("max-backoff-ms"), help: "Longest wait between reconnection attempts, in milliseconds.")
+    var maxBackoffMilliseconds: Int = 8000
+
     @OptionGroup var heartbeat: HeartbeatOptions
 
     @Flag(name: .long, help: "Log only warnings and errors.")
@@ -39,7 +42,8 @@ struct WorkerCommand: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
         let configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads,
-                                                heartbeat: heartbeat.settings)
+                                                heartbeat: heartbeat.settings,
+                                                maxReconnectBackoff: Double(max(10, maxBackoffMilliseconds)) / 1000)
         let worker = try Worker(configuration: configuration, registry: Self.jobRegistry())
         _ = try worker.run()
     }
