@@ -2,10 +2,12 @@ import Foundation
 import XCTest
 @testable import Cluster
 
-/// Real `rt` processes over real sockets, with 100 ms heartbeats so failures are found fast.
+/// Real `rt` processes over real sockets. Heartbeats every 200 ms and a 1 s liveness window:
+/// failures are found fast, yet a process starved for a few hundred ms on a busy 2-core
+/// machine is not declared dead (which would make "attempts == 1" assertions flaky).
 final class ClusterProcessTests: XCTestCase {
     private var harness: ProcessHarness!
-    private let fast = ["--heartbeat-ms", "100", "--liveness", "3"]
+    private let fast = ["--heartbeat-ms", "200", "--liveness", "5"]
 
     override func setUpWithError() throws {
         _ = try ProcessHarness.rtBinary()
@@ -201,6 +203,34 @@ final class ClusterProcessTests: XCTestCase {
         let report = try assertAllDoneExactlyOnce("garbage", count: 40)
         XCTAssertTrue(report.trials.allSatisfy { $0.attempts == 1 }, "forged failures for stale leases change nothing")
         attacker.close()
+    }
+
+    func testLateResultFromAPresumedDeadWorkerIsAcceptedOnce() throws {
+        let endpoint = ProcessHarness.ipcEndpoint()
+        let sweep = try sleepSweep("late", trials: 2, seconds: 3)
+        let coordinator = try startCoordinator(sweep, endpoint: endpoint)
+        let sleepy = try startWorker("sleepy", endpoint: endpoint)
+        let status = try StatusClient(connect: endpoint)
+        var trial: String?
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 30) {
+            trial = (try? status.status(timeout: 1))?.workers.first { $0.name == "sleepy" }?.running.first
+            return trial != nil
+        })
+        let late = try XCTUnwrap(trial)
+        // Two slots: one for the other trial, one free for the re-lease of `late`.
+        try startWorker("w2", endpoint: endpoint, extra: ["--threads", "2"])
+        Thread.sleep(forTimeInterval: 0.3)
+        sleepy.kill(SIGSTOP) // silent but alive: its connection stays open
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 30) {
+            ((try? self.harness.store("late").events(trialID: late)) ?? []).contains { $0.kind == "requeued" }
+        }, "the silent worker's lease was never requeued")
+        sleepy.kill(SIGCONT) // wakes with attempt 1 almost finished; w2 has just started attempt 2
+        XCTAssertEqual(coordinator.waitForExit(timeout: 60), 0, coordinator.logTail())
+        let report = try assertAllDoneExactlyOnce("late", count: 2)
+        let record = try XCTUnwrap(report.trials.first { $0.id == late })
+        XCTAssertEqual(record.attempts, 2)
+        XCTAssertEqual(record.worker, "sleepy", "the late result of attempt 1 arrived first and was accepted")
+        XCTAssertTrue(coordinator.logText().contains("late result for \(late) attempt 1 from sleepy accepted"), coordinator.logText())
     }
 
     func testLocalRunRetriesFailuresAndExitsNonZeroWhenATrialFails() throws {

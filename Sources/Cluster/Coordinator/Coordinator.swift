@@ -300,6 +300,7 @@ public final class Coordinator {
                 }
             } else if wasCurrent == nil {
                 lateResults["accepted", default: 0] += 1
+                log.log(.info, "coordinator", "late result for \(key.trialID) attempt \(key.attempt) from \(workerName) accepted while the trial waited to be re-leased")
             }
             finishedInSession += 1
             session?.stats.done += 1
