@@ -211,7 +211,8 @@ public final class Coordinator {
                 if envelope.type == .ready {
                     let slots = try envelope.body(ReadyMessage.self).slots
                     guard slots > 0 && slots <= 4096 else { throw WireError.badPayload(type: .ready, reason: "slots \(slots) out of range") }
-                    session.credits = min(session.credits + slots, session.registration.threads * 2 + 1)
+                    // Bounded, so a confused worker cannot hoard the queue (threads + prefetch allowance).
+                    session.credits = min(session.credits + slots, session.registration.threads + 16)
                 } else if envelope.type == .progress {
                     let progress = try envelope.body(ProgressMessage.self)
                     session.progress[progress.trialID] = progress.fraction

@@ -92,8 +92,7 @@ public final class Worker {
         log.log(.warning, "worker", "\(configuration.name): coordinator silent for \(String(format: "%.1f", Date().timeIntervalSince(lastHeard))) s; reconnecting in \(String(format: "%.2f", backoff)) s")
         socket?.close()
         socket = nil
-        // Downloads in flight died with the connection; the leases waiting on them are the
-        // coordinator's to requeue (it will presume us dead or get our failure).
+        // Chunks in flight died with the connection; downloads restart from chunk 0 below.
         downloads.removeAll()
         Thread.sleep(forTimeInterval: backoff)
         backoff = min(backoff * 2, configuration.maxReconnectBackoff)
@@ -101,15 +100,15 @@ public final class Worker {
         let now = Date()
         recentlySent.removeAll { now.timeIntervalSince($0.at) > 4 * configuration.heartbeat.deadline + backoff }
         for entry in recentlySent { for message in entry.messages { send(message) } }
-        for (hash, leases) in waitingForArtifact {
+        // Leases still waiting for a parent artifact ask for it again on the new connection.
+        for hash in waitingForArtifact.keys {
             downloads[hash] = Download(deadline: now.addingTimeInterval(configuration.downloadTimeout))
             send((try? WireEnvelope.make(.artifactRequest, ArtifactRequestMessage(hash: hash)))!)
-            _ = leases
         }
     }
 
     private var freeSlots: Int {
-        configuration.threads - running.count - waitingForArtifact.values.reduce(0) { $0 + $1.count }
+        configuration.threads + configuration.prefetch - running.count - waitingForArtifact.values.reduce(0) { $0 + $1.count }
     }
 
     private func send(_ envelope: WireEnvelope) {

@@ -7,6 +7,10 @@ public struct WorkerConfiguration {
     public var name: String
     /// Trials run at once (each on its own thread).
     public var threads: Int
+    /// Trials leased beyond `threads`, queued here so the next one starts the moment a thread
+    /// frees up instead of after a round trip. 0 suits long trials (a queued trial cannot move
+    /// to an idle worker); 1 hides the dispatch latency of short ones.
+    public var prefetch: Int
     public var heartbeat: HeartbeatSettings
     /// Longest wait between reconnection attempts (the wait doubles from one heartbeat interval).
     public var maxReconnectBackoff: TimeInterval
@@ -16,13 +20,14 @@ public struct WorkerConfiguration {
     /// Give up a parent-artifact download after this long (the trial fails and is requeued).
     public var downloadTimeout: TimeInterval
 
-    public init(connect: String, security: TransportSecurity = .none, name: String? = nil, threads: Int = 1,
+    public init(connect: String, security: TransportSecurity = .none, name: String? = nil, threads: Int = 1, prefetch: Int = 0,
                 heartbeat: HeartbeatSettings = .default, maxReconnectBackoff: TimeInterval = 8, chunkSize: Int = 1 << 20,
                 cacheDirectory: URL? = nil, downloadTimeout: TimeInterval = 120) {
         self.connect = connect
         self.security = security
         self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         self.threads = max(1, threads)
+        self.prefetch = max(0, prefetch)
         self.heartbeat = heartbeat
         self.maxReconnectBackoff = maxReconnectBackoff
         self.chunkSize = chunkSize

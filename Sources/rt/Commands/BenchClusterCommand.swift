@@ -20,11 +20,12 @@ struct BenchClusterCommand: ParsableCommand {
 
     struct Results: Codable {
         var dispatch: Dispatch
-        var overhead: Overhead
+        /// Same trials with --prefetch 0 (every trial waits one round trip) and 1 (the next lease is already queued).
+        var overhead: [Overhead]
         var failureDetection: FailureDetection
     }
-    struct Dispatch: Codable { var trials: Int; var workers: Int; var threadsPerWorker: Int; var seconds: Double; var trialsPerSecond: Double }
-    struct Overhead: Codable { var trials: Int; var trialSeconds: Double; var workers: Int; var seconds: Double; var idealSeconds: Double; var overheadPercent: Double }
+    struct Dispatch: Codable { var trials: Int; var workers: Int; var threadsPerWorker: Int; var prefetch: Int; var seconds: Double; var trialsPerSecond: Double }
+    struct Overhead: Codable { var trials: Int; var trialSeconds: Double; var workers: Int; var prefetch: Int; var seconds: Double; var idealSeconds: Double; var overheadPercent: Double }
     struct FailureDetection: Codable {
         var heartbeatSeconds: Double; var liveness: Int
         /// SIGKILL: the connection closes, noticed at the next heartbeat send.
@@ -37,20 +38,28 @@ struct BenchClusterCommand: ParsableCommand {
         let bench = try ClusterBench()
         defer { bench.cleanUp() }
         let dispatch = try bench.span(sweep: "noop", stage: "job: sleep\n    parameters: {seconds: 0}", trials: noopTrials,
-                                      workers: 2, threads: noopThreads)
-        let overhead = try bench.span(sweep: "overhead", stage: "job: sleep\n    parameters: {seconds: 0.1}", trials: 200, workers: 2, threads: 1)
+                                      workers: 2, threads: noopThreads, prefetch: noopThreads)
         let ideal = 200 * 0.1 / 2
+        let overhead = try [0, 1].map { prefetch -> Overhead in
+            let seconds = try bench.span(sweep: "overhead-\(prefetch)", stage: "job: sleep\n    parameters: {seconds: 0.1}", trials: 200,
+                                         workers: 2, threads: 1, prefetch: prefetch)
+            return Overhead(trials: 200, trialSeconds: 0.1, workers: 2, prefetch: prefetch, seconds: seconds, idealSeconds: ideal,
+                            overheadPercent: (seconds / ideal - 1) * 100)
+        }
         let killed = try bench.detection(signal: SIGKILL)
         let silent = try bench.detection(signal: SIGSTOP)
         let results = Results(
-            dispatch: Dispatch(trials: noopTrials, workers: 2, threadsPerWorker: noopThreads, seconds: dispatch, trialsPerSecond: Double(noopTrials) / dispatch),
-            overhead: Overhead(trials: 200, trialSeconds: 0.1, workers: 2, seconds: overhead, idealSeconds: ideal, overheadPercent: (overhead / ideal - 1) * 100),
+            dispatch: Dispatch(trials: noopTrials, workers: 2, threadsPerWorker: noopThreads, prefetch: noopThreads, seconds: dispatch,
+                               trialsPerSecond: Double(noopTrials) / dispatch),
+            overhead: overhead,
             failureDetection: FailureDetection(heartbeatSeconds: 1, liveness: 3, killedWorkerSeconds: killed, silentWorkerSeconds: silent))
         if json {
             print(String(decoding: try ClusterJSON.encode(results, pretty: true), as: UTF8.self))
         } else {
             print(String(format: "dispatch: %d no-op trials on 2 workers in %.2f s = %.0f trials/s", noopTrials, dispatch, Double(noopTrials) / dispatch))
-            print(String(format: "overhead: 200 x 0.1 s on 2 workers in %.2f s, ideal %.1f s: %+.1f%%", overhead, ideal, results.overhead.overheadPercent))
+            for o in overhead {
+                print(String(format: "overhead: 200 x 0.1 s on 2 workers, prefetch %d: %.2f s, ideal %.1f s: %+.1f%%", o.prefetch, o.seconds, ideal, o.overheadPercent))
+            }
             print(String(format: "failure detection (1 s heartbeat, 3 missed): killed worker %.2f s, silent worker %.2f s", killed, silent))
         }
     }
@@ -90,12 +99,12 @@ final class ClusterBench {
     }
 
     /// Seconds from the first lease to the last result of a whole sweep.
-    func span(sweep: String, stage: String, trials: Int, workers: Int, threads: Int) throws -> Double {
+    func span(sweep: String, stage: String, trials: Int, workers: Int, threads: Int, prefetch: Int) throws -> Double {
         let endpoint = "ipc://\(directory.path)/\(sweep).ipc"
         let coordinator = try start(["coordinator", try sweepFile(sweep, stage: stage, trials: trials).path, "--bind", endpoint,
                                      "--runs", directory.appendingPathComponent("runs").path, "--quiet"])
         for index in 0..<workers {
-            _ = try start(["worker", "--connect", endpoint, "--threads", "\(threads)", "--name", "bench-\(index)", "--quiet"])
+            _ = try start(["worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)", "--name", "bench-\(index)", "--quiet"])
         }
         while coordinator.isRunning { Thread.sleep(forTimeInterval: 0.05) }
         guard coordinator.exitStatus == 0 else { throw ValidationError("bench sweep \(sweep) did not finish cleanly") }

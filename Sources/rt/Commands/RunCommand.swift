@@ -17,6 +17,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Trials each worker runs at once.")
     var threads: Int = 1
 
+    @Option(name: .long, help: "Trials each worker holds queued beyond --threads.")
+    var prefetch: Int = 0
+
     @Flag(name: .long, help: "Continue the run stored in <runs>/<sweep>.")
     var resume = false
 
@@ -39,7 +42,7 @@ struct RunCommand: ParsableCommand {
         defer { children.forEach { $0.terminate() }; coordinator.terminate() }
         for index in 0..<workers {
             children.append(try LocalProcess(executable: executable, arguments: [
-                "worker", "--connect", endpoint, "--threads", "\(threads)", "--name", "local-\(index + 1)", "--quiet",
+                "worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)", "--name", "local-\(index + 1)", "--quiet",
             ] + heartbeat.arguments))
         }
         let status = try StatusClient(connect: endpoint)

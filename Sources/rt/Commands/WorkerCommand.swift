@@ -19,6 +19,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .long, help: "Trials to run at once.")
     var threads: Int = 1
 
+    @Option(name: .long, help: "Trials to hold queued beyond --threads (hides dispatch latency of short trials).")
+    var prefetch: Int = 0
+
     @Option(name: .long, help: "Name in logs and reports (default: HOST-PID).")
     var name: String?
 
@@ -41,7 +44,7 @@ struct WorkerCommand: ParsableCommand {
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
-        let configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads,
+        let configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,
                                                 heartbeat: heartbeat.settings,
                                                 maxReconnectBackoff: Double(max(10, maxBackoffMilliseconds)) / 1000)
         let worker = try Worker(configuration: configuration, registry: Self.jobRegistry())
