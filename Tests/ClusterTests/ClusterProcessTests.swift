@@ -184,8 +184,10 @@ final class ClusterProcessTests: XCTestCase {
             case 3: frames = [WireEnvelope.header(type: .result, requestID: 1, lengths: [99]), Data("{}".utf8)] // length lie
             case 4: frames = WireEnvelope(type: .result, payload: [bytes(30)]).frames()      // garbage body
             case 5: frames = WireEnvelope(type: .lease, payload: [Data("{}".utf8)]).frames() // wrong direction
-            case 6: frames = (try WireEnvelope.make(.result, ResultMessage(trialID: "nap-9999", attempt: 1, metrics: [:], artifact: nil,
-                                                                           maskNames: [], seconds: 0))).frames() // unknown trial
+            case 6: // a result for an unknown trial, or for a lease of a real trial that was never issued
+                frames = (try WireEnvelope.make(.result, ResultMessage(trialID: i % 16 == 6 ? "nap-9999" : "nap-0001", attempt: 50,
+                                                                       metrics: ["forged": .bool(true)], artifact: nil,
+                                                                       maskNames: [], seconds: 0))).frames()
             default: frames = (try WireEnvelope.make(.failure, FailureMessage(trialID: "nap-0000", attempt: 77, reason: "forged"))).frames()
             }
             try attacker.send(frames)
@@ -202,6 +204,7 @@ final class ClusterProcessTests: XCTestCase {
         XCTAssertEqual(coordinator.waitForExit(timeout: 60), 0, coordinator.logTail())
         let report = try assertAllDoneExactlyOnce("garbage", count: 40)
         XCTAssertTrue(report.trials.allSatisfy { $0.attempts == 1 }, "forged failures for stale leases change nothing")
+        XCTAssertTrue(report.trials.allSatisfy { $0.metrics?["forged"] == nil }, "forged results are never stored")
         attacker.close()
     }
 

@@ -90,12 +90,15 @@ public final class Coordinator {
         var finishedAt: Date?
         while !stopRequested {
             let now = Date()
-            if now >= nextHeartbeat {
-                sendHeartbeats()
-                nextHeartbeat = now.addingTimeInterval(heartbeat.interval)
+            // After the shutdown broadcast workers leave on purpose: no more liveness checks.
+            if finishedAt == nil {
+                if now >= nextHeartbeat {
+                    sendHeartbeats()
+                    nextHeartbeat = now.addingTimeInterval(heartbeat.interval)
+                }
+                buryDeadWorkers(now: now)
+                dispatch()
             }
-            buryDeadWorkers(now: now)
-            dispatch()
             if scheduler.isFinished {
                 if finishedAt == nil {
                     finishedAt = now
@@ -271,6 +274,9 @@ public final class Coordinator {
         }
         guard let record = scheduler.record(result.trialID) else {
             throw WireError.badPayload(type: .result, reason: "unknown trial \(result.trialID)")
+        }
+        guard result.attempt >= 1 && result.attempt <= record.attempts else {
+            throw WireError.badPayload(type: .result, reason: "\(result.trialID) attempt \(result.attempt) was never leased (\(record.attempts) leases so far)")
         }
         let session = sessions[routingID]
         let workerName = session?.name ?? record.worker ?? peerName(routingID)
