@@ -60,6 +60,21 @@ final class ClusterProcessTests: XCTestCase {
             .appendingPathComponent("cluster/sweeps/toy-100.yaml")
         let coordinator = try startCoordinator(sweep, endpoint: endpoint)
         let workers = try (1...3).map { try startWorker("w\($0)", endpoint: endpoint) }
+
+        // While it runs: `rt status --json` sees three busy workers, `rt runs list` a live run.
+        let client = try StatusClient(connect: endpoint)
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 30) { ((try? client.status(timeout: 1))?.counts["done"] ?? 0) >= 10 })
+        let statusProcess = try harness.spawn("status", ["status", "--connect", endpoint, "--json"])
+        XCTAssertEqual(statusProcess.waitForExit(timeout: 20), 0, statusProcess.logText())
+        let live = try ClusterJSON.decode(ClusterStatus.self, from: Data(statusProcess.logText().utf8))
+        XCTAssertEqual(live.sweep, "toy-100")
+        XCTAssertEqual(live.total, 100)
+        XCTAssertEqual(Set(live.workers.map(\.name)), ["w1", "w2", "w3"])
+        XCTAssertEqual(live.hosts.values.reduce(0) { $0 + $1.done }, live.counts["done"] ?? -1)
+        let runsProcess = try harness.spawn("runs", ["runs", "list", "--runs", harness.runs.path])
+        XCTAssertEqual(runsProcess.waitForExit(timeout: 20), 0)
+        XCTAssertTrue(runsProcess.logText().contains("toy-100") && runsProcess.logText().contains("live at \(endpoint)"), runsProcess.logText())
+
         XCTAssertEqual(coordinator.waitForExit(timeout: 60), 0, coordinator.logTail())
         let report = try assertAllDoneExactlyOnce("toy-100", count: 100)
         XCTAssertTrue(report.trials.allSatisfy { $0.attempts == 1 }, "no trial should need a second lease")

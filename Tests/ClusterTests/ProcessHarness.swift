@@ -22,7 +22,7 @@ final class ProcessHarness {
                           Bundle(for: ProcessHarness.self).bundleURL.deletingLastPathComponent().appendingPathComponent("rt")]
         candidates += candidates.map { $0.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("rt") }
         for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        throw XCTSkip("cannot find the rt binary next to the test bundle (looked at \(candidates.map(\.path))); run `swift build -c release` first or set RT_BINARY")
+        throw MissingBinary(searched: candidates.map(\.path))
     }
 
     /// Starts `rt <arguments>` with its output in `<directory>/<label>.log`.
@@ -79,13 +79,20 @@ final class ProcessHarness {
     static func ipcEndpoint() -> String { "ipc:///tmp/rt-test-\(getpid())-\(UUID().uuidString.prefix(8)).ipc" }
 }
 
+struct MissingBinary: Error, CustomStringConvertible {
+    var searched: [String]
+    var description: String {
+        "cannot find the rt binary next to the test bundle (looked at \(searched.joined(separator: ", "))); run `swift build -c release` first or set RT_BINARY"
+    }
+}
+
 final class SpawnedProcess {
     let process = Process()
     let log: URL
 
     init(executable: URL, arguments: [String], log: URL, workingDirectory: URL) throws {
         self.log = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil) // FileHandle(forWritingTo:) below reports failure
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = executable
         process.arguments = arguments

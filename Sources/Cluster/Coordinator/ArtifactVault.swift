@@ -45,8 +45,8 @@ final class ArtifactVault {
             if let stale = uploads.removeValue(forKey: chunk.hash) { discard(stale) }
             if has(chunk.hash) && chunk.count == 1 { return true }
             let url = incoming.appendingPathComponent("\(chunk.hash).\(peer.hexString)")
-            FileManager.default.createFile(atPath: url.path, contents: nil)
-            guard let handle = FileHandle(forWritingAtPath: url.path) else {
+            guard FileManager.default.createFile(atPath: url.path, contents: nil),
+                  let handle = FileHandle(forWritingAtPath: url.path) else {
                 throw ArtifactError(hash: chunk.hash, problem: "cannot create \(url.path)")
             }
             uploads[chunk.hash] = Upload(handle: handle, url: url, expectedIndex: 0, received: 0, hasher: SHA256(), peer: peer)

@@ -218,7 +218,9 @@ public final class Coordinator {
                     session.credits = min(session.credits + slots, session.registration.threads + 16)
                 } else if envelope.type == .progress {
                     let progress = try envelope.body(ProgressMessage.self)
-                    session.progress[progress.trialID] = progress.fraction
+                    if session.leases[LeaseKey(trialID: progress.trialID, attempt: progress.attempt)] != nil {
+                        session.progress[progress.trialID] = min(1, max(0, progress.fraction))
+                    }
                 }
             default:
                 count("wrong_direction")
@@ -302,6 +304,7 @@ public final class Coordinator {
                 log.log(.info, "coordinator", "late result for \(key.trialID) attempt \(key.attempt) from \(workerName) accepted; cancelling attempt \(wasCurrent.key.attempt)")
                 if let other = sessions[wasCurrent.routingID] {
                     other.leases[wasCurrent.key] = nil
+                    other.progress[key.trialID] = nil
                     _ = send(try WireEnvelope.make(.cancel, CancelMessage(trialID: key.trialID, attempt: wasCurrent.key.attempt,
                                                                           reason: "done by attempt \(key.attempt)")), to: other.routingID)
                 }
@@ -521,7 +524,7 @@ public final class Coordinator {
         if let zap { dropped["zap_denied"] = zap.deniedCount }
         let workers = sessions.values.sorted { $0.name < $1.name }.map {
             ClusterStatus.Worker(name: $0.name, host: $0.host, pid: $0.registration.pid, threads: $0.registration.threads,
-                                 running: $0.leases.keys.map(\.trialID).sorted(), secondsSinceHeard: now.timeIntervalSince($0.lastSeen),
+                                 running: $0.leases.keys.map(\.trialID).sorted(), progress: $0.progress, secondsSinceHeard: now.timeIntervalSince($0.lastSeen),
                                  statistics: $0.stats)
         }
         return ClusterStatus(sweep: sweep.name, counts: counts, total: scheduler.total, workers: workers, hosts: hostStatistics,

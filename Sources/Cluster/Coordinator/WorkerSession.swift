@@ -45,6 +45,8 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
         public var pid: Int32
         public var threads: Int
         public var running: [String]
+        /// Last reported fraction done per running trial.
+        public var progress: [String: Double]
         public var secondsSinceHeard: Double
         public var statistics: WorkerStatistics
     }

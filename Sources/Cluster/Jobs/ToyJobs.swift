@@ -11,10 +11,10 @@ import Foundation
 ///   Tests lease recovery when a worker dies mid-trial.
 public enum ToyJobs {
     public static func register(into registry: inout JobRegistry) {
-        registry.register("sleep", ClosureJobHandler(sleep))
-        registry.register("sum", ClosureJobHandler(sum))
-        registry.register("fail-once", ClosureJobHandler(failOnce))
-        registry.register("crash", ClosureJobHandler(crash))
+        registry.register("sleep", ClosureJobHandler { try sleep($0) })
+        registry.register("sum", ClosureJobHandler { try sum($0) })
+        registry.register("fail-once", ClosureJobHandler { try failOnce($0) })
+        registry.register("crash", ClosureJobHandler { try crash($0) })
     }
 
     static func sleep(_ context: JobContext) throws -> JobOutcome {
@@ -25,6 +25,7 @@ public enum ToyJobs {
             let left = deadline.timeIntervalSinceNow
             if left <= 0 { break }
             if context.cancellation.isCancelled { throw JobError("sleep: cancelled") }
+            if seconds > 0 { context.progress(1 - left / seconds, "sleeping") }
             Thread.sleep(forTimeInterval: min(left, 0.05))
         }
         return JobOutcome(metrics: ["slept": .double(seconds), "seed": .int(context.seed)])

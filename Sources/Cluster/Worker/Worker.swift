@@ -19,6 +19,9 @@ public final class Worker {
     /// Sent results kept for one liveness window: if the link dies they are sent again on the
     /// new connection (the coordinator accepts a result at most once, so resending is safe).
     private var recentlySent: [(at: Date, messages: [WireEnvelope])] = []
+    /// Latest progress per running lease, sent with the next heartbeat: a job may report as
+    /// often as it likes without flooding the coordinator.
+    private var pendingProgress: [LeaseKey: ProgressMessage] = [:]
     private var lastHeard = Date()
     private var backoff: TimeInterval
     private var shutdownReason: String?
@@ -47,6 +50,8 @@ public final class Worker {
             let now = Date()
             if now >= nextHeartbeat {
                 send(WireEnvelope(type: .heartbeat))
+                for progress in pendingProgress.values { send((try? WireEnvelope.make(.progress, progress))!) }
+                pendingProgress.removeAll()
                 nextHeartbeat = now.addingTimeInterval(heartbeat.interval)
             }
             if now.timeIntervalSince(lastHeard) > heartbeat.deadline {
@@ -220,13 +225,18 @@ public final class Worker {
         let ready = readyForOne
         switch report {
         case let .progress(trialID, attempt, fraction, note):
-            send((try? WireEnvelope.make(.progress, ProgressMessage(trialID: trialID, attempt: attempt, fraction: fraction, note: note)))!)
+            let key = LeaseKey(trialID: trialID, attempt: attempt)
+            if running[key] != nil {
+                pendingProgress[key] = ProgressMessage(trialID: trialID, attempt: attempt, fraction: fraction, note: note)
+            }
         case let .failed(lease, reason):
             running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: reason)))!)
             send(ready)
         case let .finished(lease, outcome, seconds):
             running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             do {
                 let messages = try resultMessages(lease, outcome, seconds: seconds)
                 for message in messages { send(message) }

@@ -40,7 +40,7 @@ struct StatusCommand: ParsableCommand {
         print(String(format: "throughput %.2f trials/s, elapsed %.0f s, ETA %@", status.throughput, status.elapsedSeconds,
                      status.etaSeconds.map { String(format: "%.0f s", $0) } ?? "?"))
         for worker in status.workers {
-            print("  \(worker.name) @ \(worker.host) pid \(worker.pid): \(worker.statistics.done) done, \(worker.statistics.failed) failed, running \(worker.running.joined(separator: " "))")
+            print("  \(worker.name) @ \(worker.host) pid \(worker.pid): \(worker.statistics.done) done, \(worker.statistics.failed) failed, running \(worker.running.map { trial in worker.progress[trial].map { "\(trial) (\(Int($0 * 100))%)" } ?? trial }.joined(separator: " "))")
         }
         let dropped = status.dropped.filter { $0.value > 0 }
         if !dropped.isEmpty { print("dropped: " + dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
