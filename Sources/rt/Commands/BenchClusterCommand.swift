@@ -89,7 +89,8 @@ final class ClusterBench {
     }
 
     private func start(_ arguments: [String]) throws -> LocalProcess {
-        let process = try LocalProcess(executable: executable, arguments: arguments)
+        // Children print their own summaries; keep our stdout to the measurement (--json).
+        let process = try LocalProcess(executable: executable, arguments: arguments, discardingOutput: true)
         children.append(process)
         return process
     }

@@ -60,13 +60,14 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// A child `rt` process; its output goes to ours.
+/// A child `rt` process; its output goes to ours unless `discardingOutput` (its errors always do).
 final class LocalProcess {
     private let process = Process()
 
-    init(executable: URL, arguments: [String]) throws {
+    init(executable: URL, arguments: [String], discardingOutput: Bool = false) throws {
         process.executableURL = executable
         process.arguments = arguments
+        if discardingOutput { process.standardOutput = FileHandle.nullDevice }
         try process.run()
     }
 
