@@ -55,7 +55,7 @@ final class ClusterProcessTests: XCTestCase {
     }
 
     func testHundredTrialsOverThreeWorkersAreEachDoneOnce() throws {
-        let endpoint = ProcessHarness.ipcEndpoint()
+        let endpoint = harness.ipcEndpoint()
         let sweep = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("cluster/sweeps/toy-100.yaml")
         let coordinator = try startCoordinator(sweep, endpoint: endpoint)
@@ -91,7 +91,7 @@ final class ClusterProcessTests: XCTestCase {
     }
 
     func testKilledWorkersTrialIsRequeuedAndDoneOnce() throws {
-        let endpoint = ProcessHarness.ipcEndpoint()
+        let endpoint = harness.ipcEndpoint()
         let sweep = try sleepSweep("kill-worker", trials: 24, seconds: 0.5)
         let coordinator = try startCoordinator(sweep, endpoint: endpoint)
         let victim = try startWorker("victim", endpoint: endpoint)
@@ -117,7 +117,7 @@ final class ClusterProcessTests: XCTestCase {
     }
 
     func testCoordinatorKilledMidSweepResumesWithNothingLostOrRepeated() throws {
-        let endpoint = ProcessHarness.ipcEndpoint()
+        let endpoint = harness.ipcEndpoint()
         let sweep = try sleepSweep("resume", trials: 60, seconds: 0.15)
         let first = try startCoordinator(sweep, endpoint: endpoint, label: "coordinator-1")
         for i in 1...3 { try startWorker("w\(i)", endpoint: endpoint) }
@@ -177,7 +177,7 @@ final class ClusterProcessTests: XCTestCase {
     }
 
     func testTenThousandGarbledFramesDoNotStopTheSweep() throws {
-        let endpoint = ProcessHarness.ipcEndpoint()
+        let endpoint = harness.ipcEndpoint()
         let sweep = try sleepSweep("garbage", trials: 40, seconds: 0.1)
         let coordinator = try startCoordinator(sweep, endpoint: endpoint)
         try startWorker("w1", endpoint: endpoint)
@@ -224,7 +224,7 @@ final class ClusterProcessTests: XCTestCase {
     }
 
     func testLateResultFromAPresumedDeadWorkerIsAcceptedOnce() throws {
-        let endpoint = ProcessHarness.ipcEndpoint()
+        let endpoint = harness.ipcEndpoint()
         let sweep = try sleepSweep("late", trials: 2, seconds: 3)
         let coordinator = try startCoordinator(sweep, endpoint: endpoint)
         let sleepy = try startWorker("sleepy", endpoint: endpoint)
@@ -285,7 +285,7 @@ final class ClusterProcessTests: XCTestCase {
 
     func testSweepErrorsNameFileLineAndKeyAndInsecureBindIsRefused() throws {
         let bad = try harness.writeSweep("bad", "name: bad\nstages:\n  - name: a\n    job: sleep\n    grid:\n      lr: 0.1\n")
-        let coordinator = try startCoordinator(bad, endpoint: ProcessHarness.ipcEndpoint())
+        let coordinator = try startCoordinator(bad, endpoint: harness.ipcEndpoint())
         XCTAssertNotEqual(coordinator.waitForExit(timeout: 20), 0)
         XCTAssertTrue(coordinator.logText().contains("bad.yaml:6:"), coordinator.logText())
         XCTAssertTrue(coordinator.logText().contains("stages[0].grid.lr"), coordinator.logText())

@@ -62,6 +62,7 @@ final class ProcessHarness {
     func tearDown(keepOnFailure: Bool) {
         for process in processes { process.kill(SIGKILL) }
         for process in processes { _ = process.waitForExit(timeout: 5) }
+        for path in socketFiles { try? FileManager.default.removeItem(atPath: path) }
         if !keepOnFailure { try? FileManager.default.removeItem(at: directory) }
     }
 
@@ -75,8 +76,15 @@ final class ProcessHarness {
         return condition()
     }
 
-    /// A short ipc endpoint in /tmp (unix socket paths are limited to ~107 bytes).
-    static func ipcEndpoint() -> String { "ipc:///tmp/rt-test-\(getpid())-\(UUID().uuidString.prefix(8)).ipc" }
+    private var socketFiles: [String] = []
+
+    /// A short ipc endpoint in /tmp (unix socket paths are limited to ~107 bytes), removed in
+    /// tearDown (a SIGKILLed coordinator leaves its socket file behind).
+    func ipcEndpoint() -> String {
+        let path = "/tmp/rt-test-\(getpid())-\(UUID().uuidString.prefix(8)).ipc"
+        socketFiles.append(path)
+        return "ipc://\(path)"
+    }
 }
 
 struct MissingBinary: Error, CustomStringConvertible {

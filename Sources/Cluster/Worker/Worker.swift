@@ -150,7 +150,11 @@ public final class Worker {
         case .lease:
             let lease = try envelope.body(LeaseMessage.self)
             guard let parent = lease.parentArtifact else { start(lease, parentArtifact: nil); return }
-            if let cached = try? Data(contentsOf: cacheURL(parent.hash)) { start(lease, parentArtifact: cached); return }
+            if let cached = try? Data(contentsOf: cacheURL(parent.hash)) {
+                // Re-checked: the cache is shared and outlives us, so trust nothing in it blindly.
+                if SHA256.hex(cached) == parent.hash { start(lease, parentArtifact: cached); return }
+                try? FileManager.default.removeItem(at: cacheURL(parent.hash))
+            }
             let alreadyRequested = waitingForArtifact[parent.hash] != nil
             waitingForArtifact[parent.hash, default: []].append(lease)
             if !alreadyRequested {

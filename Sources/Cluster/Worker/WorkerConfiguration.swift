@@ -15,7 +15,8 @@ public struct WorkerConfiguration {
     /// Longest wait between reconnection attempts (the wait doubles from one heartbeat interval).
     public var maxReconnectBackoff: TimeInterval
     public var chunkSize: Int
-    /// Verified parent artifacts are kept here by hash.
+    /// Verified parent artifacts are kept here by hash. Content-addressed and written
+    /// atomically, so all workers of a user on a host share one directory by default.
     public var cacheDirectory: URL
     /// Give up a parent-artifact download after this long (the trial fails and is requeued).
     public var downloadTimeout: TimeInterval
@@ -31,7 +32,7 @@ public struct WorkerConfiguration {
         self.heartbeat = heartbeat
         self.maxReconnectBackoff = maxReconnectBackoff
         self.chunkSize = chunkSize
-        self.cacheDirectory = cacheDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("rt-worker-cache-\(getpid())")
+        self.cacheDirectory = cacheDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("rt-artifact-cache-\(getuid())")
         self.downloadTimeout = downloadTimeout
     }
 }
