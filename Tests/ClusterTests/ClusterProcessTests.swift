@@ -79,6 +79,8 @@ final class ClusterProcessTests: XCTestCase {
         let report = try assertAllDoneExactlyOnce("toy-100", count: 100)
         XCTAssertTrue(report.trials.allSatisfy { $0.attempts == 1 }, "no trial should need a second lease")
         XCTAssertEqual(Set(report.trials.compactMap(\.worker)), ["w1", "w2", "w3"], "all three workers took trials")
+        XCTAssertEqual(report.workers.values.reduce(0) { $0 + $1.done }, 100)
+        XCTAssertEqual(report.hosts.values.reduce(0) { $0 + $1.done }, 100)
         for worker in workers { XCTAssertEqual(worker.waitForExit(timeout: 10), 0, "workers exit cleanly on shutdown: \(worker.logTail())") }
 
         // rt report prints the documented JSON shape.

@@ -213,7 +213,15 @@ public final class RunStore: @unchecked Sendable {
         try pool.read { db in
             let name = try String.fetchOne(db, sql: "SELECT name FROM sweeps LIMIT 1") ?? "?"
             var results: [String: Row] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM results") { results[row["trial_id"]] = row }
+            var workers: [String: ResultTotals] = [:], hosts: [String: ResultTotals] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM results") {
+                results[row["trial_id"]] = row
+                let seconds: Double = row["seconds"]
+                workers[row["worker"], default: ResultTotals()].done += 1
+                workers[row["worker"], default: ResultTotals()].seconds += seconds
+                hosts[row["host"], default: ResultTotals()].done += 1
+                hosts[row["host"], default: ResultTotals()].seconds += seconds
+            }
             var counts: [String: Int] = [:]
             let trials = try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY ord").map { row -> TrialReport in
                 let record = Self.trialRecord(row)
@@ -228,7 +236,7 @@ public final class RunStore: @unchecked Sendable {
                     failure: record.state == .failed ? record.failureReason : nil,
                     artifact: record.artifactHash, seconds: result?["seconds"])
             }
-            return SweepReport(sweep: name, counts: counts, trials: trials)
+            return SweepReport(sweep: name, counts: counts, trials: trials, workers: workers, hosts: hosts)
         }
     }
 

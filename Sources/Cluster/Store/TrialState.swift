@@ -37,4 +37,12 @@ public struct SweepReport: Codable, Equatable, Sendable {
     public var sweep: String
     public var counts: [String: Int]
     public var trials: [TrialReport]
+    /// Stored results per worker and per host: how many trials each finished and in how many seconds.
+    public var workers: [String: ResultTotals]
+    public var hosts: [String: ResultTotals]
+}
+
+public struct ResultTotals: Codable, Equatable, Sendable {
+    public var done = 0
+    public var seconds = 0.0
 }

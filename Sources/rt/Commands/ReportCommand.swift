@@ -36,6 +36,9 @@ struct ReportCommand: ParsableCommand {
             print(String(decoding: try ClusterJSON.encode(report, pretty: true), as: UTF8.self))
         case .text:
             print("sweep \(report.sweep): " + report.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            for (worker, totals) in report.workers.sorted(by: { $0.key < $1.key }) {
+                print(String(format: "worker %@: %d done, %.1f s", worker, totals.done, totals.seconds))
+            }
             for trial in report.trials {
                 let metrics = trial.metrics.map { JSONValue.object($0).description } ?? trial.failure ?? ""
                 print("\(trial.id)\t\(trial.state)\t\(trial.attempts)\t\(trial.worker ?? "-")\t\(metrics)")
