@@ -37,7 +37,7 @@ final class ArtifactVault {
 
     /// Adds one chunk. Returns true when the artifact is complete, verified and in place.
     func receive(_ chunk: ArtifactChunkMessage, bytes: Data, from peer: Data) throws -> Bool {
-        guard chunk.hash.count == 64, chunk.hash.allSatisfy({ $0.isHexDigit }), chunk.count >= 1,
+        guard SHA256.isDigest(chunk.hash), chunk.count >= 1,
               chunk.index >= 0, chunk.index < chunk.count, chunk.totalSize >= 0 else {
             throw ArtifactError(hash: chunk.hash, problem: "chunk header out of range (index \(chunk.index) of \(chunk.count))")
         }

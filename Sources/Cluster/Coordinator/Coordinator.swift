@@ -366,7 +366,7 @@ public final class Coordinator {
 
     /// Streams an artifact in chunks straight from a memory map (zero-copy).
     private func serveArtifact(_ hash: String, to routingID: Data, requestID: UInt64) {
-        guard hash.count == 64, vault.has(hash), let file = try? MappedFile(url: vault.url(for: hash)) else {
+        guard SHA256.isDigest(hash), vault.has(hash), let file = try? MappedFile(url: vault.url(for: hash)) else {
             _ = send((try? WireEnvelope.make(.artifactMissing, ArtifactRequestMessage(hash: hash), requestID: requestID))!, to: routingID)
             return
         }

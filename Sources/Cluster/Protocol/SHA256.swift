@@ -101,6 +101,14 @@ public struct SHA256 {
     }
 }
 
+extension SHA256 {
+    /// Whether `text` can be a digest as artifacts are named: 64 lower-case hex digits. Checked
+    /// before a peer-supplied hash becomes part of a file path.
+    public static func isDigest(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+}
+
 extension Data {
     public var hexString: String {
         let digits = Array("0123456789abcdef".utf8)

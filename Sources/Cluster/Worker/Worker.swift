@@ -150,6 +150,7 @@ public final class Worker {
         case .lease:
             let lease = try envelope.body(LeaseMessage.self)
             guard let parent = lease.parentArtifact else { start(lease, parentArtifact: nil); return }
+            guard SHA256.isDigest(parent.hash) else { throw WireError.badPayload(type: .lease, reason: "parent artifact hash is not a SHA-256 digest") }
             if let cached = try? Data(contentsOf: cacheURL(parent.hash)) {
                 // Re-checked: the cache is shared and outlives us, so trust nothing in it blindly.
                 if SHA256.hex(cached) == parent.hash { start(lease, parentArtifact: cached); return }
