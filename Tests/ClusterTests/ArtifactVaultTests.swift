@@ -45,6 +45,19 @@ final class ArtifactVaultTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent(".incoming").path), [])
     }
 
+    /// Two workers that produce identical bytes upload the same hash at the same time.
+    func testInterleavedUploadsOfTheSameContentFromTwoPeersBothSucceed() throws {
+        let vault = try ArtifactVault(directory: directory)
+        let bytes = sample(9000)
+        let parts = chunks(bytes, size: 3000)
+        for (index, (meta, data)) in parts.enumerated() {
+            XCTAssertEqual(try vault.receive(meta, bytes: data, from: Data([1])), index == parts.count - 1)
+            XCTAssertEqual(try vault.receive(meta, bytes: data, from: Data([2])), index == parts.count - 1)
+        }
+        XCTAssertEqual(try Data(contentsOf: vault.url(for: SHA256.hex(bytes))), bytes)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent(".incoming").path), [])
+    }
+
     func testOutOfOrderAndOversizedUploadsAreRejected() throws {
         let vault = try ArtifactVault(directory: directory)
         let parts = chunks(sample(9000), size: 3000)

@@ -11,7 +11,14 @@ public struct ArtifactError: Error, CustomStringConvertible {
 final class ArtifactVault {
     let directory: URL
     private let incoming: URL
-    private var uploads: [String: Upload] = [:]
+    /// Keyed by hash *and* peer: two workers may upload the same content at the same time
+    /// (identical outputs hash alike); each stream is assembled on its own.
+    private var uploads: [UploadKey: Upload] = [:]
+
+    private struct UploadKey: Hashable {
+        var hash: String
+        var peer: Data
+    }
 
     private struct Upload {
         var handle: FileHandle
@@ -19,7 +26,6 @@ final class ArtifactVault {
         var expectedIndex: Int
         var received: Int
         var hasher: SHA256
-        var peer: Data
     }
 
     init(directory: URL) throws {
@@ -41,18 +47,19 @@ final class ArtifactVault {
               chunk.index >= 0, chunk.index < chunk.count, chunk.totalSize >= 0 else {
             throw ArtifactError(hash: chunk.hash, problem: "chunk header out of range (index \(chunk.index) of \(chunk.count))")
         }
+        let key = UploadKey(hash: chunk.hash, peer: peer)
         if chunk.index == 0 {
-            if let stale = uploads.removeValue(forKey: chunk.hash) { discard(stale) }
+            if let stale = uploads.removeValue(forKey: key) { discard(stale) }
             if has(chunk.hash) && chunk.count == 1 { return true }
             let url = incoming.appendingPathComponent("\(chunk.hash).\(peer.hexString)")
             guard FileManager.default.createFile(atPath: url.path, contents: nil),
                   let handle = FileHandle(forWritingAtPath: url.path) else {
                 throw ArtifactError(hash: chunk.hash, problem: "cannot create \(url.path)")
             }
-            uploads[chunk.hash] = Upload(handle: handle, url: url, expectedIndex: 0, received: 0, hasher: SHA256(), peer: peer)
+            uploads[key] = Upload(handle: handle, url: url, expectedIndex: 0, received: 0, hasher: SHA256())
         }
-        guard var upload = uploads[chunk.hash], upload.peer == peer, upload.expectedIndex == chunk.index else {
-            if let broken = uploads.removeValue(forKey: chunk.hash) { discard(broken) }
+        guard var upload = uploads[key], upload.expectedIndex == chunk.index else {
+            if let broken = uploads.removeValue(forKey: key) { discard(broken) }
             throw ArtifactError(hash: chunk.hash, problem: "chunk \(chunk.index) arrived out of order")
         }
         upload.handle.write(bytes)
@@ -60,11 +67,11 @@ final class ArtifactVault {
         upload.received += bytes.count
         upload.expectedIndex += 1
         guard upload.received <= chunk.totalSize else {
-            uploads[chunk.hash] = nil; discard(upload)
+            uploads[key] = nil; discard(upload)
             throw ArtifactError(hash: chunk.hash, problem: "more bytes than the declared \(chunk.totalSize)")
         }
-        guard chunk.index == chunk.count - 1 else { uploads[chunk.hash] = upload; return false }
-        uploads[chunk.hash] = nil
+        guard chunk.index == chunk.count - 1 else { uploads[key] = upload; return false }
+        uploads[key] = nil
         try? upload.handle.close()
         let digest = upload.hasher.finalize().hexString
         guard digest == chunk.hash, upload.received == chunk.totalSize else {
@@ -78,8 +85,8 @@ final class ArtifactVault {
 
     /// Drops partial uploads from a peer that went away.
     func abandon(peer: Data) {
-        for (hash, upload) in uploads where upload.peer == peer {
-            uploads[hash] = nil
+        for (key, upload) in uploads where key.peer == peer {
+            uploads[key] = nil
             discard(upload)
         }
     }
