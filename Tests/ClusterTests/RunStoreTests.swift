@@ -36,13 +36,27 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try store.lease(trialID: "a-0000", worker: "w2", host: "h"), 2)
         // The presumed-dead w1 delivers attempt 1 late: accepted, once.
         XCTAssertEqual(try store.commitResult(trialID: "a-0000", attempt: 1, worker: "w1", host: "h", metrics: ["x": .int(1)],
-                                              masks: [("m", Data([1, 0]))], artifactHash: nil, seconds: 0.1), .accepted)
+                                              masks: [("m", Data([1, 0]))], artifact: nil, seconds: 0.1), .accepted)
         XCTAssertEqual(try store.commitResult(trialID: "a-0000", attempt: 2, worker: "w2", host: "h", metrics: ["x": .int(2)],
-                                              masks: [], artifactHash: nil, seconds: 0.1), .alreadyFinal(.done))
+                                              masks: [], artifact: nil, seconds: 0.1), .alreadyFinal(.done))
         let report = try store.report()
         XCTAssertEqual(report.trials.first { $0.id == "a-0000" }?.metrics, ["x": .int(1)])
+        XCTAssertEqual(try store.events(trialID: "a-0000").map(\.kind), ["leased", "requeued", "leased", "done"])
         XCTAssertEqual(try store.masks(trialID: "a-0000"), ["m": Data([1, 0])])
         XCTAssertEqual(try store.events(trialID: "a-0000").filter { $0.kind == "done" }.count, 1)
+    }
+
+    func testArtifactIsRecordedWithItsLineageInTheResultTransaction() throws {
+        let store = try makeStore()
+        _ = try store.lease(trialID: "a-0002", worker: "w", host: "h")
+        let reference = ArtifactReference(hash: SHA256.hex(Data("x".utf8)), size: 1, name: "x.bin")
+        XCTAssertEqual(try store.commitResult(trialID: "a-0002", attempt: 1, worker: "w", host: "h", metrics: [:], masks: [],
+                                              artifact: .init(reference: reference, parentHash: "p", path: "/a/x"), seconds: 0), .accepted)
+        let stored = try XCTUnwrap(store.artifact(hash: reference.hash))
+        XCTAssertEqual(stored.reference, reference)
+        XCTAssertEqual(stored.trialID, "a-0002")
+        XCTAssertEqual(stored.parentHash, "p")
+        XCTAssertEqual(try store.report().trials.first { $0.id == "a-0002" }?.artifact, reference.hash)
     }
 
     func testRetryBudgetThenFailedWithReason() throws {
@@ -61,7 +75,7 @@ final class RunStoreTests: XCTestCase {
         let store = try makeStore()
         _ = try store.lease(trialID: "a-0000", worker: "w", host: "h")
         _ = try store.lease(trialID: "a-0001", worker: "w", host: "h")
-        _ = try store.commitResult(trialID: "a-0000", attempt: 1, worker: "w", host: "h", metrics: [:], masks: [], artifactHash: nil, seconds: 0)
+        _ = try store.commitResult(trialID: "a-0000", attempt: 1, worker: "w", host: "h", metrics: [:], masks: [], artifact: nil, seconds: 0)
         let reopened = try RunStore(path: store.path)
         XCTAssertEqual(try reopened.releaseAllLeases(reason: "restart"), 1)
         XCTAssertEqual(try reopened.counts(), [.done: 1, .pending: 2])

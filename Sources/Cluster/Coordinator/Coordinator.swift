@@ -292,8 +292,12 @@ public final class Coordinator {
             return
         }
         let masks = zip(result.maskNames, envelope.payload.dropFirst()).map { ($0, $1) }
+        let stored = result.artifact.map { artifact in
+            RunStore.StoredArtifact(reference: artifact, parentHash: record.spec.parentTrialID.flatMap { scheduler.record($0)?.artifactHash },
+                                    path: vault.url(for: artifact.hash).path)
+        }
         let outcome = try store.commitResult(trialID: result.trialID, attempt: result.attempt, worker: workerName, host: host,
-                                             metrics: result.metrics, masks: masks, artifactHash: result.artifact?.hash, seconds: result.seconds)
+                                             metrics: result.metrics, masks: masks, artifact: stored, seconds: result.seconds)
         switch outcome {
         case .accepted:
             let wasCurrent = currentLease[result.trialID]
@@ -317,10 +321,6 @@ public final class Coordinator {
             session?.stats.busySeconds += result.seconds
             hostStatistics[host, default: WorkerStatistics()].done += 1
             hostStatistics[host, default: WorkerStatistics()].busySeconds += result.seconds
-            if let artifact = result.artifact {
-                let parentHash = record.spec.parentTrialID.flatMap { scheduler.record($0)?.artifactHash }
-                try? store.recordArtifact(artifact, trialID: result.trialID, parentHash: parentHash, path: vault.url(for: artifact.hash).path)
-            }
             let children = scheduler.markDone(result.trialID, worker: workerName, host: host, artifactHash: result.artifact?.hash)
             if result.artifact == nil {
                 for child in children { failForever(child, reason: "parent trial \(result.trialID) produced no artifact") }

@@ -95,10 +95,23 @@ public final class RunStore: @unchecked Sendable {
 
     public enum ResultOutcome: Equatable { case accepted, alreadyFinal(TrialState), unknownTrial }
 
-    /// Commits a result: results row, masks, trial -> done, event. At most once per trial:
-    /// a result for a trial that is already done or failed changes nothing.
+    /// A produced artifact as the store records it: where its bytes are and where it came from.
+    public struct StoredArtifact {
+        public var reference: ArtifactReference
+        public var parentHash: String?
+        public var path: String
+        public init(reference: ArtifactReference, parentHash: String?, path: String) {
+            self.reference = reference
+            self.parentHash = parentHash
+            self.path = path
+        }
+    }
+
+    /// Commits a result: results row, masks, artifact row, trial -> done, event, all in one
+    /// transaction (a dependant must never find its parent done but its artifact unrecorded).
+    /// At most once per trial: a result for a trial that is already done or failed changes nothing.
     public func commitResult(trialID: String, attempt: Int, worker: String, host: String, metrics: [String: JSONValue],
-                             masks: [(String, Data)], artifactHash: String?, seconds: Double) throws -> ResultOutcome {
+                             masks: [(String, Data)], artifact: StoredArtifact?, seconds: Double) throws -> ResultOutcome {
         try pool.write { db in
             guard let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM trials WHERE id = ?"), arguments: [trialID]).flatMap(TrialState.init) else {
                 return .unknownTrial
@@ -109,8 +122,11 @@ public final class RunStore: @unchecked Sendable {
             for (name, data) in masks {
                 try Self.exec(db, "INSERT INTO masks(trial_id, name, data) VALUES (?, ?, ?)", arguments: [trialID, name, data])
             }
+            if let artifact {
+                try Self.recordArtifact(db, artifact.reference, trialID: trialID, parentHash: artifact.parentHash, path: artifact.path)
+            }
             try Self.exec(db, "UPDATE trials SET state = 'done', worker = ?, host = ?, artifact_hash = ?, finished_at = ? WHERE id = ?",
-                           arguments: [worker, host, artifactHash, Date().timeIntervalSince1970, trialID])
+                           arguments: [worker, host, artifact?.reference.hash, Date().timeIntervalSince1970, trialID])
             try Self.event(db, trial: trialID, kind: "done", worker: worker, detail: "attempt \(attempt)")
             return .accepted
         }
@@ -163,17 +179,17 @@ public final class RunStore: @unchecked Sendable {
 
     // MARK: Artifacts
 
-    public func recordArtifact(_ reference: ArtifactReference, trialID: String?, parentHash: String?, path: String) throws {
-        try pool.write { db in
-            try Self.exec(db, "INSERT OR IGNORE INTO artifacts(hash, size, name, trial_id, parent_hash, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [reference.hash, reference.size, reference.name, trialID, parentHash, path, Date().timeIntervalSince1970])
-        }
+    /// Identical content made twice keeps its first lineage (artifacts are content-addressed).
+    static func recordArtifact(_ db: Database, _ reference: ArtifactReference, trialID: String?, parentHash: String?, path: String) throws {
+        try exec(db, "INSERT OR IGNORE INTO artifacts(hash, size, name, trial_id, parent_hash, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 arguments: [reference.hash, reference.size, reference.name, trialID, parentHash, path, Date().timeIntervalSince1970])
     }
 
-    public func artifact(hash: String) throws -> (reference: ArtifactReference, path: String)? {
+    /// The stored artifact with its lineage: the trial that made it and that trial's parent artifact.
+    public func artifact(hash: String) throws -> (reference: ArtifactReference, path: String, trialID: String?, parentHash: String?)? {
         try pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM artifacts WHERE hash = ?", arguments: [hash]).map {
-                (ArtifactReference(hash: $0["hash"], size: $0["size"], name: $0["name"]), $0["path"])
+                (ArtifactReference(hash: $0["hash"], size: $0["size"], name: $0["name"]), $0["path"], $0["trial_id"], $0["parent_hash"])
             }
         }
     }
