@@ -147,6 +147,45 @@ final class ClusterProcessTests: XCTestCase {
         XCTAssertTrue(leasedAfter.isDisjoint(with: before.map(\.id)), "nothing done before the kill is leased again")
     }
 
+    /// The same with a DAG: artifacts in flight when the coordinator dies are uploaded again,
+    /// stored ones are served to dependants after the restart, lineage intact.
+    func testResumedDAGKeepsArtifactsAndLineage() throws {
+        let endpoint = harness.ipcEndpoint()
+        let sweep = try harness.writeSweep("dag-resume", """
+            name: dag-resume
+            stages:
+              - name: base
+                job: sum
+                parameters: {artifact_bytes: 1500000, delay: 0.3}
+                grid: {add: {range: [0, 10]}}
+              - {name: child, job: sum, from: base, parameters: {delay: 0.1}, grid: {add: [100, 200]}}
+            """)
+        let first = try startCoordinator(sweep, endpoint: endpoint, label: "coordinator-1")
+        for i in 1...3 { try startWorker("w\(i)", endpoint: endpoint) }
+        let status = try StatusClient(connect: endpoint)
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 30) { ((try? status.status(timeout: 1))?.counts["done"] ?? 0) >= 6 })
+        first.kill(SIGKILL)
+        XCTAssertNotNil(first.waitForExit(timeout: 10))
+        let second = try startCoordinator(sweep, endpoint: endpoint, extra: ["--resume"], label: "coordinator-2")
+        XCTAssertEqual(second.waitForExit(timeout: 60), 0, second.logTail())
+
+        let report = try assertAllDoneExactlyOnce("dag-resume", count: 30)
+        let store = try harness.store("dag-resume")
+        let byID = Dictionary(uniqueKeysWithValues: report.trials.map { ($0.id, $0) })
+        for child in report.trials where child.stage == "child" {
+            let parent = try XCTUnwrap(byID[child.parent ?? ""])
+            let expected = (parent.metrics?["sum"]?.doubleValue ?? -1) + (child.parameters["add"]?.doubleValue ?? -1)
+            XCTAssertEqual(child.metrics?["sum"]?.doubleValue, expected, child.id)
+            let made = try XCTUnwrap(store.artifact(hash: try XCTUnwrap(child.artifact)))
+            XCTAssertEqual(made.parentHash, parent.artifact, "lineage of \(child.id)")
+        }
+        for base in report.trials where base.stage == "base" {
+            let made = try XCTUnwrap(store.artifact(hash: try XCTUnwrap(base.artifact)))
+            XCTAssertEqual(made.reference.size, 1_500_000)
+            XCTAssertEqual(SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: made.path))), made.reference.hash)
+        }
+    }
+
     func testWorkerWithoutAnAllowListedKeyNeverGetsALease() throws {
         let keys = harness.directory.appendingPathComponent("keys")
         for name in ["coordinator", "friend", "stranger"] {

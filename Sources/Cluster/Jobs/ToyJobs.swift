@@ -5,7 +5,8 @@ import Foundation
 /// - `sleep`: waits `seconds` (default 0), in slices so cancellation is noticed. Metric `slept`.
 /// - `sum`: adds the numbers in `values` (plus `add`), plus the parent artifact's value for a
 ///   `from:` stage; produces an artifact holding the sum, padded to `artifact_bytes` so the
-///   chunked transfer can be tested at any size. Metric `sum`; mask `positive` (one byte per value).
+///   chunked transfer can be tested at any size; waits `delay` seconds first (default 0) so a
+///   trial can be caught in flight. Metric `sum`; mask `positive` (one byte per value).
 /// - `fail-once`: fails its first attempt, succeeds on the next. Tests retry budgets.
 /// - `crash`: kills its worker process on attempts up to `crash_attempts` (default: always).
 ///   Tests lease recovery when a worker dies mid-trial.
@@ -32,6 +33,7 @@ public enum ToyJobs {
     }
 
     static func sum(_ context: JobContext) throws -> JobOutcome {
+        if let delay = context.parameters["delay"]?.doubleValue, delay > 0 { Thread.sleep(forTimeInterval: delay) }
         var values: [Double] = []
         if let list = context.parameters["values"] {
             guard let array = list.arrayValue, let numbers = Optional(array.compactMap(\.doubleValue)), numbers.count == array.count else {
