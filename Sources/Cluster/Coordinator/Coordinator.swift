@@ -40,6 +40,8 @@ public final class Coordinator {
     private let startedAt = Date()
     private var finishedInSession = 0
     private var stopRequested = false
+    /// Set once every trial is final: from then on any worker that speaks is told to leave.
+    private var finished = false
 
     /// Opens (or, with `resume`, reopens) the run of `sweepFile` and writes every trial to the
     /// store before anything runs. Binding happens in `run()`.
@@ -102,6 +104,7 @@ public final class Coordinator {
             if scheduler.isFinished {
                 if finishedAt == nil {
                     finishedAt = now
+                    finished = true
                     broadcastShutdown(reason: "sweep finished")
                     try? store.recordEvent(kind: "finished", detail: countsText())
                     log.log(.info, "coordinator", "sweep \(sweep.name) finished: \(countsText())")
@@ -196,6 +199,11 @@ public final class Coordinator {
         } catch { return }
         let session = sessions[routingID]
         session?.lastSeen = Date()
+        if finished && envelope.type != .statusRequest {
+            // Late joiners (or workers that missed the broadcast) must not wait for work forever.
+            _ = send((try? WireEnvelope.make(.shutdown, ShutdownMessage(reason: "sweep finished")))!, to: routingID)
+            return
+        }
         do {
             switch envelope.type {
             case .register: try register(routingID, envelope.body(RegisterMessage.self), keyName: message.userID)

@@ -54,7 +54,7 @@ struct RunCommand: ParsableCommand {
         display.finish()
         // Workers leave on the coordinator's shutdown; if it failed to start there is none.
         let finished = coordinator.exitStatus == 0 || coordinator.exitStatus == 3
-        let deadline = Date().addingTimeInterval(finished ? 5 : 0)
+        let deadline = Date().addingTimeInterval(finished ? 1 : 0)
         while children.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         try? FileManager.default.removeItem(atPath: String(endpoint.dropFirst("ipc://".count)))
         let code = coordinator.exitStatus
