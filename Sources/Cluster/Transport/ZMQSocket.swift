@@ -88,8 +88,9 @@ public final class ZMQSocket: @unchecked Sendable {
     /// Sends `frames` followed by `tail` without copying `tail`: libzmq keeps a reference to the
     /// buffer's owner until its I/O thread has written the bytes, then releases it.
     public func send(_ frames: [Data], zeroCopyTail tail: ZeroCopyBuffer, dontWait: Bool = false) throws {
+        // Every leading frame has SNDMORE: the zero-copy tail completes the message.
+        let flags: Int32 = ZMQ_SNDMORE | (dontWait ? ZMQ_DONTWAIT : 0)
         for frame in frames {
-            var flags: Int32 = ZMQ_SNDMORE | (dontWait ? ZMQ_DONTWAIT : 0)
             let rc = frame.withUnsafeBytes { raw -> Int32 in
                 while true {
                     let rc = zmq_send(handle, raw.baseAddress, raw.count, flags)
@@ -97,7 +98,6 @@ public final class ZMQSocket: @unchecked Sendable {
                     return rc
                 }
             }
-            flags = 0
             if rc < 0 { throw ZMQError.last("zmq_send") }
         }
         var message = zmq_msg_t()
