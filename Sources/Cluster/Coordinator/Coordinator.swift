@@ -165,7 +165,7 @@ public final class Coordinator {
             return true
         } catch let error as ZMQError {
             count(error.hostUnreachable ? "send_unreachable" : "send_failed")
-            if error.hostUnreachable, let session = sessions[routingID] {
+            if error.hostUnreachable, !finished, let session = sessions[routingID] {
                 bury(session, reason: "connection to worker \(session.name) on \(session.host) is gone")
             }
             return false

@@ -38,16 +38,25 @@ struct RunCommand: ParsableCommand {
         var coordinatorArguments = ["coordinator", sweep, "--bind", endpoint, "--runs", runs, "--quiet"] + heartbeat.arguments
         if resume { coordinatorArguments.append("--resume") }
         let coordinator = try LocalProcess(executable: executable, arguments: coordinatorArguments)
+        func startWorker(_ name: String) throws -> LocalProcess {
+            try LocalProcess(executable: executable, arguments: [
+                "worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)", "--name", name, "--quiet",
+            ] + heartbeat.arguments)
+        }
         var children: [LocalProcess] = []
         defer { children.forEach { $0.terminate() }; coordinator.terminate() }
-        for index in 0..<workers {
-            children.append(try LocalProcess(executable: executable, arguments: [
-                "worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)", "--name", "local-\(index + 1)", "--quiet",
-            ] + heartbeat.arguments))
-        }
+        for index in 0..<workers { children.append(try startWorker("local-\(index + 1)")) }
         let status = try StatusClient(connect: endpoint)
         let display = ProgressDisplay(enabled: !quiet)
+        var replacements = 0
         while coordinator.isRunning {
+            // A worker that died mid-sweep (a crashing job, the OOM killer) is replaced, a
+            // bounded number of times so a job that kills every worker cannot loop forever.
+            // Exit status 0 means it left on the coordinator's shutdown.
+            for index in children.indices where !children[index].isRunning && children[index].exitStatus != 0 && replacements < 2 * workers {
+                replacements += 1
+                children[index] = try startWorker("local-\(index + 1)-\(replacements)")
+            }
             if let snapshot = try? status.status(timeout: 0.5) { display.show(snapshot) }
             else { Thread.sleep(forTimeInterval: 0.2) }
         }
