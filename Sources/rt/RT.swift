@@ -11,6 +11,13 @@ struct RT: ParsableCommand {
             TrainCommand.self,
             EvalCommand.self,
             BenchCommand.self,
+            KeysCommand.self,
+            CoordinatorCommand.self,
+            WorkerCommand.self,
+            RunCommand.self,
+            StatusCommand.self,
+            RunsCommand.self,
+            ReportCommand.self,
         ]
     )
 }

@@ -1,0 +1,543 @@
+import CZeroMQ
+import Foundation
+
+/// How a coordinator run ended.
+public struct CoordinatorSummary: Sendable {
+    public var sweep: String
+    public var runDirectory: URL
+    public var done: Int
+    public var failed: Int
+    public var total: Int
+}
+
+/// The ROUTER side: owns the sweep's store, leases ready trials to workers that ask,
+/// watches their heartbeats, requeues lost leases, stores results exactly once.
+///
+/// Single-threaded by design: one loop owns the socket, the scheduler and the store writes,
+/// so there are no races between a result, a death verdict and a requeue. The only other
+/// thread is the ZAP handler.
+public final class Coordinator {
+    public let configuration: CoordinatorConfiguration
+    public let sweep: SweepSpec
+    public let runDirectory: URL
+    public private(set) var boundEndpoint: String = ""
+    private let store: RunStore
+    private var scheduler: TrialScheduler
+    private let context: ZMQContext
+    private var socket: ZMQSocket!
+    private var zap: ZAPHandler?
+    private let vault: ArtifactVault
+    private let log = ClusterLog.shared
+
+    private var sessions: [Data: WorkerSession] = [:]
+    private var sessionsByWorkerID: [String: Data] = [:]
+    /// trial id -> the lease the coordinator currently honours
+    private var currentLease: [String: (key: LeaseKey, routingID: Data, since: Date)] = [:]
+    private var hostStatistics: [String: WorkerStatistics] = [:]
+    private var dropped: [String: Int] = [:]
+    private var lateResults: [String: Int] = [:]
+    private var roundRobin: [Data] = []
+    private let startedAt = Date()
+    private var finishedInSession = 0
+    private var stopRequested = false
+    /// Set once every trial is final: from then on any worker that speaks is told to leave.
+    private var finished = false
+
+    /// Opens (or, with `resume`, reopens) the run of `sweepFile` and writes every trial to the
+    /// store before anything runs. Binding happens in `run()`.
+    public init(sweepFile: URL, configuration: CoordinatorConfiguration) throws {
+        self.configuration = configuration
+        if case .none = configuration.security, !configuration.insecure, !EndpointPolicy.isLocal(configuration.bind) {
+            throw CoordinatorError.insecureBind(configuration.bind)
+        }
+        if case .curveServer = configuration.security, configuration.allowList == nil { throw CoordinatorError.missingAllowList }
+        let (spec, text) = try SweepParser.parse(contentsOf: sweepFile)
+        sweep = spec
+        runDirectory = configuration.runsDirectory.appendingPathComponent(spec.name)
+        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        let storeURL = RunStore.url(runDirectory: runDirectory)
+        let existed = FileManager.default.fileExists(atPath: storeURL.path)
+        store = try RunStore(path: storeURL.path)
+        let stored = try store.storedSweep()
+        if configuration.resume {
+            guard let stored else { throw CoordinatorError.nothingToResume(runDirectory.path) }
+            guard stored.specHash == SHA256.hex(Data(text.utf8)) else {
+                throw CoordinatorError.sweepChanged(file: sweepFile.path, runDirectory: runDirectory.path)
+            }
+            let released = try store.releaseAllLeases(reason: "coordinator restarted (--resume): lease lost")
+            try store.recordEvent(kind: "resumed", detail: "\(released) leased trials requeued")
+            log.log(.info, "coordinator", "resuming \(runDirectory.path): \(released) leased trials requeued")
+        } else {
+            if existed && stored != nil { throw CoordinatorError.runExists(runDirectory.path) }
+            let trials = SweepExpander.expand(spec)
+            try store.createSweep(spec, text: text, trials: trials)
+            log.log(.info, "coordinator", "sweep \(spec.name): \(trials.count) trials written to \(storeURL.path)")
+        }
+        scheduler = TrialScheduler(records: try store.trials())
+        vault = try ArtifactVault(directory: runDirectory.appendingPathComponent("artifacts"))
+        context = try ZMQContext()
+        for (id, reason) in scheduler.doomed() { failForever(id, reason: reason) }
+    }
+
+    /// Asks the loop to stop after the current iteration (signal handlers, tests).
+    public func requestStop() { stopRequested = true }
+
+    /// Binds and serves until every trial is done or failed. Returns the final counts.
+    public func run() throws -> CoordinatorSummary {
+        try openSocket()
+        defer { zap?.stop(); socket.close() }
+        var poller = ZMQPoller([socket])
+        let heartbeat = configuration.heartbeat
+        var nextHeartbeat = Date()
+        var finishedAt: Date?
+        while !stopRequested {
+            let now = Date()
+            // After the shutdown broadcast workers leave on purpose: no more liveness checks.
+            if finishedAt == nil {
+                if now >= nextHeartbeat {
+                    sendHeartbeats()
+                    nextHeartbeat = now.addingTimeInterval(heartbeat.interval)
+                }
+                buryDeadWorkers(now: now)
+                dispatch()
+            }
+            if scheduler.isFinished {
+                if finishedAt == nil {
+                    finishedAt = now
+                    finished = true
+                    broadcastShutdown(reason: "sweep finished")
+                    try? store.recordEvent(kind: "finished", detail: countsText())
+                    log.log(.info, "coordinator", "sweep \(sweep.name) finished: \(countsText())")
+                }
+                if now.timeIntervalSince(finishedAt!) >= configuration.lingerAfterFinish { break }
+            }
+            // Wake for the next heartbeat or liveness check, whichever is first.
+            let wait = min(nextHeartbeat.timeIntervalSinceNow, heartbeat.interval / 10)
+            let readable = try poller.poll(timeoutMilliseconds: max(0, Int(wait * 1000)))
+            if readable[0] { drainSocket() }
+        }
+        let counts = scheduler.counts()
+        return CoordinatorSummary(sweep: sweep.name, runDirectory: runDirectory, done: counts[.done] ?? 0,
+                                  failed: counts[.failed] ?? 0, total: scheduler.total)
+    }
+
+    // MARK: Socket
+
+    private func openSocket() throws {
+        if case .curveServer = configuration.security, let allowList = configuration.allowList {
+            let handler = try ZAPHandler(context: context, allowList: allowList)
+            handler.start()
+            zap = handler
+        }
+        socket = try context.socket(.router)
+        try socket.setRouterMandatory(true)
+        try socket.setLinger(milliseconds: 500)
+        try socket.setSendHighWaterMark(100_000)
+        try socket.setReceiveHighWaterMark(100_000)
+        try socket.setMaxMessageSize(Int64(configuration.chunkSize) + (64 << 20))
+        try configuration.security.apply(to: socket)
+        try socket.bind(configuration.bind)
+        boundEndpoint = socket.lastEndpoint ?? configuration.bind
+        var curve = false
+        if case .curveServer = configuration.security { curve = true }
+        let info = CoordinatorInfo(sweep: sweep.name, endpoint: boundEndpoint, pid: getpid(),
+                                   host: ProcessInfo.processInfo.hostName, startedAt: Date().timeIntervalSince1970, curve: curve)
+        try ClusterJSON.encode(info, pretty: true).write(to: runDirectory.appendingPathComponent(CoordinatorInfo.fileName), options: .atomic)
+        log.log(.info, "coordinator", "listening on \(boundEndpoint)\(curve ? " (CurveZMQ, \(configuration.allowList?.names.count ?? 0) allowed keys)" : "")")
+    }
+
+    private func drainSocket() {
+        // Bounded, so heartbeats and liveness checks still run under a flood.
+        for _ in 0..<2000 {
+            let message: ZMQMultipart?
+            do { message = try socket.receive(dontWait: true) } catch {
+                log.log(.warning, "coordinator", "receive failed: \(error)")
+                return
+            }
+            guard let message else { return }
+            handle(message)
+        }
+    }
+
+    private func send(_ envelope: WireEnvelope, to routingID: Data) -> Bool {
+        do {
+            try socket.send([routingID] + envelope.frames(), dontWait: true)
+            return true
+        } catch let error as ZMQError {
+            count(error.hostUnreachable ? "send_unreachable" : "send_failed")
+            if error.hostUnreachable, !finished, let session = sessions[routingID] {
+                bury(session, reason: "connection to worker \(session.name) on \(session.host) is gone")
+            }
+            return false
+        } catch {
+            return false
+        }
+    }
+
+    private func count(_ reason: String) { dropped[reason, default: 0] += 1 }
+
+    private func peerName(_ routingID: Data) -> String {
+        if let session = sessions[routingID] { return "\(session.name)@\(session.host)" }
+        return "peer \(routingID.hexString)"
+    }
+
+    // MARK: Incoming
+
+    private func handle(_ message: ZMQMultipart) {
+        guard let routingID = message.frames.first, message.frames.count >= 2 else {
+            count("malformed")
+            return
+        }
+        let envelope: WireEnvelope
+        do {
+            envelope = try WireEnvelope.decode(message.frames.dropFirst())
+            guard envelope.type.sentByWorker else { throw WireError.wrongDirection(envelope.type) }
+        } catch let error as WireError {
+            count(error.counterKey)
+            logDrop(routingID, error.description)
+            return
+        } catch { return }
+        let session = sessions[routingID]
+        session?.lastSeen = Date()
+        if finished && envelope.type != .statusRequest {
+            // Late joiners (or workers that missed the broadcast) must not wait for work forever.
+            _ = send((try? WireEnvelope.make(.shutdown, ShutdownMessage(reason: "sweep finished")))!, to: routingID)
+            return
+        }
+        do {
+            switch envelope.type {
+            case .register: try register(routingID, envelope.body(RegisterMessage.self), keyName: message.userID)
+            case .statusRequest: _ = send(try WireEnvelope.make(.statusReply, status(), requestID: envelope.requestID), to: routingID)
+            case .result: try receiveResult(routingID, envelope)
+            case .failure: receiveFailure(routingID, try envelope.body(FailureMessage.self))
+            case .artifactChunk: try receiveChunk(routingID, envelope)
+            case .artifactRequest: serveArtifact(try envelope.body(ArtifactRequestMessage.self).hash, to: routingID, requestID: envelope.requestID)
+            case .ready, .heartbeat, .progress:
+                guard let session else {
+                    // A worker we declared dead (or that talked to our predecessor): it gets no
+                    // heartbeats from us, so it reconnects and registers again.
+                    count("unregistered")
+                    return
+                }
+                if envelope.type == .ready {
+                    let slots = try envelope.body(ReadyMessage.self).slots
+                    guard slots > 0 && slots <= 4096 else { throw WireError.badPayload(type: .ready, reason: "slots \(slots) out of range") }
+                    // Bounded, so a confused worker cannot hoard the queue (threads + prefetch allowance).
+                    session.credits = min(session.credits + slots, session.registration.threads + 16)
+                } else if envelope.type == .progress {
+                    let progress = try envelope.body(ProgressMessage.self)
+                    if session.leases[LeaseKey(trialID: progress.trialID, attempt: progress.attempt)] != nil {
+                        session.progress[progress.trialID] = min(1, max(0, progress.fraction))
+                    }
+                }
+            default:
+                count("wrong_direction")
+            }
+        } catch let error as WireError {
+            count(error.counterKey)
+            logDrop(routingID, error.description)
+        } catch {
+            count("bad_payload")
+            logDrop(routingID, "\(error)")
+        }
+    }
+
+    private var dropLogBudget = 50
+
+    /// Logs drops, but not 10,000 lines of them: after 50, every 1000th.
+    private func logDrop(_ routingID: Data, _ why: String) {
+        let total = dropped.values.reduce(0, +)
+        if dropLogBudget > 0 || total % 1000 == 0 {
+            dropLogBudget -= 1
+            log.log(.warning, "coordinator", "dropped message from \(peerName(routingID)): \(why) (\(total) dropped so far)")
+        }
+    }
+
+    private func register(_ routingID: Data, _ registration: RegisterMessage, keyName: String?) throws {
+        guard registration.threads >= 1 && registration.threads <= 1024, !registration.workerID.isEmpty else {
+            throw WireError.badPayload(type: .register, reason: "threads \(registration.threads) or worker id out of range")
+        }
+        let session = WorkerSession(routingID: routingID, registration: registration, keyName: keyName, now: Date())
+        if let oldRoute = sessionsByWorkerID[registration.workerID], let old = sessions.removeValue(forKey: oldRoute) {
+            // Same process on a new socket: its running trials are still its own.
+            session.leases = old.leases
+            session.stats = old.stats
+            for (key, _) in old.leases where currentLease[key.trialID]?.key == key {
+                currentLease[key.trialID]?.routingID = routingID
+            }
+            roundRobin.removeAll { $0 == oldRoute }
+            vault.abandon(peer: oldRoute)
+        } else if let previous = sessions[routingID] {
+            bury(previous, reason: "re-registered on the same connection")
+        }
+        sessions[routingID] = session
+        sessionsByWorkerID[registration.workerID] = routingID
+        roundRobin.append(routingID)
+        log.log(.info, "coordinator", "worker \(registration.name) registered from \(registration.host) (pid \(registration.pid), \(registration.threads) threads\(keyName.map { ", key \($0)" } ?? ""))")
+        try? store.recordEvent(kind: "worker-registered", worker: registration.name, detail: "host \(registration.host) pid \(registration.pid)")
+    }
+
+    private func receiveResult(_ routingID: Data, _ envelope: WireEnvelope) throws {
+        let result = try envelope.body(ResultMessage.self)
+        guard result.maskNames.count == envelope.payload.count - 1 else {
+            throw WireError.badPayload(type: .result, reason: "\(result.maskNames.count) mask names for \(envelope.payload.count - 1) mask frames")
+        }
+        guard let record = scheduler.record(result.trialID) else {
+            throw WireError.badPayload(type: .result, reason: "unknown trial \(result.trialID)")
+        }
+        guard result.attempt >= 1 && result.attempt <= record.attempts else {
+            throw WireError.badPayload(type: .result, reason: "\(result.trialID) attempt \(result.attempt) was never leased (\(record.attempts) leases so far)")
+        }
+        let session = sessions[routingID]
+        let workerName = session?.name ?? record.worker ?? peerName(routingID)
+        let host = session?.host ?? record.host ?? "?"
+        let key = LeaseKey(trialID: result.trialID, attempt: result.attempt)
+        session?.leases[key] = nil
+        session?.progress[result.trialID] = nil
+        if let artifact = result.artifact, !vault.has(artifact.hash) {
+            log.log(.warning, "coordinator", "result of \(key.trialID) attempt \(key.attempt) from \(workerName) names artifact \(artifact.hash.prefix(16)) that did not arrive intact")
+            endLease(key, reason: "artifact upload from \(workerName) incomplete", worker: workerName)
+            return
+        }
+        let masks = zip(result.maskNames, envelope.payload.dropFirst()).map { ($0, $1) }
+        let stored = result.artifact.map { artifact in
+            RunStore.StoredArtifact(reference: artifact, parentHash: record.spec.parentTrialID.flatMap { scheduler.record($0)?.artifactHash },
+                                    path: vault.url(for: artifact.hash).path)
+        }
+        let outcome = try store.commitResult(trialID: result.trialID, attempt: result.attempt, worker: workerName, host: host,
+                                             metrics: result.metrics, masks: masks, artifact: stored, seconds: result.seconds)
+        switch outcome {
+        case .accepted:
+            let wasCurrent = currentLease[result.trialID]
+            currentLease[result.trialID] = nil
+            if let wasCurrent, wasCurrent.key != key {
+                // A presumed-dead worker delivered after all; whoever holds the re-lease stops.
+                lateResults["accepted", default: 0] += 1
+                log.log(.info, "coordinator", "late result for \(key.trialID) attempt \(key.attempt) from \(workerName) accepted; cancelling attempt \(wasCurrent.key.attempt)")
+                if let other = sessions[wasCurrent.routingID] {
+                    other.leases[wasCurrent.key] = nil
+                    other.progress[key.trialID] = nil
+                    _ = send(try WireEnvelope.make(.cancel, CancelMessage(trialID: key.trialID, attempt: wasCurrent.key.attempt,
+                                                                          reason: "done by attempt \(key.attempt)")), to: other.routingID)
+                }
+            } else if wasCurrent == nil {
+                lateResults["accepted", default: 0] += 1
+                log.log(.info, "coordinator", "late result for \(key.trialID) attempt \(key.attempt) from \(workerName) accepted while the trial waited to be re-leased")
+            }
+            finishedInSession += 1
+            session?.stats.done += 1
+            session?.stats.busySeconds += result.seconds
+            hostStatistics[host, default: WorkerStatistics()].done += 1
+            hostStatistics[host, default: WorkerStatistics()].busySeconds += result.seconds
+            let children = scheduler.markDone(result.trialID, worker: workerName, host: host, artifactHash: result.artifact?.hash)
+            if result.artifact == nil {
+                for child in children { failForever(child, reason: "parent trial \(result.trialID) produced no artifact") }
+            }
+        case let .alreadyFinal(state):
+            lateResults["dropped", default: 0] += 1
+            log.log(.info, "coordinator", "result for \(key.trialID) attempt \(key.attempt) from \(workerName) dropped: trial already \(state.rawValue)")
+        case .unknownTrial:
+            throw WireError.badPayload(type: .result, reason: "unknown trial \(result.trialID)")
+        }
+    }
+
+    private func receiveFailure(_ routingID: Data, _ failure: FailureMessage) {
+        let key = LeaseKey(trialID: failure.trialID, attempt: failure.attempt)
+        let session = sessions[routingID]
+        session?.leases[key] = nil
+        session?.progress[failure.trialID] = nil
+        let worker = session?.name ?? peerName(routingID)
+        session?.stats.failed += 1
+        if let host = session?.host { hostStatistics[host, default: WorkerStatistics()].failed += 1 }
+        guard currentLease[failure.trialID]?.key == key else {
+            log.log(.info, "coordinator", "failure of stale lease \(key.trialID) attempt \(key.attempt) from \(worker) ignored")
+            return
+        }
+        log.log(.info, "coordinator", "\(key.trialID) attempt \(key.attempt) failed on \(worker): \(failure.reason)")
+        endLease(key, reason: "attempt \(key.attempt) on \(worker): \(failure.reason)", worker: worker)
+    }
+
+    private func receiveChunk(_ routingID: Data, _ envelope: WireEnvelope) throws {
+        let chunk = try envelope.body(ArtifactChunkMessage.self)
+        guard envelope.payload.count == 2 else {
+            throw WireError.badPayload(type: .artifactChunk, reason: "expected a JSON frame and a data frame")
+        }
+        do {
+            if try vault.receive(chunk, bytes: envelope.payload[1], from: routingID) {
+                log.log(.debug, "coordinator", "artifact \(chunk.hash.prefix(16)) (\(chunk.totalSize) bytes) received from \(peerName(routingID))")
+            }
+        } catch {
+            count("artifact_rejected")
+            log.log(.warning, "coordinator", "\(peerName(routingID)): \(error)")
+        }
+    }
+
+    /// Streams an artifact in chunks straight from a memory map (zero-copy).
+    private func serveArtifact(_ hash: String, to routingID: Data, requestID: UInt64) {
+        guard SHA256.isDigest(hash), vault.has(hash), let file = try? MappedFile(url: vault.url(for: hash)) else {
+            _ = send((try? WireEnvelope.make(.artifactMissing, ArtifactRequestMessage(hash: hash), requestID: requestID))!, to: routingID)
+            return
+        }
+        let chunkSize = configuration.chunkSize
+        let count = max(1, (file.count + chunkSize - 1) / chunkSize)
+        for index in 0..<count {
+            let offset = index * chunkSize
+            let length = min(chunkSize, file.count - offset)
+            let meta = ArtifactChunkMessage(hash: hash, name: hash, totalSize: file.count, index: index, count: count, trialID: nil)
+            guard let json = try? ClusterJSON.encode(meta) else { return }
+            let header = WireEnvelope.header(type: .artifactChunk, requestID: requestID, lengths: [json.count, length])
+            do {
+                try socket.send([routingID, header, json], zeroCopyTail: ZeroCopyBuffer(pointer: file.pointer + offset, count: length, owner: file), dontWait: true)
+            } catch {
+                self.count("send_failed")
+                log.log(.warning, "coordinator", "serving artifact \(hash.prefix(16)) to \(peerName(routingID)) stopped: \(error)")
+                return
+            }
+        }
+    }
+
+    // MARK: Leasing
+
+    private func dispatch() {
+        guard scheduler.hasReady, !roundRobin.isEmpty else { return }
+        var progressed = true
+        while progressed && scheduler.hasReady {
+            progressed = false
+            for routingID in roundRobin {
+                guard let session = sessions[routingID], session.credits > 0 else { continue }
+                guard let record = scheduler.popReady() else { return }
+                if lease(record, to: session) { progressed = true }
+            }
+        }
+    }
+
+    private func lease(_ record: TrialRecord, to session: WorkerSession) -> Bool {
+        var parentArtifact: ArtifactReference?
+        if let parentID = record.spec.parentTrialID {
+            guard let hash = scheduler.record(parentID)?.artifactHash, let stored = try? store.artifact(hash: hash) else {
+                failForever(record.spec.id, reason: "artifact of parent trial \(parentID) is missing from the store")
+                return true
+            }
+            parentArtifact = stored.reference
+        }
+        let attempt: Int?
+        do { attempt = try store.lease(trialID: record.spec.id, worker: session.name, host: session.host) } catch {
+            log.log(.error, "coordinator", "store: cannot lease \(record.spec.id): \(error)")
+            scheduler.pushFront(record.spec.id)
+            return false
+        }
+        guard let attempt else { return true }
+        session.credits -= 1
+        let message = LeaseMessage(trialID: record.spec.id, stage: record.spec.stage, job: record.spec.job, parameters: record.spec.parameters,
+                                   seed: record.spec.seed, attempt: attempt, parentArtifact: parentArtifact)
+        let key = LeaseKey(trialID: record.spec.id, attempt: attempt)
+        scheduler.markLeased(record.spec.id, attempt: attempt, worker: session.name, host: session.host)
+        currentLease[record.spec.id] = (key, session.routingID, Date())
+        session.leases[key] = Date()
+        session.stats.leased += 1
+        guard let envelope = try? WireEnvelope.make(.lease, message), send(envelope, to: session.routingID) else {
+            endLease(key, reason: "could not deliver the lease to \(session.name)", worker: session.name)
+            return false
+        }
+        return true
+    }
+
+    /// The lease ended without a result: requeue within the retry budget, else fail (and its dependants).
+    private func endLease(_ key: LeaseKey, reason: String, worker: String) {
+        guard currentLease[key.trialID]?.key == key else { return }
+        currentLease[key.trialID] = nil
+        let newState: TrialState?
+        do { newState = try store.releaseLease(trialID: key.trialID, reason: reason, worker: worker) } catch {
+            log.log(.error, "coordinator", "store: cannot release \(key.trialID): \(error)")
+            return
+        }
+        switch newState {
+        case .pending?:
+            scheduler.markPending(key.trialID, reason: reason)
+            log.log(.info, "coordinator", "\(key.trialID) requeued: \(reason)")
+        case .failed?:
+            log.log(.warning, "coordinator", "\(key.trialID) failed: \(reason); retry budget exhausted")
+            for child in scheduler.markFailed(key.trialID, reason: reason) {
+                failForever(child, reason: "parent trial \(key.trialID) failed")
+            }
+        default:
+            break
+        }
+    }
+
+    /// Fails a trial that can never run, and everything that depends on it.
+    private func failForever(_ id: String, reason: String) {
+        do { try store.markFailed(trialID: id, reason: reason) } catch {
+            log.log(.error, "coordinator", "store: cannot fail \(id): \(error)")
+            return
+        }
+        log.log(.warning, "coordinator", "\(id) failed: \(reason)")
+        for child in scheduler.markFailed(id, reason: reason) {
+            failForever(child, reason: "parent trial \(id) failed")
+        }
+    }
+
+    // MARK: Liveness
+
+    private func sendHeartbeats() {
+        let beat = WireEnvelope(type: .heartbeat)
+        for routingID in Array(sessions.keys) { _ = send(beat, to: routingID) }
+    }
+
+    private func buryDeadWorkers(now: Date) {
+        let deadline = configuration.heartbeat.deadline
+        for session in Array(sessions.values) where now.timeIntervalSince(session.lastSeen) > deadline {
+            bury(session, reason: "worker \(session.name) on \(session.host) silent for \(String(format: "%.1f", now.timeIntervalSince(session.lastSeen))) s")
+        }
+    }
+
+    private func bury(_ session: WorkerSession, reason: String) {
+        guard sessions[session.routingID] === session else { return }
+        sessions[session.routingID] = nil
+        if sessionsByWorkerID[session.registration.workerID] == session.routingID {
+            sessionsByWorkerID[session.registration.workerID] = nil
+        }
+        roundRobin.removeAll { $0 == session.routingID }
+        vault.abandon(peer: session.routingID)
+        log.log(.warning, "coordinator", "\(reason): presumed dead, \(session.leases.count) leases requeued")
+        try? store.recordEvent(kind: "worker-lost", worker: session.name, detail: reason)
+        hostStatistics[session.host, default: WorkerStatistics()].lost += session.leases.count
+        for key in session.leases.keys.sorted(by: { $0.trialID < $1.trialID }) {
+            session.stats.lost += 1
+            endLease(key, reason: "lost with \(reason)", worker: session.name)
+        }
+        session.leases.removeAll()
+    }
+
+    private func broadcastShutdown(reason: String) {
+        guard let envelope = try? WireEnvelope.make(.shutdown, ShutdownMessage(reason: reason)) else { return }
+        for routingID in sessions.keys { _ = send(envelope, to: routingID) }
+    }
+
+    // MARK: Status
+
+    private func countsText() -> String {
+        let counts = scheduler.counts()
+        return TrialState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+    }
+
+    func status() -> ClusterStatus {
+        let now = Date()
+        var counts: [String: Int] = [:]
+        for (state, n) in scheduler.counts() { counts[state.rawValue] = n }
+        let elapsed = now.timeIntervalSince(startedAt)
+        let throughput = elapsed > 0 ? Double(finishedInSession) / elapsed : 0
+        let remaining = scheduler.total - scheduler.finalCount
+        var dropped = self.dropped
+        if let zap { dropped["zap_denied"] = zap.deniedCount }
+        let workers = sessions.values.sorted { $0.name < $1.name }.map {
+            ClusterStatus.Worker(name: $0.name, host: $0.host, pid: $0.registration.pid, threads: $0.registration.threads,
+                                 running: $0.leases.keys.map(\.trialID).sorted(), progress: $0.progress, secondsSinceHeard: now.timeIntervalSince($0.lastSeen),
+                                 statistics: $0.stats)
+        }
+        return ClusterStatus(sweep: sweep.name, counts: counts, total: scheduler.total, workers: workers, hosts: hostStatistics,
+                             elapsedSeconds: elapsed, throughput: throughput,
+                             etaSeconds: throughput > 0 ? Double(remaining) / throughput : nil,
+                             dropped: dropped, lateResults: lateResults)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+public struct CoordinatorConfiguration {
+    /// e.g. tcp://0.0.0.0:5555, tcp://127.0.0.1:*, ipc:///tmp/rt.ipc
+    public var bind: String
+    /// `.curveServer` needs `allowList`; `.none` is refused off loopback unless `insecure`.
+    public var security: TransportSecurity
+    public var allowList: CurveAllowList?
+    public var insecure: Bool
+    /// Parent of the run directories: the store is at `<runs>/<sweep>/rt.sqlite`.
+    public var runsDirectory: URL
+    public var heartbeat: HeartbeatSettings
+    public var resume: Bool
+    /// Artifacts travel in chunks of this many bytes.
+    public var chunkSize: Int
+    /// After the last trial is final, how long to keep answering (status, late workers) before exiting.
+    public var lingerAfterFinish: TimeInterval
+
+    public init(bind: String, security: TransportSecurity = .none, allowList: CurveAllowList? = nil, insecure: Bool = false,
+                runsDirectory: URL, heartbeat: HeartbeatSettings = .default, resume: Bool = false,
+                chunkSize: Int = 1 << 20, lingerAfterFinish: TimeInterval = 0.3) {
+        self.bind = bind
+        self.security = security
+        self.allowList = allowList
+        self.insecure = insecure
+        self.runsDirectory = runsDirectory
+        self.heartbeat = heartbeat
+        self.resume = resume
+        self.chunkSize = chunkSize
+        self.lingerAfterFinish = lingerAfterFinish
+    }
+}
+
+public enum CoordinatorError: Error, CustomStringConvertible {
+    case insecureBind(String)
+    case missingAllowList
+    case sweepChanged(file: String, runDirectory: String)
+    case runExists(String)
+    case nothingToResume(String)
+
+    public var description: String {
+        switch self {
+        case let .insecureBind(endpoint):
+            return "refusing to bind \(endpoint) without CurveZMQ keys: it is reachable from the network. Give --keys and --allow, or --insecure"
+        case .missingAllowList:
+            return "CurveZMQ needs an allow-list of worker public keys (--allow DIR)"
+        case let .sweepChanged(file, dir):
+            return "\(file) differs from the sweep stored in \(dir); resume with the same file or start a new run"
+        case let .runExists(dir):
+            return "\(dir) already holds a run; add --resume to continue it, or remove it"
+        case let .nothingToResume(dir):
+            return "--resume: \(dir) holds no run to resume"
+        }
+    }
+}
+
+/// Written next to the store so `rt status` and `rt runs list` can find a live coordinator.
+public struct CoordinatorInfo: Codable, Equatable, Sendable {
+    public var sweep: String
+    public var endpoint: String
+    public var pid: Int32
+    public var host: String
+    public var startedAt: Double
+    public var curve: Bool
+
+    public static let fileName = "coordinator.json"
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// What a job handler gets: the trial's description, its parent's artifact, and ways to
+/// report progress and notice cancellation. Handlers run on worker threads, many at once.
+public struct JobContext: Sendable {
+    public var trialID: String
+    public var stage: String
+    public var job: String
+    public var parameters: [String: JSONValue]
+    public var seed: Int
+    public var attempt: Int
+    /// The bytes of the artifact the parent trial produced (`from:`), fetched and hash-checked.
+    public var parentArtifact: Data?
+    public var cancellation: CancellationFlag
+    public var progress: @Sendable (_ fraction: Double, _ note: String) -> Void
+
+    public init(trialID: String, stage: String, job: String, parameters: [String: JSONValue], seed: Int, attempt: Int,
+                parentArtifact: Data?, cancellation: CancellationFlag, progress: @escaping @Sendable (Double, String) -> Void) {
+        self.trialID = trialID
+        self.stage = stage
+        self.job = job
+        self.parameters = parameters
+        self.seed = seed
+        self.attempt = attempt
+        self.parentArtifact = parentArtifact
+        self.cancellation = cancellation
+        self.progress = progress
+    }
+}
+
+/// What a finished job hands back: metrics, per-example masks, and at most one artifact
+/// (e.g. a checkpoint) that dependent stages consume.
+public struct JobOutcome: Sendable {
+    public var metrics: [String: JSONValue]
+    public var masks: [String: Data]
+    public var artifact: (name: String, bytes: Data)?
+
+    public init(metrics: [String: JSONValue], masks: [String: Data] = [:], artifact: (name: String, bytes: Data)? = nil) {
+        self.metrics = metrics
+        self.masks = masks
+        self.artifact = artifact
+    }
+}
+
+/// A job failed; the message goes to the store as the failure reason of that attempt.
+public struct JobError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Runs one job type. Cluster knows only this protocol; the study's job types (pretrain,
+/// finetune, ...) implement it in their own module and register with the worker's registry.
+public protocol JobHandler: Sendable {
+    func run(_ context: JobContext) throws -> JobOutcome
+}
+
+/// A handler made from a closure.
+public struct ClosureJobHandler: JobHandler {
+    let body: @Sendable (JobContext) throws -> JobOutcome
+    public init(_ body: @escaping @Sendable (JobContext) throws -> JobOutcome) { self.body = body }
+    public func run(_ context: JobContext) throws -> JobOutcome { try body(context) }
+}
+
+/// Job type name -> handler. Built once by the program before the worker starts.
+public struct JobRegistry: Sendable {
+    private var handlers: [String: any JobHandler] = [:]
+
+    public init() {}
+
+    public mutating func register(_ jobType: String, _ handler: any JobHandler) {
+        handlers[jobType] = handler
+    }
+
+    public func handler(for jobType: String) -> (any JobHandler)? { handlers[jobType] }
+    public var jobTypes: [String] { handlers.keys.sorted() }
+}
+
+/// Set by the worker when the coordinator cancels a lease; long jobs should poll it.
+public final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    public init() {}
+    public var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+    public func cancel() { lock.lock(); cancelled = true; lock.unlock() }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+// Bodies of the JSON payload frame (payload frame 0) of each message type.
+// Binary payloads (artifact bytes, masks) follow as further frames. See docs/PROTOCOL.md.
+
+public struct RegisterMessage: Codable, Equatable, Sendable {
+    /// Unique per worker process, so a worker that reconnects on a new socket keeps its leases.
+    public var workerID: String
+    public var name: String
+    public var host: String
+    public var pid: Int32
+    public var threads: Int
+    public var version: String
+}
+
+public struct ReadyMessage: Codable, Equatable, Sendable {
+    /// How many more trials the worker can take now (one credit per free slot).
+    public var slots: Int
+}
+
+public struct ArtifactReference: Codable, Equatable, Hashable, Sendable {
+    public var hash: String   // lower-case hex SHA-256 of the bytes
+    public var size: Int
+    public var name: String
+}
+
+public struct LeaseMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var stage: String
+    public var job: String
+    public var parameters: [String: JSONValue]
+    public var seed: Int
+    /// 1 for the first lease of a trial; a (trialID, attempt) pair names one lease.
+    public var attempt: Int
+    public var parentArtifact: ArtifactReference?
+}
+
+public struct ProgressMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    public var fraction: Double
+    public var note: String
+}
+
+public struct ResultMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    public var metrics: [String: JSONValue]
+    /// Uploaded (as artifactChunk messages) before this result on the same connection.
+    public var artifact: ArtifactReference?
+    /// Names of the per-example masks; their bytes are payload frames 1...n in this order.
+    public var maskNames: [String]
+    public var seconds: Double
+}
+
+public struct FailureMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    public var reason: String
+}
+
+public struct ArtifactChunkMessage: Codable, Equatable, Sendable {
+    public var hash: String
+    public var name: String
+    public var totalSize: Int
+    public var index: Int
+    public var count: Int
+    /// Trial that made the artifact (upload) - lineage; nil when the coordinator serves it.
+    public var trialID: String?
+}
+
+public struct ArtifactRequestMessage: Codable, Equatable, Sendable {
+    public var hash: String
+}
+
+public struct CancelMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    public var reason: String
+}
+
+public struct ShutdownMessage: Codable, Equatable, Sendable {
+    public var reason: String
+}
+
+extension WireEnvelope {
+    /// A message whose payload is one JSON body plus optional binary frames.
+    public static func make<Body: Encodable>(_ type: MessageType, _ body: Body, requestID: UInt64 = 0, binary: [Data] = []) throws -> WireEnvelope {
+        WireEnvelope(type: type, requestID: requestID, payload: [try ClusterJSON.encode(body)] + binary)
+    }
+
+    /// Decodes payload frame 0 as `Body`; a missing or undecodable body is a `badPayload`.
+    public func body<Body: Decodable>(_ bodyType: Body.Type) throws -> Body {
+        guard let first = payload.first else { throw WireError.badPayload(type: type, reason: "missing JSON body frame") }
+        do { return try ClusterJSON.decode(Body.self, from: first) } catch {
+            throw WireError.badPayload(type: type, reason: "cannot decode \(Body.self): \(error)")
+        }
+    }
+}

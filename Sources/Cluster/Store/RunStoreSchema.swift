@@ -1,0 +1,35 @@
+import GRDB
+
+/// Tables of the run store. Migrations are append-only: a run directory written by an
+/// older build opens with a newer one.
+enum RunStoreSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE sweeps (
+                    name TEXT PRIMARY KEY, spec TEXT NOT NULL, spec_hash TEXT NOT NULL, created_at REAL NOT NULL);
+                CREATE TABLE trials (
+                    id TEXT PRIMARY KEY, stage TEXT NOT NULL, job TEXT NOT NULL, parameters TEXT NOT NULL,
+                    seed INTEGER NOT NULL, parent_trial TEXT REFERENCES trials(id), ord INTEGER NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'leased', 'done', 'failed')),
+                    attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+                    worker TEXT, host TEXT, failure TEXT, artifact_hash TEXT, leased_at REAL, finished_at REAL);
+                CREATE TABLE results (
+                    trial_id TEXT PRIMARY KEY REFERENCES trials(id), attempt INTEGER NOT NULL,
+                    worker TEXT NOT NULL, host TEXT NOT NULL, metrics TEXT NOT NULL, seconds REAL NOT NULL, created_at REAL NOT NULL);
+                CREATE TABLE masks (
+                    trial_id TEXT NOT NULL REFERENCES trials(id), name TEXT NOT NULL, data BLOB NOT NULL,
+                    PRIMARY KEY (trial_id, name));
+                CREATE TABLE artifacts (
+                    hash TEXT PRIMARY KEY, size INTEGER NOT NULL, name TEXT NOT NULL,
+                    trial_id TEXT REFERENCES trials(id), parent_hash TEXT, path TEXT NOT NULL, created_at REAL NOT NULL);
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, trial_id TEXT, kind TEXT NOT NULL,
+                    worker TEXT, detail TEXT NOT NULL);
+                CREATE INDEX events_trial ON events(trial_id);
+                """)
+        }
+        return migrator
+    }
+}

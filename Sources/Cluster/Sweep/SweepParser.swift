@@ -1,0 +1,253 @@
+import Foundation
+import Yams
+
+/// Reads a sweep from YAML, checking every key and value, so that mistakes are reported with
+/// the line and key at fault instead of surfacing as failed trials hours later.
+public struct SweepParser {
+    public let file: String
+
+    public init(file: String) { self.file = file }
+
+    public static func parse(contentsOf url: URL) throws -> (SweepSpec, String) {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw SweepError(file: url.path, line: 0, column: 0, key: "(file)", problem: "cannot read: \(error.localizedDescription)")
+        }
+        return (try SweepParser(file: url.path).parse(text), text)
+    }
+
+    public func parse(_ text: String) throws -> SweepSpec {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw fail(nil, "(document)", "the file is empty") }
+            root = node
+        } catch let error as SweepError { throw error } catch let error as YamlError {
+            throw yamlSyntax(error)
+        } catch {
+            throw SweepError(file: file, line: 0, column: 0, key: "(document)", problem: "not YAML: \(error)")
+        }
+        let top = try mapping(root, "(document)", allowed: ["name", "seeds", "stages", "retries", "description"])
+        guard let nameNode = top["name"] else { throw fail(root, "name", "missing: every sweep needs a name") }
+        let name = try string(nameNode, "name")
+        guard name.range(of: "^[A-Za-z0-9._-]+$", options: .regularExpression) != nil else {
+            throw fail(nameNode, "name", "\"\(name)\" may only hold letters, digits, '.', '_' and '-' (it names runs/<sweep>)")
+        }
+        var seeds = [0]
+        if let node = top["seeds"] {
+            seeds = try sequence(node, "seeds").enumerated().map { try int($1, "seeds[\($0)]") }
+            guard !seeds.isEmpty else { throw fail(node, "seeds", "an empty list would make no trials") }
+            guard Set(seeds).count == seeds.count else { throw fail(node, "seeds", "repeats a seed") }
+        }
+        var retries = 2
+        if let node = top["retries"] {
+            retries = try int(node, "retries")
+            guard retries >= 0 else { throw fail(node, "retries", "must be 0 or more") }
+        }
+        guard let stagesNode = top["stages"] else { throw fail(root, "stages", "missing: a sweep needs at least one stage") }
+        let stageNodes = try sequence(stagesNode, "stages")
+        guard !stageNodes.isEmpty else { throw fail(stagesNode, "stages", "an empty list would make no trials") }
+        var stages: [StageSpec] = []
+        for (index, node) in stageNodes.enumerated() {
+            let stage = try parseStage(node, "stages[\(index)]")
+            if stages.contains(where: { $0.name == stage.name }) {
+                throw fail(node, "stages[\(index)].name", "a stage named \"\(stage.name)\" already exists")
+            }
+            if let parent = stage.from, !stages.contains(where: { $0.name == parent }) {
+                let fromNode = (try? mapping(node, "", allowed: nil))?["from"]
+                throw fail(fromNode ?? node, "stages[\(index)].from", "no earlier stage is named \"\(parent)\"")
+            }
+            stages.append(stage)
+        }
+        return SweepSpec(name: name, seeds: seeds, stages: stages, retries: retries)
+    }
+
+    private func parseStage(_ node: Node, _ path: String) throws -> StageSpec {
+        let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "retries"])
+        guard let nameNode = map["name"] else { throw fail(node, "\(path).name", "missing: every stage needs a name") }
+        let name = try string(nameNode, "\(path).name")
+        guard name.range(of: "^[A-Za-z0-9_-]+$", options: .regularExpression) != nil else {
+            throw fail(nameNode, "\(path).name", "\"\(name)\" may only hold letters, digits, '_' and '-' (it prefixes trial ids)")
+        }
+        guard let jobNode = map["job"] else { throw fail(node, "\(path).job", "missing: which job type runs this stage?") }
+        let job = try string(jobNode, "\(path).job")
+        var parameters: [String: JSONValue] = [:]
+        if let p = map["parameters"] {
+            for (key, value) in try mapping(p, "\(path).parameters", allowed: nil) {
+                let k = try string(key, "\(path).parameters")
+                parameters[k] = try json(value, "\(path).parameters.\(k)")
+            }
+        }
+        var grid: [GridAxis] = []
+        if let g = map["grid"] {
+            for (key, value) in try mapping(g, "\(path).grid", allowed: nil) {
+                let k = try string(key, "\(path).grid")
+                let keyPath = "\(path).grid.\(k)"
+                if parameters[k] != nil { throw fail(key, keyPath, "is also a fixed parameter; give it in one place") }
+                grid.append(GridAxis(name: k, values: try gridValues(value, keyPath)))
+            }
+        }
+        var random: RandomAxes?
+        if let r = map["random"] {
+            random = try parseRandom(r, "\(path).random", taken: Set(parameters.keys).union(grid.map(\.name)))
+        }
+        var from: String?
+        if let f = map["from"] { from = try string(f, "\(path).from") }
+        var retries: Int?
+        if let r = map["retries"] {
+            retries = try int(r, "\(path).retries")
+            guard retries! >= 0 else { throw fail(r, "\(path).retries", "must be 0 or more") }
+        }
+        return StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, retries: retries)
+    }
+
+    /// A list of values, or `{range: [start, stop]}` / `{range: [start, stop, step]}` (stop excluded).
+    private func gridValues(_ node: Node, _ path: String) throws -> [JSONValue] {
+        if case .mapping = node {
+            let map = try mapping(node, path, allowed: ["range"])
+            guard let rangeNode = map["range"] else { throw fail(node, path, "expected a list or {range: [start, stop, step]}") }
+            let bounds = try sequence(rangeNode, "\(path).range").enumerated().map { try int($1, "\(path).range[\($0)]") }
+            guard bounds.count == 2 || bounds.count == 3 else {
+                throw fail(rangeNode, "\(path).range", "expected [start, stop] or [start, stop, step], got \(bounds.count) numbers")
+            }
+            let step = bounds.count == 3 ? bounds[2] : 1
+            guard step > 0, bounds[1] > bounds[0] else { throw fail(rangeNode, "\(path).range", "needs start < stop and step > 0") }
+            return stride(from: bounds[0], to: bounds[1], by: step).map { .int($0) }
+        }
+        let values = try sequence(node, path).enumerated().map { try json($1, "\(path)[\($0)]") }
+        guard !values.isEmpty else { throw fail(node, path, "an empty axis would make no trials") }
+        return values
+    }
+
+    private func parseRandom(_ node: Node, _ path: String, taken: Set<String>) throws -> RandomAxes {
+        let map = try mapping(node, path, allowed: ["count", "seed", "axes"])
+        guard let countNode = map["count"] else { throw fail(node, "\(path).count", "missing: how many samples?") }
+        let count = try int(countNode, "\(path).count")
+        guard count > 0 else { throw fail(countNode, "\(path).count", "must be at least 1") }
+        var seed: UInt64 = 0
+        if let s = map["seed"] {
+            let value = try int(s, "\(path).seed")
+            guard value >= 0 else { throw fail(s, "\(path).seed", "must be 0 or more") }
+            seed = UInt64(value)
+        }
+        guard let axesNode = map["axes"] else { throw fail(node, "\(path).axes", "missing: which parameters to sample?") }
+        var axes: [RandomAxis] = []
+        for (key, value) in try mapping(axesNode, "\(path).axes", allowed: nil) {
+            let name = try string(key, "\(path).axes")
+            let axisPath = "\(path).axes.\(name)"
+            if taken.contains(name) { throw fail(key, axisPath, "is already a fixed parameter or grid axis") }
+            let spec = try mapping(value, axisPath, allowed: ["uniform", "log_uniform", "choice"])
+            guard spec.count == 1, let (kind, arguments) = spec.first.map({ ($0.key, $0.value) }) else {
+                throw fail(value, axisPath, "give exactly one of uniform, log_uniform, choice")
+            }
+            let kindName = try string(kind, axisPath)
+            let argumentPath = "\(axisPath).\(kindName)"
+            switch kindName {
+            case "choice":
+                let options = try sequence(arguments, argumentPath).enumerated().map { try json($1, "\(argumentPath)[\($0)]") }
+                guard !options.isEmpty else { throw fail(arguments, argumentPath, "needs at least one option") }
+                axes.append(RandomAxis(name: name, distribution: .choice(options)))
+            default:
+                let bounds = try sequence(arguments, argumentPath).enumerated().map { try number($1, "\(argumentPath)[\($0)]") }
+                guard bounds.count == 2, bounds[0] < bounds[1] else {
+                    throw fail(arguments, argumentPath, "expected [low, high] with low < high")
+                }
+                if kindName == "log_uniform" {
+                    guard bounds[0] > 0 else { throw fail(arguments, argumentPath, "log_uniform needs low > 0") }
+                    axes.append(RandomAxis(name: name, distribution: .logUniform(low: bounds[0], high: bounds[1])))
+                } else {
+                    axes.append(RandomAxis(name: name, distribution: .uniform(low: bounds[0], high: bounds[1])))
+                }
+            }
+        }
+        guard !axes.isEmpty else { throw fail(axesNode, "\(path).axes", "needs at least one axis") }
+        return RandomAxes(count: count, seed: seed, axes: axes)
+    }
+
+    // MARK: Typed node access: each names the key and the line when the type is wrong.
+
+    private func fail(_ node: Node?, _ key: String, _ problem: String) -> SweepError {
+        SweepError(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1, key: key, problem: problem)
+    }
+
+    private func yamlSyntax(_ error: YamlError) -> SweepError {
+        switch error {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            return SweepError(file: file, line: mark.line, column: mark.column, key: "(syntax)", problem: problem)
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return SweepError(file: file, line: context.mark.line, column: context.mark.column,
+                              key: duplicates.joined(separator: ", "), problem: "key appears twice in one mapping")
+        default:
+            return SweepError(file: file, line: 1, column: 1, key: "(syntax)", problem: "\(error)")
+        }
+    }
+
+    private func kindName(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .scalar: return "\"\(node.string ?? "")\""
+        case .alias: return "an alias"
+        }
+    }
+
+    private func mapping(_ node: Node, _ path: String, allowed: Set<String>?) throws -> Node.Mapping {
+        guard case let .mapping(map) = node else { throw fail(node, path, "expected a mapping, got \(kindName(node))") }
+        var seen = Set<String>()
+        for key in map.keys {
+            guard let name = key.string else { throw fail(key, path, "keys must be text") }
+            let keyPath = path == "(document)" ? name : "\(path).\(name)"
+            if let allowed, !allowed.contains(name) {
+                throw fail(key, keyPath, "unknown key; expected one of \(allowed.sorted().joined(separator: ", "))")
+            }
+            guard seen.insert(name).inserted else { throw fail(key, keyPath, "appears twice") }
+        }
+        return map
+    }
+
+    private func sequence(_ node: Node, _ path: String) throws -> [Node] {
+        guard case let .sequence(items) = node else { throw fail(node, path, "expected a list, got \(kindName(node))") }
+        return Array(items)
+    }
+
+    private func string(_ node: Node, _ path: String) throws -> String {
+        guard case let .scalar(scalar) = node, !scalar.string.isEmpty else { throw fail(node, path, "expected text, got \(kindName(node))") }
+        return scalar.string
+    }
+
+    private func int(_ node: Node, _ path: String) throws -> Int {
+        guard case let .scalar(scalar) = node, scalar.style == .plain || scalar.style == .any, let value = node.int else {
+            throw fail(node, path, "expected a whole number, got \(kindName(node))")
+        }
+        return value
+    }
+
+    private func number(_ node: Node, _ path: String) throws -> Double {
+        guard case let .scalar(scalar) = node, scalar.style == .plain || scalar.style == .any, let value = node.float else {
+            throw fail(node, path, "expected a number, got \(kindName(node))")
+        }
+        return value
+    }
+
+    private func json(_ node: Node, _ path: String) throws -> JSONValue {
+        switch node {
+        case let .scalar(scalar):
+            guard scalar.style == .plain || scalar.style == .any else { return .string(scalar.string) }
+            if let i = node.int { return .int(i) }
+            if let d = node.float { return .double(d) }
+            if let b = node.bool { return .bool(b) }
+            if node.null != nil { return .null }
+            return .string(scalar.string)
+        case let .sequence(items):
+            return .array(try items.enumerated().map { try json($1, "\(path)[\($0)]") })
+        case let .mapping(map):
+            var object: [String: JSONValue] = [:]
+            for (key, value) in map {
+                let k = try string(key, path)
+                object[k] = try json(value, "\(path).\(k)")
+            }
+            return .object(object)
+        case .alias:
+            throw fail(node, path, "aliases are not supported in sweep files")
+        }
+    }
+}

@@ -1,0 +1,283 @@
+import CZeroMQ
+import Foundation
+
+/// The DEALER side. The thread that calls `run()` is the worker's link thread: it owns the
+/// socket, heartbeats every interval whatever the jobs are doing, turns leases into jobs for
+/// the job threads, fetches parent artifacts, uploads results, and reconnects with back-off
+/// when the coordinator falls silent (Paranoid Pirate).
+public final class Worker {
+    public let configuration: WorkerConfiguration
+    public let workerID = UUID().uuidString
+    private let context: ZMQContext
+    private var socket: ZMQSocket?
+    private let executor: JobExecutor
+    private let log = ClusterLog.shared
+
+    private var running: [LeaseKey: CancellationFlag] = [:]
+    private var waitingForArtifact: [String: [LeaseMessage]] = [:]
+    private var downloads: [String: Download] = [:]
+    /// Sent results kept for one liveness window: if the link dies they are sent again on the
+    /// new connection (the coordinator accepts a result at most once, so resending is safe).
+    private var recentlySent: [(at: Date, messages: [WireEnvelope])] = []
+    /// Latest progress per running lease, sent with the next heartbeat: a job may report as
+    /// often as it likes without flooding the coordinator.
+    private var pendingProgress: [LeaseKey: ProgressMessage] = [:]
+    private var lastHeard = Date()
+    private var backoff: TimeInterval
+    private var shutdownReason: String?
+    private var requestCounter: UInt64 = 0
+
+    private struct Download {
+        var data = Data()
+        var expectedIndex = 0
+        var deadline: Date
+    }
+
+    public init(configuration: WorkerConfiguration, registry: JobRegistry) throws {
+        self.configuration = configuration
+        context = try ZMQContext()
+        executor = try JobExecutor(registry: registry, threads: configuration.threads)
+        backoff = configuration.heartbeat.interval
+        try FileManager.default.createDirectory(at: configuration.cacheDirectory, withIntermediateDirectories: true)
+    }
+
+    /// Serves until the coordinator says shutdown. Returns its reason.
+    public func run() throws -> String {
+        try connect()
+        let heartbeat = configuration.heartbeat
+        var nextHeartbeat = Date()
+        while shutdownReason == nil {
+            let now = Date()
+            if now >= nextHeartbeat {
+                send(WireEnvelope(type: .heartbeat))
+                for progress in pendingProgress.values { send((try? WireEnvelope.make(.progress, progress))!) }
+                pendingProgress.removeAll()
+                nextHeartbeat = now.addingTimeInterval(heartbeat.interval)
+            }
+            if now.timeIntervalSince(lastHeard) > heartbeat.deadline {
+                try reconnect()
+                nextHeartbeat = Date()
+                continue
+            }
+            expireDownloads(now: now)
+            guard let socket else { break }
+            var poller = ZMQPoller([socket], fileDescriptors: [executor.wake.readDescriptor])
+            let wait = max(0, min(nextHeartbeat.timeIntervalSinceNow, heartbeat.interval / 4))
+            let readable = try poller.poll(timeoutMilliseconds: Int(wait * 1000))
+            if readable[0] { drainSocket() }
+            if readable[1] { executor.wake.drain() }
+            for report in executor.outbox.drain() { deliver(report) }
+        }
+        executor.stop()
+        socket?.close()
+        log.log(.info, "worker", "\(configuration.name): shutting down: \(shutdownReason ?? "")")
+        return shutdownReason ?? ""
+    }
+
+    // MARK: Connection
+
+    private func connect() throws {
+        let socket = try context.socket(.dealer)
+        try socket.setLinger(milliseconds: 0)
+        try socket.setSendHighWaterMark(100_000)
+        try socket.setReceiveHighWaterMark(100_000)
+        try socket.setReconnectInterval(milliseconds: Int32(configuration.heartbeat.interval * 1000), max: Int32(configuration.maxReconnectBackoff * 1000))
+        try configuration.security.apply(to: socket)
+        try socket.connect(configuration.connect)
+        self.socket = socket
+        lastHeard = Date()
+        let registration = RegisterMessage(workerID: workerID, name: configuration.name, host: ProcessInfo.processInfo.hostName,
+                                           pid: getpid(), threads: configuration.threads, version: "rt-cluster/\(WireEnvelope.protocolVersion)")
+        send(try WireEnvelope.make(.register, registration))
+        if freeSlots > 0 { send(try WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots))) }
+        log.log(.info, "worker", "\(configuration.name): connected to \(configuration.connect) with \(configuration.threads) threads")
+    }
+
+    private func reconnect() throws {
+        log.log(.warning, "worker", "\(configuration.name): coordinator silent for \(String(format: "%.1f", Date().timeIntervalSince(lastHeard))) s; reconnecting in \(String(format: "%.2f", backoff)) s")
+        socket?.close()
+        socket = nil
+        // Chunks in flight died with the connection; downloads restart from chunk 0 below.
+        downloads.removeAll()
+        Thread.sleep(forTimeInterval: backoff)
+        backoff = min(backoff * 2, configuration.maxReconnectBackoff)
+        try connect()
+        let now = Date()
+        recentlySent.removeAll { now.timeIntervalSince($0.at) > 4 * configuration.heartbeat.deadline + backoff }
+        for entry in recentlySent { for message in entry.messages { send(message) } }
+        // Leases still waiting for a parent artifact ask for it again on the new connection.
+        for hash in waitingForArtifact.keys {
+            downloads[hash] = Download(deadline: now.addingTimeInterval(configuration.downloadTimeout))
+            send((try? WireEnvelope.make(.artifactRequest, ArtifactRequestMessage(hash: hash)))!)
+        }
+    }
+
+    private var freeSlots: Int {
+        configuration.threads + configuration.prefetch - running.count - waitingForArtifact.values.reduce(0) { $0 + $1.count }
+    }
+
+    private func send(_ envelope: WireEnvelope) {
+        guard let socket else { return }
+        do { try socket.send(envelope.frames(), dontWait: true) } catch {
+            log.log(.warning, "worker", "\(configuration.name): cannot send \(envelope.type): \(error)")
+        }
+    }
+
+    // MARK: From the coordinator
+
+    private func drainSocket() {
+        while let socket, let message = try? socket.receive(dontWait: true) {
+            let envelope: WireEnvelope
+            do {
+                envelope = try WireEnvelope.decode(message.frames[...])
+                guard envelope.type.sentByCoordinator else { throw WireError.wrongDirection(envelope.type) }
+            } catch {
+                log.log(.warning, "worker", "\(configuration.name): dropped message from coordinator: \(error)")
+                continue
+            }
+            lastHeard = Date()
+            backoff = configuration.heartbeat.interval
+            do { try handle(envelope) } catch {
+                log.log(.warning, "worker", "\(configuration.name): dropped \(envelope.type) from coordinator: \(error)")
+            }
+        }
+    }
+
+    private func handle(_ envelope: WireEnvelope) throws {
+        switch envelope.type {
+        case .heartbeat, .statusReply:
+            return
+        case .lease:
+            let lease = try envelope.body(LeaseMessage.self)
+            guard let parent = lease.parentArtifact else { start(lease, parentArtifact: nil); return }
+            guard SHA256.isDigest(parent.hash) else { throw WireError.badPayload(type: .lease, reason: "parent artifact hash is not a SHA-256 digest") }
+            if let cached = try? Data(contentsOf: cacheURL(parent.hash)) {
+                // Re-checked: the cache is shared and outlives us, so trust nothing in it blindly.
+                if SHA256.hex(cached) == parent.hash { start(lease, parentArtifact: cached); return }
+                try? FileManager.default.removeItem(at: cacheURL(parent.hash))
+            }
+            let alreadyRequested = waitingForArtifact[parent.hash] != nil
+            waitingForArtifact[parent.hash, default: []].append(lease)
+            if !alreadyRequested {
+                downloads[parent.hash] = Download(deadline: Date().addingTimeInterval(configuration.downloadTimeout))
+                requestCounter += 1
+                send(try WireEnvelope.make(.artifactRequest, ArtifactRequestMessage(hash: parent.hash), requestID: requestCounter))
+            }
+        case .cancel:
+            let cancel = try envelope.body(CancelMessage.self)
+            running[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel()
+            log.log(.info, "worker", "\(configuration.name): \(cancel.trialID) attempt \(cancel.attempt) cancelled: \(cancel.reason)")
+        case .shutdown:
+            shutdownReason = try envelope.body(ShutdownMessage.self).reason
+        case .artifactChunk:
+            guard envelope.payload.count == 2 else { throw WireError.badPayload(type: .artifactChunk, reason: "expected 2 frames") }
+            receiveChunk(try envelope.body(ArtifactChunkMessage.self), bytes: envelope.payload[1])
+        case .artifactMissing:
+            let hash = try envelope.body(ArtifactRequestMessage.self).hash
+            abandonDownload(hash, reason: "coordinator has no artifact \(hash.prefix(16))")
+        default:
+            throw WireError.wrongDirection(envelope.type)
+        }
+    }
+
+    private func start(_ lease: LeaseMessage, parentArtifact: Data?) {
+        let flag = CancellationFlag()
+        running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = flag
+        executor.jobs.push(PendingJob(lease: lease, parentArtifact: parentArtifact, cancellation: flag))
+    }
+
+    // MARK: Parent artifacts
+
+    private func cacheURL(_ hash: String) -> URL { configuration.cacheDirectory.appendingPathComponent(hash) }
+
+    private func receiveChunk(_ chunk: ArtifactChunkMessage, bytes: Data) {
+        guard var download = downloads[chunk.hash], download.expectedIndex == chunk.index else {
+            if downloads[chunk.hash] != nil { abandonDownload(chunk.hash, reason: "chunk \(chunk.index) out of order") }
+            return
+        }
+        download.data.append(bytes)
+        download.expectedIndex += 1
+        guard chunk.index == chunk.count - 1 else { downloads[chunk.hash] = download; return }
+        downloads[chunk.hash] = nil
+        guard download.data.count == chunk.totalSize, SHA256.hex(download.data) == chunk.hash else {
+            abandonDownload(chunk.hash, reason: "artifact \(chunk.hash.prefix(16)) failed its hash check")
+            return
+        }
+        try? download.data.write(to: cacheURL(chunk.hash), options: .atomic)
+        for lease in waitingForArtifact.removeValue(forKey: chunk.hash) ?? [] { start(lease, parentArtifact: download.data) }
+    }
+
+    private func abandonDownload(_ hash: String, reason: String) {
+        downloads[hash] = nil
+        for lease in waitingForArtifact.removeValue(forKey: hash) ?? [] {
+            send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: reason)))!)
+        }
+        if freeSlots > 0 { send((try? WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots)))!) }
+        log.log(.warning, "worker", "\(configuration.name): \(reason)")
+    }
+
+    private func expireDownloads(now: Date) {
+        for (hash, download) in downloads where download.deadline < now {
+            abandonDownload(hash, reason: "download of artifact \(hash.prefix(16)) timed out")
+        }
+    }
+
+    // MARK: To the coordinator
+
+    private let readyForOne = (try? WireEnvelope.make(.ready, ReadyMessage(slots: 1)))!
+
+    private func deliver(_ report: JobReport) {
+        let ready = readyForOne
+        switch report {
+        case let .progress(trialID, attempt, fraction, note):
+            let key = LeaseKey(trialID: trialID, attempt: attempt)
+            if running[key] != nil {
+                pendingProgress[key] = ProgressMessage(trialID: trialID, attempt: attempt, fraction: fraction, note: note)
+            }
+        case let .failed(lease, reason):
+            running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: reason)))!)
+            send(ready)
+        case let .finished(lease, outcome, seconds):
+            running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            do {
+                let messages = try resultMessages(lease, outcome, seconds: seconds)
+                for message in messages { send(message) }
+                let now = Date()
+                recentlySent.removeAll { now.timeIntervalSince($0.at) > 2 * configuration.heartbeat.deadline }
+                recentlySent.append((now, messages))
+            } catch {
+                send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: "\(error)")))!)
+            }
+            send(ready)
+        }
+    }
+
+    /// Artifact chunks (if any) followed by the result, in the order they must arrive.
+    private func resultMessages(_ lease: LeaseMessage, _ outcome: JobOutcome, seconds: Double) throws -> [WireEnvelope] {
+        var messages: [WireEnvelope] = []
+        var reference: ArtifactReference?
+        if let artifact = outcome.artifact {
+            let hash = SHA256.hex(artifact.bytes)
+            reference = ArtifactReference(hash: hash, size: artifact.bytes.count, name: artifact.name)
+            let chunkSize = configuration.chunkSize
+            let count = max(1, (artifact.bytes.count + chunkSize - 1) / chunkSize)
+            for index in 0..<count {
+                let start = artifact.bytes.startIndex + index * chunkSize
+                let bytes = artifact.bytes[start..<min(start + chunkSize, artifact.bytes.endIndex)]
+                let meta = ArtifactChunkMessage(hash: hash, name: artifact.name, totalSize: artifact.bytes.count, index: index, count: count, trialID: lease.trialID)
+                messages.append(try WireEnvelope.make(.artifactChunk, meta, binary: [Data(bytes)]))
+            }
+        }
+        let maskNames = outcome.masks.keys.sorted()
+        guard maskNames.count < WireEnvelope.maxPayloadFrames else {
+            throw JobError("\(maskNames.count) masks exceed the protocol's \(WireEnvelope.maxPayloadFrames - 1) per result")
+        }
+        let result = ResultMessage(trialID: lease.trialID, attempt: lease.attempt, metrics: outcome.metrics, artifact: reference,
+                                   maskNames: maskNames, seconds: seconds)
+        messages.append(try WireEnvelope.make(.result, result, binary: maskNames.map { outcome.masks[$0]! }))
+        return messages
+    }
+}

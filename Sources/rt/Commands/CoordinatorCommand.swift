@@ -1,0 +1,62 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+/// Heartbeat settings shared by coordinator, worker and run.
+struct HeartbeatOptions: ParsableArguments {
+    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in milliseconds.")
+    var heartbeatMilliseconds: Int = 1000
+
+    @Option(name: .long, help: "Missed heartbeats after which a peer is presumed dead.")
+    var liveness: Int = 3
+
+    var settings: HeartbeatSettings {
+        HeartbeatSettings(interval: Double(max(10, heartbeatMilliseconds)) / 1000, liveness: max(1, liveness))
+    }
+
+    var arguments: [String] { ["--heartbeat-ms", "\(heartbeatMilliseconds)", "--liveness", "\(liveness)"] }
+}
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Serve a sweep to workers over ZeroMQ; the results go to <runs>/<sweep>/rt.sqlite.",
+        discussion: "Exit status: 0 when every trial is done, 3 when the sweep finished with failed trials.")
+
+    @Argument(help: "The sweep file (YAML).")
+    var sweep: String
+
+    @Option(name: .long, help: "Endpoint to listen on, e.g. tcp://0.0.0.0:5555 or ipc:///tmp/rt.ipc.")
+    var bind: String = "tcp://127.0.0.1:5555"
+
+    @Option(name: .long, help: "Directory with this coordinator's CurveZMQ key pair (public.key, secret.key).")
+    var keys: String?
+
+    @Option(name: .long, help: "Directory of allow-listed worker public keys (*.key).")
+    var allow: String?
+
+    @Flag(name: .long, help: "Allow plain TCP on a non-loopback address.")
+    var insecure = false
+
+    @Flag(name: .long, help: "Continue the run stored in <runs>/<sweep> instead of starting a new one.")
+    var resume = false
+
+    @Option(name: .long, help: "Directory that holds the run directories.")
+    var runs: String = "runs"
+
+    @OptionGroup var heartbeat: HeartbeatOptions
+
+    @Flag(name: .long, help: "Log only warnings and errors.")
+    var quiet = false
+
+    func run() throws {
+        if quiet { ClusterLog.shared.minimumLevel = .warning }
+        let (security, allowList) = try KeyOptions.serverSecurity(keys: keys, allow: allow)
+        let configuration = CoordinatorConfiguration(bind: bind, security: security, allowList: allowList, insecure: insecure,
+                                                     runsDirectory: URL(fileURLWithPath: runs), heartbeat: heartbeat.settings, resume: resume)
+        let coordinator = try Coordinator(sweepFile: URL(fileURLWithPath: sweep), configuration: configuration)
+        let summary = try coordinator.run()
+        print("\(summary.sweep): \(summary.done) done, \(summary.failed) failed of \(summary.total) (\(summary.runDirectory.path))")
+        if summary.failed > 0 { throw ExitCode(3) }
+    }
+}

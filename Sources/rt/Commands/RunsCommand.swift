@@ -1,0 +1,51 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+struct RunsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs",
+        abstract: "Runs stored on this machine.",
+        subcommands: [List.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List run directories with their trial counts.")
+
+        @Option(name: .long, help: "Directory that holds the run directories.")
+        var runs: String = "runs"
+
+        func run() throws {
+            let root = URL(fileURLWithPath: runs)
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).sorted()
+            var any = false
+            for name in names {
+                let directory = root.appendingPathComponent(name)
+                let storeURL = RunStore.url(runDirectory: directory)
+                guard FileManager.default.fileExists(atPath: storeURL.path) else { continue }
+                any = true
+                let counts = (try? RunStore(path: storeURL.path, readOnly: true).counts()) ?? [:]
+                let text = TrialState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+                let live = RunsCommand.coordinatorInfo(directory).flatMap { RunsCommand.isAlive($0) ? " live at \($0.endpoint)" : nil } ?? ""
+                print("\(directory.path): \(text)\(live)")
+            }
+            if !any { print("no runs under \(root.path)") }
+        }
+    }
+
+    static func coordinatorInfo(_ runDirectory: URL) -> CoordinatorInfo? {
+        guard let data = try? Data(contentsOf: runDirectory.appendingPathComponent(CoordinatorInfo.fileName)) else { return nil }
+        return try? ClusterJSON.decode(CoordinatorInfo.self, from: data)
+    }
+
+    static func isAlive(_ info: CoordinatorInfo) -> Bool {
+        info.host == ProcessInfo.processInfo.hostName && kill(info.pid, 0) == 0
+    }
+
+    /// Coordinators on this host whose process is alive, newest first.
+    static func liveCoordinators(runs: String) -> [CoordinatorInfo] {
+        let root = URL(fileURLWithPath: runs)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.compactMap { coordinatorInfo(root.appendingPathComponent($0)) }.filter(isAlive).sorted { $0.startedAt > $1.startedAt }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run trials for a coordinator until it says the sweep is over.")
+
+    @Option(name: .long, help: "Coordinator endpoint, e.g. tcp://HOST:5555.")
+    var connect: String
+
+    @Option(name: .long, help: "Directory with this worker's key pair and the coordinator's public key (coordinator.key).")
+    var keys: String?
+
+    @Option(name: .customLong("coordinator-key"), help: "The coordinator's public key file (default: KEYS/coordinator.key).")
+    var coordinatorKey: String?
+
+    @Option(name: .long, help: "Trials to run at once.")
+    var threads: Int = 1
+
+    @Option(name: .long, help: "Trials to hold queued beyond --threads (hides dispatch latency of short trials).")
+    var prefetch: Int = 0
+
+    @Option(name: .long, help: "Name in logs and reports (default: HOST-PID).")
+    var name: String?
+
+    @Option(name: .customLong("max-backoff-ms"), help: "Longest wait between reconnection attempts, in milliseconds.")
+    var maxBackoffMilliseconds: Int = 8000
+
+    @OptionGroup var heartbeat: HeartbeatOptions
+
+    @Flag(name: .long, help: "Log only warnings and errors.")
+    var quiet = false
+
+    /// Every job type this build of `rt` can run. The study's job types register here too.
+    static func jobRegistry() -> JobRegistry {
+        var registry = JobRegistry()
+        ToyJobs.register(into: &registry)
+        return registry
+    }
+
+    func run() throws {
+        if quiet { ClusterLog.shared.minimumLevel = .warning }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
+        let configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,
+                                                heartbeat: heartbeat.settings,
+                                                maxReconnectBackoff: Double(max(10, maxBackoffMilliseconds)) / 1000)
+        let worker = try Worker(configuration: configuration, registry: Self.jobRegistry())
+        _ = try worker.run()
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import XCTest
+@testable import Cluster
+
+final class TrialSchedulerTests: XCTestCase {
+    private func records(_ text: String) throws -> [TrialRecord] {
+        let sweep = try SweepParser(file: "s.yaml").parse(text)
+        return SweepExpander.expand(sweep).map { TrialRecord(spec: $0, state: .pending, attempts: 0) }
+    }
+
+    private let dag = """
+        name: dag
+        stages:
+          - {name: pre, job: sum, grid: {a: [1, 2]}}
+          - {name: fine, job: sum, from: pre, grid: {b: [1, 2, 3]}}
+        """
+
+    func testChildrenBecomeReadyWhenTheirParentIsDoneWithAnArtifact() throws {
+        var scheduler = TrialScheduler(records: try records(dag))
+        XCTAssertEqual(scheduler.popReady()?.spec.id, "pre-0000")
+        XCTAssertEqual(scheduler.popReady()?.spec.id, "pre-0001")
+        XCTAssertNil(scheduler.popReady(), "fine-* wait for their parents")
+        scheduler.markLeased("pre-0000", attempt: 1, worker: "w", host: "h")
+        let ready = scheduler.markDone("pre-0000", worker: "w", host: "h", artifactHash: "h0")
+        XCTAssertEqual(ready, ["fine-0000", "fine-0001", "fine-0002"])
+        XCTAssertEqual((0..<3).compactMap { _ in scheduler.popReady()?.spec.id }, ["fine-0000", "fine-0001", "fine-0002"])
+        XCTAssertFalse(scheduler.isFinished)
+    }
+
+    func testFailedParentHandsBackItsWaitingChildrenAndRequeuesGoFirst() throws {
+        var scheduler = TrialScheduler(records: try records(dag))
+        _ = scheduler.popReady(); _ = scheduler.popReady()
+        scheduler.markLeased("pre-0001", attempt: 1, worker: "w", host: "h")
+        XCTAssertEqual(scheduler.markFailed("pre-0001", reason: "boom"), ["fine-0003", "fine-0004", "fine-0005"])
+        scheduler.markLeased("pre-0000", attempt: 1, worker: "w", host: "h")
+        scheduler.markPending("pre-0000", reason: "worker lost")
+        XCTAssertEqual(scheduler.popReady()?.spec.id, "pre-0000", "a requeued trial is leased next")
+    }
+
+    func testRebuiltFromAStoreWithAFailedParentDoomsItsChildren() throws {
+        var list = try records(dag)
+        list[1].state = .failed
+        list[0].state = .done   // done but no artifact
+        let scheduler = TrialScheduler(records: list)
+        XCTAssertEqual(scheduler.doomed().map(\.0), (0..<6).map { String(format: "fine-%04d", $0) })
+    }
+}
