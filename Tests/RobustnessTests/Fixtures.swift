@@ -9,9 +9,9 @@ import TensorEngine
 enum Fixtures {
     /// 3 classes of 1×12×12 synthetic images: trains to high clean accuracy in seconds, and is
     /// far from robust without a robust objective.
-    static let dataset = "synthetic:classes=3,channels=1,size=12,train=600,test=200,seed=5"
+    static let dataset = "synthetic:classes=3,channels=1,size=12,train=1200,test=200,seed=5"
 
-    static func configuration(epochs: Int = 4, objective: ObjectiveSettings? = nil) -> TrainingConfiguration {
+    static func configuration(epochs: Int = 8, objective: ObjectiveSettings? = nil) -> TrainingConfiguration {
         var c = TrainingConfiguration(model: "small-cnn", dataset: dataset)
         c.epochs = epochs
         c.batchSize = 32

@@ -88,10 +88,11 @@ enum AttackReportFormat {
         var lines = [String(format: "clean accuracy %.2f%%  (%d examples)", 100 * report.cleanAccuracy, report.examples),
                      "attack  norm  eps        steps  robust acc  success  conf clean  conf adv  images/s"]
         for r in report.results {
-            lines.append(String(format: "%-7@ %-5@ %-10@ %5d  %9.2f%%  %6.2f%%  %10.4f  %8.4f  %8.1f",
-                                r.attack as NSString, r.norm as NSString, fraction(r.eps) as NSString, r.steps,
-                                100 * r.robustAccuracy, 100 * r.successRate, r.meanTrueConfidenceClean,
-                                r.meanTrueConfidenceAdversarial, Double(report.examples) / max(r.seconds, 1e-9)))
+            let name = r.attack.padding(toLength: 7, withPad: " ", startingAt: 0) + " " + r.norm.padding(toLength: 5, withPad: " ", startingAt: 0)
+                + " " + fraction(r.eps).padding(toLength: 10, withPad: " ", startingAt: 0)
+            lines.append(name + String(format: " %5d  %9.2f%%  %6.2f%%  %10.4f  %8.4f  %8.1f", r.steps,
+                                       100 * r.robustAccuracy, 100 * r.successRate, r.meanTrueConfidenceClean,
+                                       r.meanTrueConfidenceAdversarial, Double(report.examples) / max(r.seconds, 1e-9)))
         }
         if report.results.count > 1 { lines.append(String(format: "worst case over all attacks: %.2f%%", 100 * report.worstCaseAccuracy)) }
         for warning in report.warnings { lines.append("warning: " + warning) }
@@ -100,8 +101,9 @@ enum AttackReportFormat {
 
     /// 0.031372 reads better as 8/255.
     static func fraction(_ eps: Float) -> String {
+        if eps == 0 { return "0" }
         let n = eps * 255
-        return abs(n - n.rounded()) < 1e-4 && eps > 0 ? "\(Int(n.rounded()))/255" : "\(eps)"
+        return abs(n - n.rounded()) < 1e-4 ? "\(Int(n.rounded()))/255" : "\(eps)"
     }
 
     static func quoted(_ s: String) -> String {
