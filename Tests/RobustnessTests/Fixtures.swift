@@ -1,6 +1,6 @@
 import Datasets
 import Foundation
-import NeuralNetworks
+@testable import NeuralNetworks
 import Robustness
 import Study
 import TensorEngine

@@ -28,6 +28,9 @@ public enum UniversalPerturbation {
             throw RobustnessError.invalidSetting(name: "attack", reason: "needs input gradients; it was called inside withoutGradients { }")
         }
         let imageShape = [dataset.channels, dataset.height, dataset.width]
+        guard model.modelDescription.inputShape == imageShape else {
+            throw RobustnessError.incompatible("\(model.modelDescription.name) expects images \(model.modelDescription.inputShape), dataset \(dataset.name) has \(imageShape)")
+        }
         let delta = Tensor(zeros: imageShape)
         guard settings.eps > 0, dataset.count > 0 else { return delta }
         let alpha = settings.stepSize ?? settings.eps / 4
@@ -37,7 +40,9 @@ public enum UniversalPerturbation {
             for epoch in 0..<settings.epochs {
                 for batch in loader.batches(epoch: epoch) {
                     let adv = apply(delta, to: batch.images)
-                    let g = try ProjectedGradientAttack.inputGradient(model, at: adv, loss: makeLoss(batch.labels))
+                    let loss = makeLoss(batch.labels)
+                    try ProjectedGradientAttack.validate(loss, images: adv, classes: model.modelDescription.numClasses)
+                    let g = try ProjectedGradientAttack.inputGradient(model, at: adv, loss: loss)
                     // ∂/∂δ of Σ loss(clip(x + δ)): the per-example gradients summed where the clip is not active.
                     let x = batch.images.pointer, gp = g.pointer, dp = delta.pointer
                     for pixel in 0..<d {

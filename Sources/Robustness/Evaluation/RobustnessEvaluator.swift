@@ -34,10 +34,11 @@ public struct RobustnessEvaluator {
         // A universal perturbation is one δ for the whole dataset: crafted first, then applied per batch.
         var universal: [Int: Tensor] = [:]
         for (i, spec) in attacks.enumerated() where spec.kind == .uap {
-            let start = Date()
+            let (start, cpuStart) = (Date(), Self.cpuSeconds())
             universal[i] = try UniversalPerturbation.craft(crafter, on: dataset, settings: .init(
                 eps: spec.eps, epochs: spec.steps, stepSize: spec.stepSize, batchSize: batchSize, seed: spec.seed))
             tallies[i].seconds += Date().timeIntervalSince(start)
+            tallies[i].cpuSeconds += Self.cpuSeconds() - cpuStart
         }
 
         var cleanCorrect: [Bool] = []
@@ -49,7 +50,7 @@ public struct RobustnessEvaluator {
             cleanCorrect += correct
             cleanConfidence += confidence
             for (i, spec) in attacks.enumerated() {
-                let start = Date()
+                let (start, cpuStart) = (Date(), Self.cpuSeconds())
                 let adversarialLogits: Tensor
                 if let delta = universal[i] {
                     adversarialLogits = try Self.logits(model, UniversalPerturbation.apply(delta, to: batch.images))
@@ -75,6 +76,7 @@ public struct RobustnessEvaluator {
                     tallies[i].confidence += Double(advConfidence[r])
                 }
                 tallies[i].seconds += Date().timeIntervalSince(start)
+                tallies[i].cpuSeconds += Self.cpuSeconds() - cpuStart
             }
         }
 
@@ -92,7 +94,7 @@ public struct RobustnessEvaluator {
                                 meanTrueConfidenceClean: meanCleanConfidence,
                                 meanTrueConfidenceAdversarial: tally.confidence / denominator,
                                 correct: tally.correct, zeroGradientFraction: Double(tally.zeroGradients) / denominator,
-                                seconds: tally.seconds)
+                                seconds: tally.seconds, cpuSeconds: tally.cpuSeconds)
         }
         return RobustnessReport(cleanAccuracy: cleanAccuracy, examples: n, cleanCorrect: cleanCorrect, results: results,
                                 worstCaseCorrect: worst, worstCaseAccuracy: Double(worst.filter { $0 }.count) / denominator,
@@ -147,11 +149,20 @@ public struct RobustnessEvaluator {
         return (correct, confidence)
     }
 
+    /// User + system CPU seconds of the process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     struct Tally {
         var correct: [Bool] = []
         var confidence = 0.0
         var zeroGradients = 0
         var seconds = 0.0
+        var cpuSeconds = 0.0
         init(examples: Int) { correct.reserveCapacity(examples) }
     }
 }

@@ -15,6 +15,8 @@ public struct AttackResult: Sendable, Codable, Equatable {
     public var zeroGradientFraction: Double
     /// Wall seconds spent crafting and evaluating this attack, for throughput.
     public var seconds: Double
+    /// Process CPU seconds over the same span: throughput that a busy, shared machine does not distort.
+    public var cpuSeconds: Double
 
     enum CodingKeys: String, CodingKey {
         case attack, norm, eps, steps, correct, seconds
@@ -22,6 +24,7 @@ public struct AttackResult: Sendable, Codable, Equatable {
         case meanTrueConfidenceClean = "mean_true_confidence_clean"
         case meanTrueConfidenceAdversarial = "mean_true_confidence_adv"
         case zeroGradientFraction = "zero_gradient_fraction"
+        case cpuSeconds = "cpu_seconds"
     }
 }
 

@@ -86,13 +86,14 @@ enum AttackReportFormat {
 
     static func table(_ report: RobustnessReport) -> String {
         var lines = [String(format: "clean accuracy %.2f%%  (%d examples)", 100 * report.cleanAccuracy, report.examples),
-                     "attack  norm  eps        steps  robust acc  success  conf clean  conf adv  images/s"]
+                     "attack  norm  eps        steps  robust acc  success  conf clean  conf adv  images/s  img/CPU-s"]
         for r in report.results {
             let name = r.attack.padding(toLength: 7, withPad: " ", startingAt: 0) + " " + r.norm.padding(toLength: 5, withPad: " ", startingAt: 0)
                 + " " + fraction(r.eps).padding(toLength: 10, withPad: " ", startingAt: 0)
-            lines.append(name + String(format: " %5d  %9.2f%%  %6.2f%%  %10.4f  %8.4f  %8.1f", r.steps,
+            lines.append(name + String(format: " %5d  %9.2f%%  %6.2f%%  %10.4f  %8.4f  %8.1f  %9.1f", r.steps,
                                        100 * r.robustAccuracy, 100 * r.successRate, r.meanTrueConfidenceClean,
-                                       r.meanTrueConfidenceAdversarial, Double(report.examples) / max(r.seconds, 1e-9)))
+                                       r.meanTrueConfidenceAdversarial, Double(report.examples) / max(r.seconds, 1e-9),
+                                       Double(report.examples) / max(r.cpuSeconds, 1e-9)))
         }
         if report.results.count > 1 { lines.append(String(format: "worst case over all attacks: %.2f%%", 100 * report.worstCaseAccuracy)) }
         for warning in report.warnings { lines.append("warning: " + warning) }
