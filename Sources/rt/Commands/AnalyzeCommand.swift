@@ -49,7 +49,7 @@ struct CKACommand: ParsableCommand {
             print("{\"examples\": \(data.count), \"stages\": [\(items.joined(separator: ", "))]}")
         } else {
             print("linear CKA on \(data.count) examples")
-            for s in stages { print(String(format: "%-10@ %.4f", s.stage as NSString, s.cka)) }
+            for s in stages { print(s.stage.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %.4f", s.cka)) }
         }
     }
 }
