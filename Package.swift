@@ -37,10 +37,11 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets"]),
-        .target(name: "Benchmarks", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks"], swiftSettings: kernelSettings),
+        .target(name: "Robustness", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets"], swiftSettings: kernelSettings),
+        .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets", "Robustness"]),
+        .target(name: "Benchmarks", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks", "Robustness"], swiftSettings: kernelSettings),
         .executableTarget(name: "rt", dependencies: [
-            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Benchmarks", "Study",
+            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Benchmarks", "Study", "Robustness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -49,6 +50,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Datasets", "NeuralNetworks", "TensorEngine"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "Study", "Datasets", "NeuralNetworks", "TensorEngine"]),
     ],
     swiftLanguageModes: [.v5]
 )

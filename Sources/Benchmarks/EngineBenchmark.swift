@@ -1,5 +1,6 @@
 import Foundation
 import NeuralNetworks
+import Robustness
 import TensorEngine
 
 /// The engine benchmark of BENCHMARKS.md: training and PGD-10 throughput of `small-cnn`
@@ -72,23 +73,11 @@ public enum EngineBenchmark {
         return Report(threads: threads, workloads: results, peakResidentBytes: peakResidentBytes())
     }
 
-    /// PGD-10 under L∞ (eps 8/255, step 2/255, random start) with input gradients only.
+    /// PGD-10 under L∞ (eps 8/255, step 2/255, random start): the attack `rt attack` runs
+    /// (Robustness.ProjectedGradientAttack), including its final forward pass on the result.
     static func pgd(_ model: ImageClassifier, _ x: Tensor, _ labels: [Int], generator: inout RandomGenerator) throws -> Tensor {
-        let eps: Float = 8 / 255, alpha: Float = 2 / 255
-        var adv = try (x + Tensor.uniform(x.shape, low: -eps, high: eps, generator: &generator)).clamp(min: 0, max: 1)
-        for _ in 0..<10 {
-            adv.requiresGrad = true
-            let loss = try model(adv).crossEntropy(labels: labels)
-            let g = try gradients(of: loss, withRespectTo: [adv])[0]
-            adv = Tensor(shape: x.shape) { out in
-                let a = adv.pointer, gp = g.pointer, x0 = x.pointer
-                for i in 0..<out.count {
-                    let stepped = a[i] + alpha * (gp[i] > 0 ? 1 : (gp[i] < 0 ? -1 : 0))
-                    out[i] = min(max(min(max(stepped, x0[i] - eps), x0[i] + eps), 0), 1)
-                }
-            }
-        }
-        return adv
+        let settings = PGDSettings(norm: .linf, eps: 8 / 255, steps: 10, stepSize: 2 / 255, start: .uniform, seed: generator.next())
+        return try ProjectedGradientAttack.run(model, images: x, loss: .crossEntropy(labels: labels), settings: settings).images
     }
 
     /// Median wall and CPU seconds per call of `step`, each timed round repeating it for at least `minimumRoundSeconds`.

@@ -1,4 +1,5 @@
 import NeuralNetworks
+import Robustness
 
 /// Everything that defines one training run (`rt train`, and one trial of a sweep).
 public struct TrainingConfiguration: Sendable, Codable, Equatable {
@@ -31,6 +32,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var horizontalFlip = false
     /// Where datasets are looked for besides the defaults ($RT_DATA_DIR).
     public var dataDirectory: String?
+    /// The training loss: a robust objective (pgd-at, trades, dm; docs/ROBUSTNESS.md); nil is cross-entropy.
+    /// Optional so configurations stored before it existed still decode.
+    public var objective: ObjectiveSettings?
 
     public init(model: String, dataset: String) {
         self.model = model
@@ -49,6 +53,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         guard weightDecay >= 0 else { throw fail("--weight-decay must be >= 0, got \(weightDecay)") }
         if let k = perClass, k < 1 { throw fail("--per-class must be at least 1, got \(k)") }
         guard threads >= 1 else { throw fail("--threads must be at least 1, got \(threads)") }
+        do { try objective?.validate() } catch { throw fail("\(error)") }
     }
 }
 

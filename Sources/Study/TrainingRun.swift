@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import NeuralNetworks
+import Robustness
 import TensorEngine
 
 /// What a training run reports as it goes.
@@ -63,7 +64,10 @@ public struct TrainingRun {
     public var objective: TrainingObjective = CrossEntropyObjective()
     public var reducer: GradientReducer = LocalReducer()
 
-    public init(_ configuration: TrainingConfiguration) { self.configuration = configuration }
+    public init(_ configuration: TrainingConfiguration) {
+        self.configuration = configuration
+        objective = (configuration.objective ?? ObjectiveSettings()).makeObjective(seed: configuration.seed)
+    }
 
     public func run(saveTo checkpointPath: String?, report: (TrainingEvent) -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
         let c = configuration

@@ -10,6 +10,8 @@ struct RT: ParsableCommand {
         subcommands: [
             TrainCommand.self,
             EvalCommand.self,
+            AttackCommand.self,
+            AnalyzeCommand.self,
             BenchCommand.self,
             KeysCommand.self,
             CoordinatorCommand.self,

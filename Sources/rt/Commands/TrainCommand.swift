@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Robustness
 import Study
 
 struct TrainCommand: ParsableCommand {
@@ -31,6 +32,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("flip"), help: "Random horizontal flips of training images.") var flip = false
     @Option var threads = 2
     @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
+    @Option(help: "Training loss: ce, pgd-at, trades or dm (docs/ROBUSTNESS.md).") var objective = ObjectiveSettings.Kind.crossEntropy
+    @Option(help: "Weight of the robust term (trades: 6, dm: 500).") var beta: Float?
+    @Option(help: "Inner attack budget, L∞, e.g. 8/255 (pgd-at, trades: 8/255; dm: 0.5/255).") var eps: String?
+    @Option(help: "Inner attack steps (default 10).") var steps: Int?
+    @Option(name: .customLong("step-size"), help: "Inner attack step (default 2.5·eps/steps; dm 1.25·eps/steps).") var stepSize: String?
     @Option(help: "Where to write the checkpoint (safetensors).") var out: String
     @Flag(help: "JSON lines instead of a progress bar.") var json = false
 
@@ -53,6 +59,10 @@ struct TrainCommand: ParsableCommand {
         c.horizontalFlip = flip
         c.threads = threads
         c.dataDirectory = dataDirectory
+        if objective != .crossEntropy || beta != nil || eps != nil || steps != nil || stepSize != nil {
+            c.objective = ObjectiveSettings(kind: objective, beta: beta, eps: try eps.map { try EpsilonParser.parse($0, name: "--eps") },
+                                            steps: steps, stepSize: try stepSize.map { try EpsilonParser.parse($0, name: "--step-size") })
+        }
         let display = ProgressDisplay(json: json)
         let (_, summary) = try TrainingRun(c).run(saveTo: out) { display.show($0) }
         display.finish(summary)
@@ -61,3 +71,4 @@ struct TrainCommand: ParsableCommand {
 
 extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
 extension TrainingConfiguration.ScheduleKind: ExpressibleByArgument {}
+extension ObjectiveSettings.Kind: ExpressibleByArgument {}

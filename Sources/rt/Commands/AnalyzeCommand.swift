@@ -1,0 +1,104 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import NeuralNetworks
+import Robustness
+import Study
+import TensorEngine
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Representation analysis: CKA between two models, frequency preference of one.",
+        subcommands: [CKACommand.self, FrequencyCommand.self])
+}
+
+struct CKACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cka",
+        abstract: "Linear CKA between two models' activations at each stage, on the same inputs.",
+        discussion: "Labels are not used: the models may classify different classes (pre-trained vs fine-tuned).")
+
+    @Option var a: String
+    @Option var b: String
+    @Option var dataset: String
+    @Option(help: "Classes of the inputs (any view; CKA needs no labels).") var classes: String?
+    @Option var split = DatasetSplit.test
+    @Option var limit: Int?
+    @Option(name: .customLong("batch-size"), help: "Minibatch of the CKA estimator.") var batchSize = 256
+    @Option var threads = 2
+    @Option(name: .customLong("data-dir")) var dataDirectory: String?
+    @Flag var json = false
+
+    func run() throws {
+        if let limit, limit < 4 { throw ValidationError("--limit must be at least 4 for CKA, got \(limit)") }
+        guard batchSize >= 4 else { throw ValidationError("--batch-size must be at least 4, got \(batchSize)") }
+        Parallel.threads = threads
+        let (modelA, _) = try Checkpoint.load(a)
+        let (modelB, _) = try Checkpoint.load(b)
+        let shape = modelA.modelDescription.inputShape
+        var options = DatasetLoadOptions()
+        options.dataDirectory = dataDirectory
+        (options.channels, options.height, options.width) = (shape[0], shape[1], shape[2])
+        var data = try DatasetCatalog.load(dataset, split: split, options: options)
+        if let classes { data = try data.selectingClasses(ClassSelection.parse(classes, classNames: data.classNames)) }
+        if let limit { data = data.prefix(limit) }
+        let stages = try RepresentationSimilarity.compare(modelA, modelB, on: data, batchSize: batchSize)
+        if json {
+            let items = stages.map { "{\"stage\": \(AttackReportFormat.quoted($0.stage)), \"cka\": \($0.cka.isFinite ? "\($0.cka)" : "null")}" }
+            print("{\"examples\": \(data.count), \"stages\": [\(items.joined(separator: ", "))]}")
+        } else {
+            print("linear CKA on \(data.count) examples")
+            for s in stages { print(s.stage.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %.4f", s.cka)) }
+        }
+    }
+}
+
+struct FrequencyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "frequency",
+        abstract: "Accuracy on low- and high-pass filtered inputs, and the radial spectrum of PGD perturbations.")
+
+    @Option var checkpoint: String
+    @Option var dataset: String
+    @Option var classes: String?
+    @Option var split = DatasetSplit.test
+    @Option var limit: Int?
+    @Option(help: "Radii of the radial frequency mask (in frequency-index units), comma-separated.") var radii = "2,4,6,8,10,12"
+    @Option(help: "PGD budget for the perturbation spectrum, L∞ (0 skips the attack).") var eps = "8/255"
+    @Option var steps = 10
+    @Option var seed: UInt64 = 0
+    @Option(name: .customLong("batch-size")) var batchSize = 128
+    @Option var threads = 2
+    @Option(name: .customLong("data-dir")) var dataDirectory: String?
+    @Flag var json = false
+
+    func run() throws {
+        let radiusList = try radii.split(separator: ",").map { item -> Double in
+            guard let r = Double(item), r >= 0, r.isFinite else { throw ValidationError("--radii: '\(item)' is not a radius >= 0") }
+            return r
+        }
+        let budget = try EpsilonParser.parse(eps, name: "--eps")
+        let attack = budget > 0 ? AttackSpec(kind: .pgd, eps: budget, steps: steps, seed: seed) : nil
+        try attack?.validate()
+        Parallel.threads = threads
+        let (model, _) = try Checkpoint.load(checkpoint)
+        let data = try EvaluationData.load(dataset: dataset, classes: classes, split: split, limit: limit,
+                                           for: model, dataDirectory: dataDirectory)
+        let report = try FrequencyAnalysis.run(model, on: data, radii: radiusList, attack: attack, batchSize: batchSize)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(data: try encoder.encode(report), encoding: .utf8)!)
+        } else {
+            print(String(format: "clean accuracy %.2f%%  (%d examples)", 100 * report.cleanAccuracy, report.examples))
+            print("radius  low-pass acc  high-pass acc")
+            for (low, high) in zip(report.lowPass, report.highPass) {
+                print(String(format: "%6.1f  %11.2f%%  %12.2f%%", low.radius, 100 * low.accuracy, 100 * high.accuracy))
+            }
+            if let spectrum = report.perturbationSpectrum {
+                print("perturbation power by radius: " + spectrum.enumerated().map { String(format: "%d:%.3g", $0.offset, $0.element) }.joined(separator: " "))
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import NeuralNetworks
+import Robustness
+import Study
+import TensorEngine
+
+struct AttackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attack",
+        abstract: "Robust accuracy of a checkpoint under adversarial attacks, per (attack, eps).",
+        discussion: """
+        Several attacks (--attack fgsm,pgd) and budgets (--eps 1/255,2/255,8/255) are evaluated on the
+        same examples; the worst case per example is over all of them. With --source-checkpoint the
+        adversarial examples are crafted on that model (transfer); when its classes differ from the
+        evaluated model's they are crafted on its penultimate features. See docs/ROBUSTNESS.md.
+        """)
+
+    @Option var checkpoint: String
+    @Option var dataset: String
+    @Option(help: "Classes of the task (as at training).") var classes: String?
+    @Option var split = DatasetSplit.test
+    @Option(help: "Attack the first N examples only.") var limit: Int?
+    @Option(help: "fgsm, pgd, mifgsm, cw or uap; a comma-separated list for several.") var attack = "pgd"
+    @Option(help: "linf or l2.") var norm = AttackNorm.linf
+    @Option(help: "Budgets in pixel units, fractions allowed: 8/255 or 1/255,2/255,4/255.") var eps = "8/255"
+    @Option(help: "Iterations (PGD, MI-FGSM, CW) or passes over the data (UAP).") var steps = 10
+    @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps; MI-FGSM eps/steps; UAP eps/4).") var stepSize: String?
+    @Option(help: "Random restarts; each example keeps its worst case.") var restarts = 1
+    @Flag(inversion: .prefixedNo, help: "Start PGD and CW at a random point of the eps-ball.") var randomStart = true
+    @Option var seed: UInt64 = 0
+    @Option(name: .customLong("source-checkpoint"), help: "Craft the examples on this model and evaluate them on --checkpoint.") var sourceCheckpoint: String?
+    @Option(name: .customLong("transfer-space"), help: "logits or features (default: logits when the source has the same classes, features otherwise).") var transferSpace: CraftingSpace?
+    @Option(name: .customLong("batch-size")) var batchSize = 128
+    @Option var threads = 2
+    @Option(name: .customLong("data-dir")) var dataDirectory: String?
+    @Flag var json = false
+
+    func run() throws {
+        // Everything that can be wrong with the arguments fails here, before a model is loaded.
+        let budgets = try EpsilonParser.parseList(eps, name: "--eps")
+        let step = try stepSize.map { try EpsilonParser.parse($0, name: "--step-size") }
+        let kinds = try attack.split(separator: ",").map { name -> AttackKind in
+            guard let kind = AttackKind(rawValue: String(name)) else {
+                throw ValidationError("unknown attack '\(name)'; known: \(AttackKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return kind
+        }
+        let specs = kinds.flatMap { kind in
+            budgets.map { AttackSpec(kind: kind, norm: norm, eps: $0, steps: steps, stepSize: step, restarts: restarts,
+                                     randomStart: randomStart, seed: seed) }
+        }
+        for spec in specs { try spec.validate() }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+        if transferSpace != nil && sourceCheckpoint == nil { throw ValidationError("--transfer-space needs --source-checkpoint") }
+
+        Parallel.threads = threads
+        let (model, _) = try Checkpoint.load(checkpoint)
+        let source = try sourceCheckpoint.map { try Checkpoint.load($0).model }
+        let data = try EvaluationData.load(dataset: dataset, classes: classes, split: split, limit: limit,
+                                           for: model, dataDirectory: dataDirectory)
+        let space = transferSpace ?? (source.map { $0.modelDescription.numClasses == model.modelDescription.numClasses } ?? true
+                                      ? .logits : .features)
+        let report = try RobustnessEvaluator(batchSize: batchSize).evaluate(model, on: data, attacks: specs,
+                                                                             craftingModel: source, craftingSpace: space)
+        print(json ? AttackReportFormat.json(report) : AttackReportFormat.table(report))
+    }
+}
+
+extension AttackNorm: ExpressibleByArgument {}
+extension CraftingSpace: ExpressibleByArgument {}
+
+/// How `rt attack` prints a report: the issue's JSON, or a table for people.
+enum AttackReportFormat {
+    static func json(_ report: RobustnessReport) -> String {
+        let results = report.results.map { r in
+            "{\"attack\": \(quoted(r.attack)), \"norm\": \(quoted(r.norm)), \"eps\": \(r.eps), \"steps\": \(r.steps), "
+                + "\"robust_accuracy\": \(r.robustAccuracy), \"success_rate\": \(r.successRate), "
+                + "\"mean_true_confidence_clean\": \(r.meanTrueConfidenceClean), \"mean_true_confidence_adv\": \(r.meanTrueConfidenceAdversarial)}"
+        }
+        return "{\"clean_accuracy\": \(report.cleanAccuracy), \"examples\": \(report.examples), "
+            + "\"results\": [\(results.joined(separator: ", "))], "
+            + "\"warnings\": [\(report.warnings.map(quoted).joined(separator: ", "))]}"
+    }
+
+    static func table(_ report: RobustnessReport) -> String {
+        var lines = [String(format: "clean accuracy %.2f%%  (%d examples)", 100 * report.cleanAccuracy, report.examples),
+                     "attack  norm  eps        steps  robust acc  success  conf clean  conf adv  images/s  img/CPU-s"]
+        for r in report.results {
+            let name = r.attack.padding(toLength: 7, withPad: " ", startingAt: 0) + " " + r.norm.padding(toLength: 5, withPad: " ", startingAt: 0)
+                + " " + fraction(r.eps).padding(toLength: 10, withPad: " ", startingAt: 0)
+            lines.append(name + String(format: " %5d  %9.2f%%  %6.2f%%  %10.4f  %8.4f  %8.1f  %9.1f", r.steps,
+                                       100 * r.robustAccuracy, 100 * r.successRate, r.meanTrueConfidenceClean,
+                                       r.meanTrueConfidenceAdversarial, Double(report.examples) / max(r.seconds, 1e-9),
+                                       Double(report.examples) / max(r.cpuSeconds, 1e-9)))
+        }
+        if report.results.count > 1 { lines.append(String(format: "worst case over all attacks: %.2f%%", 100 * report.worstCaseAccuracy)) }
+        for warning in report.warnings { lines.append("warning: " + warning) }
+        return lines.joined(separator: "\n")
+    }
+
+    /// 0.031372 reads better as 8/255.
+    static func fraction(_ eps: Float) -> String {
+        if eps == 0 { return "0" }
+        let n = eps * 255
+        return abs(n - n.rounded()) < 1e-4 ? "\(Int(n.rounded()))/255" : "\(eps)"
+    }
+
+    static func quoted(_ s: String) -> String {
+        String(data: try! JSONEncoder().encode(s), encoding: .utf8)!
+    }
+}

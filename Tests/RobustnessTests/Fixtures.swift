@@ -1,0 +1,66 @@
+import Datasets
+import Foundation
+@testable import NeuralNetworks
+import Robustness
+import Study
+import TensorEngine
+
+/// Shared, seeded fixtures: a small synthetic task and a small CNN trained on it once per process.
+enum Fixtures {
+    /// 3 classes of 1×12×12 synthetic images: trains to high clean accuracy in seconds, and is
+    /// far from robust without a robust objective.
+    static let dataset = "synthetic:classes=3,channels=1,size=12,train=1200,test=200,seed=5"
+
+    static func configuration(epochs: Int = 8, objective: ObjectiveSettings? = nil) -> TrainingConfiguration {
+        var c = TrainingConfiguration(model: "small-cnn", dataset: dataset)
+        c.epochs = epochs
+        c.batchSize = 32
+        c.learningRate = 0.05
+        c.threads = 1
+        c.seed = 7
+        c.objective = objective
+        return c
+    }
+
+    /// The plainly trained model (cross-entropy), trained on first use.
+    static let trainedModel: ImageClassifier = {
+        try! TrainingRun(configuration()).run(saveTo: nil).model
+    }()
+
+    static func testData(for model: ImageClassifier, limit: Int? = nil) throws -> ImageDataset {
+        try EvaluationData.load(dataset: dataset, classes: nil, split: .test, limit: limit, for: model)
+    }
+
+    /// The first `count` test images and labels as one batch.
+    static func batch(_ count: Int, for model: ImageClassifier) throws -> (images: Tensor, labels: [Int]) {
+        let data = try testData(for: model, limit: count)
+        let batch = try DataLoader(dataset: data, batchSize: count, shuffle: false, prefetchDepth: 0).batch(epoch: 0, index: 0)
+        return (batch.images, batch.labels)
+    }
+}
+
+/// A linear two-class model z = (0, w·x + b) behind the identity Normalize: its optimal attacks are
+/// known in closed form, and it is an `ImageClassifier`, so the real attack code runs on it.
+final class LinearBinaryClassifier: ImageClassifier {
+    let fc: Linear
+
+    init(w: [Float], b: Float, inputShape: [Int]) throws {
+        var generator = RandomGenerator(seed: 0)
+        fc = Linear(w.count, 2, generator: &generator)
+        try super.init(description: ModelDescription(name: "linear", numClasses: 2, inputShape: inputShape,
+                                                     mean: Array(repeating: 0, count: inputShape[0]),
+                                                     std: Array(repeating: 1, count: inputShape[0])))
+        for i in 0..<w.count { fc.weight.pointer[i] = 0; fc.weight.pointer[w.count + i] = w[i] }
+        fc.bias!.pointer[0] = 0
+        fc.bias!.pointer[1] = b
+    }
+
+    override var headName: String { "fc" }
+    override var children: [(String, Module)] { [("fc", fc)] }
+
+    override func run(_ x: Tensor, capture: Capture) throws -> ModelOutput {
+        let flat = try x.flattened()
+        let logits = try fc(flat)
+        return ModelOutput(logits: logits, features: capture.contains(.features) ? flat : nil, stages: [])
+    }
+}
