@@ -63,7 +63,7 @@ struct TrainCommand: ParsableCommand {
             c.objective = ObjectiveSettings(kind: objective, beta: beta, eps: try eps.map { try EpsilonParser.parse($0, name: "--eps") },
                                             steps: steps, stepSize: try stepSize.map { try EpsilonParser.parse($0, name: "--step-size") })
         }
-        let display = ProgressDisplay(json: json)
+        let display = TrainingProgressDisplay(json: json)
         let (_, summary) = try TrainingRun(c).run(saveTo: out) { display.show($0) }
         display.finish(summary)
     }

@@ -1,8 +1,8 @@
 import Foundation
 import Study
 
-/// Shows a training run: a one-line progress bar on a terminal, JSON lines otherwise.
-final class ProgressDisplay {
+/// Shows a training run (`rt train`): a one-line progress bar on a terminal, JSON lines otherwise.
+final class TrainingProgressDisplay {
     private let json: Bool
     private let terminal = isatty(STDOUT_FILENO) == 1
     private var lastDraw = Date.distantPast
