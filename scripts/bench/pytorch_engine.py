@@ -77,6 +77,9 @@ def _pgd_attack_fn(model, x, y, generator):
             with torch.no_grad():
                 x_adv = x_adv + PGD_STEP * grad.sign()
                 x_adv = torch.min(torch.max(x_adv, x - PGD_EPS), x + PGD_EPS).clamp(0, 1)
+        # An attack ends by classifying what it made (rt's PGD does the same no-grad forward).
+        with torch.no_grad():
+            model(x_adv)
         return x_adv
     return attack
 

@@ -5,6 +5,7 @@
 #   3. rt bench engine --threads N --json      (the four engine workloads)
 #   4. scripts/bench/pytorch_engine.py --threads N --json   (the same workloads in PyTorch, if installed)
 #   4b. rt bench loader --json                  (loader throughput against the engine's consumption)
+#   4c. rt bench cluster --json                 (dispatch rate, scheduling overhead, failure detection)
 #   5. folds them into scripts/bench/results/10-engine.json and renders every
 #      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
 #
@@ -95,6 +96,29 @@ json.dump({"kind": "table", "title": "Data loader against the engine",
                           "the last column is how many times faster the loader is.",
            "columns": ["measure", "images/s", "loader headroom"], "rows": rows,
            "commands": ["rt bench loader --json"]}, open(sys.argv[3], "w"), indent=1)
+PY
+
+  echo "== $RT bench cluster --json" >&2
+  record "$RT bench cluster --json"
+  "$RT" bench cluster --json >"$TMP/cluster.json"
+  "$PY" - "$TMP/cluster.json" "$RESULTS/20-cluster.json" <<'PY'
+import json, sys
+raw = json.load(open(sys.argv[1]))
+def get(d, snake):
+    camel = snake.split("_")[0] + "".join(w.title() for w in snake.split("_")[1:])
+    return d.get(snake, d.get(camel))
+dispatch = raw["dispatch"]
+detection = get(raw, "failure_detection")
+rows = [["dispatch rate, no-op trials, 2 workers", f'{get(dispatch, "trials_per_second"):,.0f} trials/s', ">= 2,000 trials/s"]]
+for o in raw["overhead"]:
+    rows.append([f'200 x 0.1 s trials on 2 workers, prefetch {o["prefetch"]}: overhead over ideal',
+                 f'{get(o, "overhead_percent"):+.1f}% ({o["seconds"]:.2f} s vs {get(o, "ideal_seconds"):.1f} s)', "<= 5%"])
+rows.append(["failure detection, worker SIGKILLed (connection drops)", f'{get(detection, "killed_worker_seconds"):.2f} s', "<= 3.5 s"])
+rows.append(["failure detection, worker SIGSTOPped (silent), 1 s heartbeat x 3", f'{get(detection, "silent_worker_seconds"):.2f} s', "<= 3.5 s"])
+json.dump({"kind": "table", "title": "Cluster: coordinator and workers over ZeroMQ",
+           "description": "Real `rt coordinator` and `rt worker` processes over ipc://, the SQLite store in WAL mode.",
+           "columns": ["measure", "measured", "target (issue 3)"], "rows": rows,
+           "commands": ["rt bench cluster --json"]}, open(sys.argv[2], "w"), indent=1)
 PY
 
   "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "$TMP/rt-engine.json" \
