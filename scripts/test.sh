@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-swift build -c release
+# One set of flags for both steps, so the test build reuses the binaries (the process tests
+# run the `rt` executable built here) instead of compiling everything a second time.
+swift build -c release -Xswiftc -enable-testing
 swift test -c release -Xswiftc -enable-testing "$@"
