@@ -51,6 +51,14 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// Fewer output than input channels takes the transposed-convolution input gradient.
+    func testConvolutionWithFewerOutputChannels() throws {
+        for (stride, padding) in [(1, 1), (1, 0), (2, 1)] {
+            let x = parameter([2, 5, 6, 7], seed: 30), w = parameter([3, 5, 3, 3], seed: 31)
+            try checker.check([x, w]) { try $0[0].conv2d(weight: $0[1], stride: stride, padding: padding) }
+        }
+    }
+
     func testConvolutionMatchesDirectSum() throws {
         let x = parameter([2, 3, 6, 5], seed: 16), w = parameter([2, 3, 3, 3], seed: 17), b = parameter([2], seed: 18)
         for (stride, padding) in [(1, 1), (2, 1), (2, 0)] {

@@ -92,7 +92,10 @@ enum Conv2d {
         // With stride 1 the input gradient is itself a convolution: of g, padded by k−1−p, with the
         // flipped, channel-swapped kernel. Unfolding g and one GEMM with inner size O·kh·kw beats
         // a GEMM with inner size O followed by an adding fold.
-        let transposes = geo.stride == 1 && !geo.isPointwise && geo.kernelHeight == geo.kernelWidth && geo.padding < geo.kernelHeight
+        // It unfolds g (O·kh·kw rows) where folding writes C·kh·kw rows: worth it unless O > C
+        // (a stem like 3 → 16 channels folds).
+        let transposes = geo.stride == 1 && !geo.isPointwise && geo.kernelHeight == geo.kernelWidth
+            && geo.padding < geo.kernelHeight && geo.outChannels <= geo.inChannels
         let transposed = needInput && transposes ? TransposedConv(geo, w) : nil
         // Only the fold path adds into dx; the GEMM paths overwrite it.
         let folds = needInput && transposed == nil && !geo.isPointwise

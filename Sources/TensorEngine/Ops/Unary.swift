@@ -34,7 +34,25 @@ enum Unary {
     static func logarithmBackward(_ g: Tensor, _ x: Tensor) -> Tensor { zip(g, x) { $0 / $1 } }
     // d|x| = sign(x) (0 at 0, as PyTorch)
     static func absoluteBackward(_ g: Tensor, _ x: Tensor) -> Tensor { zip(g, x) { $1 > 0 ? $0 : ($1 < 0 ? -$0 : 0) } }
-    static func reluBackward(_ g: Tensor, _ y: Tensor) -> Tensor { zip(g, y) { $1 > 0 ? $0 : 0 } }
+    // ReLU is on every layer's path: its loops are written out so they vectorize, rather than
+    // going through `map`/`zip`'s closure.
+    static func relu(_ x: Tensor) -> Storage {
+        let out = Storage(uninitializedCount: x.count)
+        let d = out.pointer, s = x.pointer
+        Parallel.forEachChunk(x.count, grain: Parallel.elementwiseGrain) { _, range in
+            for i in range { d[i] = s[i] > 0 ? s[i] : 0 }
+        }
+        return out
+    }
+
+    static func reluBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
+        let out = Storage(uninitializedCount: g.count)
+        let d = out.pointer, gp = g.pointer, yp = y.pointer
+        Parallel.forEachChunk(g.count, grain: Parallel.elementwiseGrain) { _, range in
+            for i in range { d[i] = yp[i] > 0 ? gp[i] : 0 }
+        }
+        return Tensor(shape: g.shape, storage: out)
+    }
     // The gradient passes where min <= x <= max (PyTorch's clamp).
     static func clampBackward(_ g: Tensor, _ x: Tensor, _ lo: Float, _ hi: Float) -> Tensor {
         zip(g, x) { ($1 >= lo && $1 <= hi) ? $0 : 0 }
@@ -63,7 +81,7 @@ extension Tensor {
     public func abs() -> Tensor { unary(.absolute(self)) { Swift.abs($0) } }
     /// -1, 0 or 1; its gradient is zero (FGSM uses the sign of a gradient, not through it).
     public func sign() -> Tensor { unary(.sign(self)) { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) } }
-    public func relu() -> Tensor { unary(.relu(self)) { Swift.max($0, 0) } }
+    public func relu() -> Tensor { Tensor.result(shape: shape, storage: Unary.relu(self), op: .relu(self), inputs: self) }
     public func clamp(min lo: Float, max hi: Float) -> Tensor {
         unary(.clamp(self, min: lo, max: hi)) { Swift.min(Swift.max($0, lo), hi) }
     }
