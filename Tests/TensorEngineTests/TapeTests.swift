@@ -49,6 +49,16 @@ final class TapeTests: XCTestCase {
     }
 }
 
+final class NaNPropagationTests: XCTestCase {
+    /// NaN is never hidden: ReLU and max-pool pass it on, so a bad loss is seen as NaN.
+    func testReLUAndMaxPoolPropagateNaN() throws {
+        let x = try Tensor(shape: [1, 1, 2, 2], values: [.nan, -1, 2, 0])
+        XCTAssertTrue(x.relu().values[0].isNaN)
+        XCTAssertEqual(Array(x.relu().values[1...]), [0, 2, 0])
+        XCTAssertTrue(try x.maxPool2d(kernel: 2).values[0].isNaN)
+    }
+}
+
 final class ShapeErrorTests: XCTestCase {
     func testMismatchNamesBothShapes() {
         let a = Tensor(zeros: [2, 3]), b = Tensor(zeros: [4, 3])

@@ -40,7 +40,7 @@ enum Unary {
         let out = Storage(uninitializedCount: x.count)
         let d = out.pointer, s = x.pointer
         Parallel.forEachChunk(x.count, grain: Parallel.elementwiseGrain) { _, range in
-            for i in range { d[i] = s[i] > 0 ? s[i] : 0 }
+            for i in range { d[i] = s[i] < 0 ? 0 : s[i] }  // NaN passes through, as in PyTorch
         }
         return out
     }
