@@ -36,13 +36,8 @@ struct CKACommand: ParsableCommand {
         Parallel.threads = threads
         let (modelA, _) = try Checkpoint.load(a)
         let (modelB, _) = try Checkpoint.load(b)
-        let shape = modelA.modelDescription.inputShape
-        var options = DatasetLoadOptions()
-        options.dataDirectory = dataDirectory
-        (options.channels, options.height, options.width) = (shape[0], shape[1], shape[2])
-        var data = try DatasetCatalog.load(dataset, split: split, options: options)
-        if let classes { data = try data.selectingClasses(ClassSelection.parse(classes, classNames: data.classNames)) }
-        if let limit { data = data.prefix(limit) }
+        let data = try EvaluationData.load(dataset: dataset, classes: classes, split: split, limit: limit,
+                                           imageShape: modelA.modelDescription.inputShape, dataDirectory: dataDirectory)
         let stages = try RepresentationSimilarity.compare(modelA, modelB, on: data, batchSize: batchSize)
         if json {
             let items = stages.map { "{\"stage\": \(AttackReportFormat.quoted($0.stage)), \"cka\": \($0.cka.isFinite ? "\($0.cka)" : "null")}" }
