@@ -38,7 +38,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "Robustness", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets"], swiftSettings: kernelSettings),
-        .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets", "Robustness"]),
+        .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets", "Robustness", "Cluster"]),
         .target(name: "Benchmarks", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks", "Robustness"], swiftSettings: kernelSettings),
         .executableTarget(name: "rt", dependencies: [
             "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Benchmarks", "Study", "Robustness",
@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
         .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "TensorEngine"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"]),
-        .testTarget(name: "StudyTests", dependencies: ["Study", "Datasets", "NeuralNetworks", "TensorEngine"]),
+        .testTarget(name: "StudyTests", dependencies: ["Study", "Datasets", "NeuralNetworks", "TensorEngine", "Cluster", "Robustness"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "Study", "Datasets", "NeuralNetworks", "TensorEngine"]),
     ],

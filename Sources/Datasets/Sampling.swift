@@ -49,7 +49,7 @@ extension ImageDataset {
 
     /// Fisher–Yates with the project's generator (Swift's `shuffle(using:)` does not promise
     /// the same order across standard-library versions).
-    static func shuffled(_ values: [Int], generator: inout RandomGenerator) -> [Int] {
+    public static func shuffled(_ values: [Int], generator: inout RandomGenerator) -> [Int] {
         var result = values
         if result.count < 2 { return result }
         for i in stride(from: result.count - 1, to: 0, by: -1) {

@@ -24,6 +24,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var initCheckpoint: String?
     /// Freeze every parameter before this name in model order (the re-trained-layers factor).
     public var retrainFrom: String?
+    /// Train the classifier only (a linear probe of the backbone). Optional so configurations
+    /// stored before it existed still decode.
+    public var linearProbe: Bool?
     /// The backbone's own learning rate (the head keeps `learningRate`).
     public var backboneLearningRate: Float?
     public var threads = 2
@@ -51,6 +54,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if let b = backboneLearningRate, !(b >= 0 && b.isFinite) { throw fail("--backbone-lr must be >= 0, got \(b)") }
         guard momentum >= 0, momentum < 1 else { throw fail("--momentum must be in [0, 1), got \(momentum)") }
         guard weightDecay >= 0 else { throw fail("--weight-decay must be >= 0, got \(weightDecay)") }
+        if linearProbe == true && retrainFrom != nil { throw fail("a linear probe trains the head only; it cannot take --retrain-from too") }
         if let k = perClass, k < 1 { throw fail("--per-class must be at least 1, got \(k)") }
         guard threads >= 1 else { throw fail("--threads must be at least 1, got \(threads)") }
         do { try objective?.validate() } catch { throw fail("\(error)") }

@@ -24,8 +24,10 @@ public struct EpochSummary: Sendable, Codable {
     public var epoch: Int
     public var trainLoss: Double
     public var trainAccuracy: Double
-    public var testAccuracy: Double
-    public var testLoss: Double
+    /// Accuracy and loss on the test split; nil for epochs the run did not evaluate
+    /// (`evaluateEveryEpoch` off: only the last epoch is).
+    public var testAccuracy: Double?
+    public var testLoss: Double?
     public var learningRate: Double
     public var seconds: Double
     public var imagesPerSecond: Double
@@ -63,13 +65,16 @@ public struct TrainingRun {
     public let configuration: TrainingConfiguration
     public var objective: TrainingObjective = CrossEntropyObjective()
     public var reducer: GradientReducer = LocalReducer()
+    /// Measure the test split after every epoch (a learning curve) or only after the last (sweeps,
+    /// which evaluate the final model anyway and need not pay for the curve).
+    public var evaluateEveryEpoch = true
 
     public init(_ configuration: TrainingConfiguration) {
         self.configuration = configuration
         objective = (configuration.objective ?? ObjectiveSettings()).makeObjective(seed: configuration.seed)
     }
 
-    public func run(saveTo checkpointPath: String?, report: (TrainingEvent) -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
+    public func run(saveTo checkpointPath: String?, report: (TrainingEvent) throws -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
         let c = configuration
         try c.validate()
         Parallel.threads = c.threads
@@ -97,6 +102,7 @@ public struct TrainingRun {
             try model.load(file, path: c.initCheckpoint!, skipping: [model.headName])
         }
         if let name = c.retrainFrom { try model.freezeBefore(name) }
+        if c.linearProbe == true { try model.freezeBefore(model.headName) }
 
         let trainable = model.trainableParameters
         var groups: [ParameterGroup]
@@ -139,17 +145,17 @@ public struct TrainingRun {
                 seen += result.examples
                 let done = epoch * steps + batch.index + 1
                 let elapsed = Date().timeIntervalSince(trainingStart)
-                report(.step(StepProgress(epoch: epoch + 1, epochs: c.epochs, step: batch.index + 1, stepsPerEpoch: steps,
+                try report(.step(StepProgress(epoch: epoch + 1, epochs: c.epochs, step: batch.index + 1, stepsPerEpoch: steps,
                                           loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
                                           imagesPerSecond: Double(seen) / Date().timeIntervalSince(epochStart),
                                           remainingSeconds: elapsed / Double(done) * Double(totalSteps - done))))
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
-            let test = try Evaluation.evaluate(model, on: task.test)
-            last = test
-            report(.epoch(EpochSummary(epoch: epoch + 1, trainLoss: lossSum / Double(max(seen, 1)),
+            let test = evaluateEveryEpoch || epoch == c.epochs - 1 ? try Evaluation.evaluate(model, on: task.test) : nil
+            if let test { last = test }
+            try report(.epoch(EpochSummary(epoch: epoch + 1, trainLoss: lossSum / Double(max(seen, 1)),
                                        trainAccuracy: Double(correct) / Double(max(seen, 1)),
-                                       testAccuracy: test.accuracy, testLoss: test.loss,
+                                       testAccuracy: test?.accuracy, testLoss: test?.loss,
                                        learningRate: Double(c.learningRate * schedule.factor(atIteration: trainer.iteration)),
                                        seconds: Date().timeIntervalSince(epochStart),
                                        imagesPerSecond: Double(seen) / trainSeconds)))

@@ -8,6 +8,7 @@ struct RT: ParsableCommand {
         abstract: "RobustTransfer: study how pre-training transfers adversarial non-robustness, on a cluster.",
         version: RTVersion.string,
         subcommands: [
+            StudyCommand.self,
             TrainCommand.self,
             EvalCommand.self,
             AttackCommand.self,

@@ -26,7 +26,7 @@ final class TrainingProgressDisplay {
         case let .epoch(e):
             if usesBar {
                 print(String(format: "\r\u{1B}[2Kepoch %d  train loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1fs",
-                             e.epoch, e.trainLoss, 100 * e.trainAccuracy, 100 * e.testAccuracy, e.seconds))
+                             e.epoch, e.trainLoss, 100 * e.trainAccuracy, 100 * (e.testAccuracy ?? .nan), e.seconds))
             } else {
                 printJSON(e)
             }

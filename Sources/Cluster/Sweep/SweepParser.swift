@@ -26,7 +26,9 @@ public struct SweepParser {
         } catch {
             throw SweepError(file: file, line: 0, column: 0, key: "(document)", problem: "not YAML: \(error)")
         }
-        let top = try mapping(root, "(document)", allowed: ["name", "seeds", "stages", "retries", "description"])
+        // `defaults` holds anchored mappings that stages merge (`<<: *common`); it makes no trials itself.
+        let top = try mapping(root, "(document)", allowed: ["name", "seeds", "stages", "retries", "description", "defaults"])
+        if let defaults = top["defaults"] { _ = try mapping(defaults, "defaults", allowed: nil) }
         guard let nameNode = top["name"] else { throw fail(root, "name", "missing: every sweep needs a name") }
         let name = try string(nameNode, "name")
         guard name.range(of: "^[A-Za-z0-9._-]+$", options: .regularExpression) != nil else {
@@ -191,7 +193,8 @@ public struct SweepParser {
     }
 
     private func mapping(_ node: Node, _ path: String, allowed: Set<String>?) throws -> Node.Mapping {
-        guard case let .mapping(map) = node else { throw fail(node, path, "expected a mapping, got \(kindName(node))") }
+        guard case .mapping = node else { throw fail(node, path, "expected a mapping, got \(kindName(node))") }
+        let map = try mergingKeys(node, path)
         var seen = Set<String>()
         for key in map.keys {
             guard let name = key.string else { throw fail(key, path, "keys must be text") }
@@ -232,16 +235,21 @@ public struct SweepParser {
         switch node {
         case let .scalar(scalar):
             guard scalar.style == .plain || scalar.style == .any else { return .string(scalar.string) }
-            if let i = node.int { return .int(i) }
-            if let d = node.float { return .double(d) }
-            if let b = node.bool { return .bool(b) }
-            if node.null != nil { return .null }
+            // Trust the YAML resolver's tag, not a lenient conversion: `0-4` is text (a class
+            // range), although an octal-minded integer parser would read it as -4.
+            switch node.tag.rawValue {
+            case "tag:yaml.org,2002:int": if let i = node.int { return .int(i) }
+            case "tag:yaml.org,2002:float": if let d = node.float { return .double(d) }
+            case "tag:yaml.org,2002:bool": if let b = node.bool { return .bool(b) }
+            case "tag:yaml.org,2002:null": return .null
+            default: break
+            }
             return .string(scalar.string)
         case let .sequence(items):
             return .array(try items.enumerated().map { try json($1, "\(path)[\($0)]") })
-        case let .mapping(map):
+        case .mapping:
             var object: [String: JSONValue] = [:]
-            for (key, value) in map {
+            for (key, value) in try mapping(node, path, allowed: nil) {
                 let k = try string(key, path)
                 object[k] = try json(value, "\(path).\(k)")
             }
@@ -249,5 +257,31 @@ public struct SweepParser {
         case .alias:
             throw fail(node, path, "aliases are not supported in sweep files")
         }
+    }
+
+    /// Resolves YAML merge keys (`<<: *defaults`, or a list of them), so stages can share
+    /// parameters through an anchor: keys written in the mapping win over merged ones, and
+    /// earlier merged mappings over later ones (the YAML merge-key rule).
+    private func mergingKeys(_ node: Node, _ path: String) throws -> Node.Mapping {
+        guard case let .mapping(map) = node else { throw fail(node, path, "expected a mapping, got \(kindName(node))") }
+        var explicit: [(Node, Node)] = []
+        var merged: [(Node, Node)] = []
+        for (key, value) in map {
+            guard key.string == "<<" else { explicit.append((key, value)); continue }
+            let sources: [Node]
+            switch value {
+            case .mapping: sources = [value]
+            case let .sequence(items): sources = Array(items)
+            default: throw fail(value, "\(path).<<", "a merge key takes a mapping or a list of mappings, got \(kindName(value))")
+            }
+            for source in sources {
+                guard case .mapping = source else { throw fail(source, "\(path).<<", "a merge key takes mappings, got \(kindName(source))") }
+                for pair in try mergingKeys(source, path) where !merged.contains(where: { $0.0.string == pair.key.string }) {
+                    merged.append((pair.key, pair.value))
+                }
+            }
+        }
+        let written = Set(explicit.compactMap { $0.0.string })
+        return Node.Mapping(explicit + merged.filter { !written.contains($0.0.string ?? "") }, map.tag, map.style)
     }
 }

@@ -104,14 +104,23 @@ final class ProgressDisplay {
         guard enabled else { return }
         let done = status.counts["done"] ?? 0, failed = status.counts["failed"] ?? 0
         let leased = status.counts["leased"] ?? 0
-        let eta = status.etaSeconds.map { String(format: "%.0f s", $0) } ?? "?"
-        let line = "\(status.sweep): \(done + failed)/\(status.total) finished (\(failed) failed), \(leased) running on \(status.workers.count) workers, \(String(format: "%.1f", status.throughput)) trials/s, ETA \(eta)"
+        let eta = status.etaSeconds.map { Self.duration($0) } ?? "?"
+        // Each running trial with its last reported fraction: long trials show they are alive.
+        let running = status.workers.flatMap { worker in worker.running.map { id in "\(id) \(Int(100 * (worker.progress[id] ?? 0)))%" } }.sorted()
+        let line = "\(status.sweep): \(done + failed)/\(status.total) finished (\(failed) failed), \(leased) running on \(status.workers.count) workers"
+            + (running.isEmpty ? "" : " [\(running.joined(separator: ", "))]")
+            + ", \(Self.duration(status.elapsedSeconds)) elapsed, ETA \(eta)"
         if terminal {
             FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
         } else if Date().timeIntervalSince(lastLine) >= 5 {
             FileHandle.standardError.write(Data("\(line)\n".utf8))
             lastLine = Date()
         }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
     }
 
     func finish() {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import Study
 
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +38,7 @@ struct WorkerCommand: ParsableCommand {
     static func jobRegistry() -> JobRegistry {
         var registry = JobRegistry()
         ToyJobs.register(into: &registry)
+        StudyJobs.register(into: &registry)
         return registry
     }
 

@@ -1,0 +1,132 @@
+import Cluster
+import Datasets
+import Foundation
+import NeuralNetworks
+import Robustness
+import TensorEngine
+
+/// Runs one study trial end to end on a worker: train the role (from the parent's checkpoint
+/// when it has one), then measure it — clean accuracy on the whole test split, the attack
+/// suite on a seeded subset, and the analyses the sweep asks for — and hand back the metrics,
+/// the per-example masks and the checkpoint (docs/STUDY.md).
+public struct StudyTrial {
+    public let spec: StudyTrialSpec
+
+    public init(spec: StudyTrialSpec) { self.spec = spec }
+
+    /// Training is about this share of a trial's progress bar; the measurements the rest.
+    private static let trainingShare = 0.7
+
+    public func run(parentCheckpoint: Data?, cancellation: CancellationFlag? = nil,
+                    progress: (Double, String) -> Void = { _, _ in }) throws -> JobOutcome {
+        let role = spec.role
+        if role.needsParent && parentCheckpoint == nil {
+            throw JobError("\(role.rawValue) starts from a pre-trained checkpoint: give its stage `from: <pretrain stage>`")
+        }
+        if !role.needsParent && parentCheckpoint != nil {
+            throw JobError("\(role.rawValue) trains from scratch: remove `from:` from its stage")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-trial-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        var configuration = spec.training
+        var parentPath: String?
+        if let parentCheckpoint {
+            let path = directory.appendingPathComponent("parent.safetensors").path
+            try parentCheckpoint.write(to: URL(fileURLWithPath: path))
+            configuration.initCheckpoint = path
+            parentPath = path
+        }
+        let checkpointPath = directory.appendingPathComponent("\(role.rawValue).safetensors").path
+
+        // Train.
+        var run = TrainingRun(configuration)
+        run.evaluateEveryEpoch = false
+        let trainingStart = Date()
+        let (model, summary) = try run.run(saveTo: checkpointPath) { event in
+            if cancellation?.isCancelled == true { throw JobError("\(role.rawValue): cancelled by the coordinator") }
+            if case let .step(p) = event {
+                let done = Double((p.epoch - 1) * p.stepsPerEpoch + p.step) / Double(p.epochs * p.stepsPerEpoch)
+                progress(Self.trainingShare * done, String(format: "epoch %d/%d, loss %.3f", p.epoch, p.epochs, p.loss))
+            }
+        }
+        let trainSeconds = Date().timeIntervalSince(trainingStart)
+
+        // Measure.
+        let evaluationStart = Date()
+        let test = try EvaluationData.load(dataset: spec.task.dataset, classes: spec.task.classes, split: .test, limit: nil,
+                                           for: model, dataDirectory: configuration.dataDirectory)
+        let attacked = Self.seededSubset(of: test, count: spec.attackExamples, seed: spec.attackSeed)
+        var metrics: [String: JSONValue] = [
+            "role": .string(role.rawValue), "dataset": .string(spec.task.dataset), "task": .string(spec.task.label),
+            "model": .string(configuration.model), "train_examples": .int(summary.trainExamples), "epochs": .int(configuration.epochs),
+            "clean_accuracy": .double(summary.testAccuracy), "clean_examples": .int(test.count),
+            "mean_true_confidence": .double(summary.meanTrueConfidence), "attacked_examples": .int(attacked.count),
+        ]
+        if let classes = spec.task.classes { metrics["classes"] = .string(classes) }
+        var masks: [String: Data] = [:]
+
+        let parent = try parentPath.map { try Checkpoint.load($0).model }
+        let evaluator = RobustnessEvaluator(batchSize: spec.attackBatchSize)
+        if !spec.attacks.isEmpty {
+            progress(Self.trainingShare, "attacking \(attacked.count) examples")
+            let report = try evaluator.evaluate(model, on: attacked, attacks: spec.attacks.map(\.spec))
+            metrics["attacked_clean_accuracy"] = .double(report.cleanAccuracy)
+            metrics["worst_case_accuracy"] = .double(report.worstCaseAccuracy)
+            masks["clean"] = Self.mask(report.cleanCorrect)
+            var entries = zip(spec.attacks, report.results).map { attack, result in
+                masks[attack.key] = Self.mask(result.correct)
+                return Self.entry(attack, result, name: attack.spec.kind.rawValue)
+            }
+            if spec.transferFromParent, let parent {
+                progress(Self.trainingShare + 0.5 * (1 - Self.trainingShare), "transfer attacks from the parent's features")
+                let transfer = try evaluator.evaluate(model, on: attacked, attacks: spec.attacks.map(\.spec),
+                                                      craftingModel: parent, craftingSpace: .features)
+                for (attack, result) in zip(spec.attacks, transfer.results) {
+                    let name = "\(attack.spec.kind.rawValue)-transfer"
+                    masks["\(name)-\(attack.spec.norm.rawValue)-\(attack.epsLabel)"] = Self.mask(result.correct)
+                    entries.append(Self.entry(attack, result, name: name))
+                }
+            }
+            metrics["attacks"] = .array(entries)
+            if !report.warnings.isEmpty { metrics["warnings"] = .array(report.warnings.map(JSONValue.string)) }
+        }
+        if let count = spec.ckaExamples, let parent {
+            progress(0.95, "CKA against the parent")
+            let similarity = try RepresentationSimilarity.compare(model, parent, on: Self.seededSubset(of: test, count: count, seed: spec.attackSeed))
+            metrics["cka"] = .array(similarity.map { .object(["reference": .string("parent"), "layer": .string($0.stage), "value": .double($0.cka)]) })
+        }
+        if let radii = spec.frequencyRadii {
+            progress(0.97, "frequency analysis")
+            let frequency = try FrequencyAnalysis.run(model, on: attacked, radii: radii, batchSize: spec.attackBatchSize)
+            metrics["frequency"] = .object([
+                "low_pass": .array(frequency.lowPass.map { .object(["radius": .double($0.radius), "accuracy": .double($0.accuracy)]) }),
+                "high_pass": .array(frequency.highPass.map { .object(["radius": .double($0.radius), "accuracy": .double($0.accuracy)]) }),
+            ])
+        }
+        metrics["train_seconds"] = .double(trainSeconds)
+        metrics["eval_seconds"] = .double(Date().timeIntervalSince(evaluationStart))
+        let checkpoint = try Data(contentsOf: URL(fileURLWithPath: checkpointPath))
+        return JobOutcome(metrics: metrics, masks: masks, artifact: (name: "\(role.rawValue).safetensors", bytes: checkpoint))
+    }
+
+    /// `count` examples chosen by `seed`, kept in test-set order (all of them when count is nil or too large).
+    static func seededSubset(of data: ImageDataset, count: Int?, seed: UInt64) -> ImageDataset {
+        guard let count, count < data.count else { return data }
+        var generator = RandomGenerator(seed: seed, stream: "attack-subset")
+        let chosen = ImageDataset.shuffled(Array(0..<data.count), generator: &generator).prefix(count).sorted()
+        return data.gathering(chosen, name: "\(data.name)[\(count) seeded by \(seed)]")
+    }
+
+    static func mask(_ correct: [Bool]) -> Data { Data(correct.map { $0 ? 1 : 0 }) }
+
+    static func entry(_ attack: LabeledAttack, _ result: AttackResult, name: String) -> JSONValue {
+        .object([
+            "attack": .string(name), "norm": .string(result.norm), "eps": .double(Double(result.eps)), "eps_label": .string(attack.epsLabel),
+            "steps": .int(result.steps), "robust_accuracy": .double(result.robustAccuracy), "success_rate": .double(result.successRate),
+            "mean_true_confidence_clean": .double(result.meanTrueConfidenceClean),
+            "mean_true_confidence_adv": .double(result.meanTrueConfidenceAdversarial),
+        ])
+    }
+}

@@ -1,0 +1,95 @@
+import Cluster
+import Foundation
+import Robustness
+
+/// A study trial as its parameters describe it: what to train, then what to measure.
+/// Every key is documented in docs/STUDY.md; an unknown key is an error.
+public struct StudyTrialSpec: Sendable {
+    public var role: StudyRole
+    /// The task this role trains and is measured on (source or target).
+    public var task: StudyTaskSpec
+    /// Training, without the parent checkpoint (the job supplies its path).
+    public var training: TrainingConfiguration
+    public var attacks: [LabeledAttack]
+    /// Attack a seeded subset of the test split of this size (clean accuracy is on all of it).
+    public var attackExamples: Int?
+    /// The subset and the attacks' random starts follow this seed, not the trial's, so every
+    /// role and seed is attacked on the same examples and masks line up.
+    public var attackSeed: UInt64
+    public var attackBatchSize: Int
+    /// Linear CKA against the parent model, per stage, on this many test examples (nil: off).
+    public var ckaExamples: Int?
+    /// Adversarial examples crafted on the parent (pre-trained) model's features, evaluated on this one.
+    public var transferFromParent: Bool
+    /// Radii of the low- and high-pass accuracy curves (nil: no frequency analysis).
+    public var frequencyRadii: [Double]?
+
+    public init(role: StudyRole, parameters: [String: JSONValue], seed: Int) throws {
+        self.role = role
+        var reader = StudyParameterReader(parameters)
+        // Both tasks are read (shared sweep-level parameters name both); the role picks one.
+        let sourceTask = try reader.object("source").map(StudyTaskSpec.init)
+        let targetTask = try reader.object("target").map(StudyTaskSpec.init)
+        guard let task = role.trainsOnSource ? sourceTask : targetTask else {
+            let key = role.trainsOnSource ? "source" : "target"
+            throw reader.fail(key, "missing: \(role.rawValue) trains on the \(key) task, e.g. {dataset: fashion-mnist, classes: \(role.trainsOnSource ? "0-4" : "5-9")}")
+        }
+        self.task = task
+
+        var c = TrainingConfiguration(model: try reader.string("model") ?? "small-cnn", dataset: task.dataset)
+        c.classes = task.classes
+        c.perClass = task.perClass
+        c.seed = UInt64(truncatingIfNeeded: seed)
+        c.epochs = try reader.int("epochs", atLeast: 1) ?? task.epochs ?? c.epochs
+        c.batchSize = try reader.int("batch_size", atLeast: 1) ?? c.batchSize
+        if let name = try reader.string("optimizer") {
+            guard let kind = TrainingConfiguration.OptimizerKind(rawValue: name) else { throw reader.fail("optimizer", "must be sgd, adam or adamw, got '\(name)'") }
+            c.optimizer = kind
+        }
+        if let name = try reader.string("schedule") {
+            guard let kind = TrainingConfiguration.ScheduleKind(rawValue: name) else { throw reader.fail("schedule", "must be constant, step or cosine, got '\(name)'") }
+            c.schedule = kind
+        }
+        let lr = try reader.float("lr") ?? c.learningRate
+        let headLR = try reader.float("head_lr"), backboneLR = try reader.float("backbone_lr")
+        // With either rate given, the backbone and the head are two parameter groups.
+        c.learningRate = headLR ?? lr
+        if headLR != nil || backboneLR != nil { c.backboneLearningRate = backboneLR ?? lr }
+        c.momentum = try reader.float("momentum") ?? c.momentum
+        c.weightDecay = try reader.float("weight_decay") ?? c.weightDecay
+        c.threads = try reader.int("threads", atLeast: 1) ?? 1
+        c.cropPadding = try reader.int("crop_padding", atLeast: 0) ?? 0
+        c.horizontalFlip = try reader.bool("flip") ?? false
+        c.dataDirectory = try reader.string("data_dir")
+        c.retrainFrom = try reader.string("retrain_from")
+        c.linearProbe = try reader.bool("linear_probe")
+
+        // The robust objectives' settings; the role decides whether they apply.
+        let beta = try reader.float("beta"), trainEps = try reader.float("train_eps")
+        let trainSteps = try reader.int("train_steps", atLeast: 1), trainStepSize = try reader.float("train_step_size")
+        if role.objective != .crossEntropy {
+            c.objective = ObjectiveSettings(kind: role.objective, beta: role.objective == .pgdAT ? nil : beta,
+                                            eps: trainEps, steps: trainSteps, stepSize: trainStepSize)
+        }
+        if !role.needsParent && (c.retrainFrom != nil || c.linearProbe == true || headLR != nil || backboneLR != nil) {
+            throw JobError("parameters retrain_from, linear_probe, head_lr and backbone_lr need a pre-trained start; \(role.rawValue) trains from scratch")
+        }
+        do { try c.validate() } catch { throw JobError("\(error)") }
+        training = c
+
+        attackSeed = UInt64(try reader.int("attack_seed", atLeast: 0) ?? 0)
+        attacks = try StudyAttackSuite.parse(try reader.array("attacks") ?? [], seed: attackSeed)
+        attackExamples = try reader.int("attack_examples", atLeast: 1)
+        attackBatchSize = try reader.int("attack_batch_size", atLeast: 1) ?? 128
+        ckaExamples = try reader.int("cka_examples", atLeast: 4)
+        transferFromParent = try reader.bool("transfer_from_parent") ?? false
+        frequencyRadii = try reader.array("frequency_radii")?.map { value in
+            guard let r = value.doubleValue, r > 0 else { throw reader.fail("frequency_radii", "must be positive numbers, got \(value)") }
+            return r
+        }
+        if !role.needsParent && (ckaExamples != nil || transferFromParent) {
+            throw JobError("parameters cka_examples and transfer_from_parent compare with the parent model; \(role.rawValue) has none")
+        }
+        try reader.rejectUnknownKeys()
+    }
+}

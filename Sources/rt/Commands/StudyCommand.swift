@@ -1,0 +1,62 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+struct StudyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "study",
+        abstract: "Run the robustness-transfer study on a local cluster, then print its summary.",
+        discussion: """
+        With no sweep file, runs cluster/sweeps/default.yaml: Fashion-MNIST classes 0-4 -> 5-9, small-cnn,
+        roles standard, finetune, dm and trades, 3 seeds, PGD-10 and FGSM from 1/255 to 32/255 (docs/STUDY.md).
+        The run is stored in RUNS/<sweep>; the summary table is printed and the HTML report written next to it.
+        """)
+
+    @Argument(help: "The study's sweep file (default: cluster/sweeps/default.yaml).")
+    var sweep: String?
+
+    @Option(name: .long, help: "Worker processes to start.")
+    var workers: Int = 2
+
+    @Option(name: .long, help: "Directory that holds the run directories.")
+    var runs: String = "runs"
+
+    @Flag(name: .long, help: "Continue the run stored in RUNS/<sweep> (finished trials are not re-run).")
+    var resume = false
+
+    @Flag(name: .long, help: "No progress display.")
+    var quiet = false
+
+    func run() throws {
+        let sweepPath = try sweep ?? Self.defaultSweep()
+        let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: sweepPath))
+        var arguments = [sweepPath, "--workers", "\(workers)", "--runs", runs]
+        if resume { arguments.append("--resume") }
+        if quiet { arguments.append("--quiet") }
+        let started = Date()
+        let runCommand = try RunCommand.parse(arguments)
+        var failure: Error?
+        do { try runCommand.run() } catch { failure = error }
+        let runDirectory = URL(fileURLWithPath: runs).appendingPathComponent(spec.name)
+        // A sweep with failed trials still has a report of what finished; the exit status says it failed.
+        if FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
+            try StudySummary.print(runDirectory: runDirectory, wallSeconds: Date().timeIntervalSince(started))
+        }
+        if let failure { throw failure }
+    }
+
+    /// `cluster/sweeps/default.yaml` of the working directory, else of the checkout this `rt` was built in.
+    static func defaultSweep() throws -> String {
+        let relative = "cluster/sweeps/default.yaml"
+        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(relative)]
+        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path != "/" {
+            candidates.append(directory.appendingPathComponent(relative))
+            directory.deleteLastPathComponent()
+        }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw ValidationError("no sweep given and \(relative) not found in the working directory or above \(candidates[0].path); pass a sweep file")
+        }
+        return found.path
+    }
+}

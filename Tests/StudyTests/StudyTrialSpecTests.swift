@@ -1,0 +1,76 @@
+import Cluster
+import XCTest
+@testable import Study
+
+/// A study trial's parameters: what each role takes from them, and the errors a sweep author sees.
+final class StudyTrialSpecTests: XCTestCase {
+    let shared: [String: JSONValue] = [
+        "source": .object(["dataset": .string("fashion-mnist"), "classes": .string("0-4"), "per_class": .int(1000), "epochs": .int(4)]),
+        "target": .object(["dataset": .string("fashion-mnist"), "classes": .string("5-9"), "per_class": .int(300), "epochs": .int(12)]),
+        "attacks": .array([
+            .object(["attack": .string("pgd"), "steps": .int(10), "eps": .array([.string("1/255"), .string("8/255")])]),
+            .object(["attack": .string("fgsm"), "eps": .string("8/255")]),
+        ]),
+    ]
+
+    func spec(_ role: StudyRole, _ extra: [String: JSONValue] = [:], seed: Int = 7) throws -> StudyTrialSpec {
+        try StudyTrialSpec(role: role, parameters: shared.merging(extra) { $1 }, seed: seed)
+    }
+
+    func testRolesPickTheirTaskAndObjective() throws {
+        let pretrain = try spec(.pretrain)
+        XCTAssertEqual(pretrain.task.label, "fashion-mnist[0-4]")
+        XCTAssertEqual(pretrain.training.epochs, 4)
+        XCTAssertEqual(pretrain.training.perClass, 1000)
+        XCTAssertNil(pretrain.training.objective)
+        XCTAssertEqual(pretrain.training.seed, 7)
+
+        let dm = try spec(.dm, ["beta": .int(500), "train_eps": .string("0.5/255"), "train_steps": .int(10)])
+        XCTAssertEqual(dm.task.label, "fashion-mnist[5-9]")
+        XCTAssertEqual(dm.training.epochs, 12)
+        XCTAssertEqual(dm.training.objective?.kind, .dm)
+        XCTAssertEqual(dm.training.objective?.beta, 500)
+        XCTAssertEqual(dm.training.objective?.eps ?? 0, 0.5 / 255, accuracy: 1e-9)
+
+        let robust = try spec(.robustPretrain, ["train_eps": .string("8/255")])
+        XCTAssertEqual(robust.training.objective?.kind, .pgdAT)
+        XCTAssertEqual(robust.task.label, "fashion-mnist[0-4]")
+        XCTAssertEqual(try spec(.trades).training.objective?.kind, .trades)
+        XCTAssertEqual(try spec(.advFinetune).training.objective?.kind, .pgdAT)
+    }
+
+    func testAttackSuiteKeepsTheWrittenBudgets() throws {
+        let attacks = try spec(.standard).attacks
+        XCTAssertEqual(attacks.map(\.key), ["pgd-linf-1/255", "pgd-linf-8/255", "fgsm-linf-8/255"])
+        XCTAssertEqual(attacks[1].spec.eps, 8 / 255, accuracy: 1e-9)
+        XCTAssertEqual(attacks[1].spec.steps, 10)
+        XCTAssertEqual(attacks[2].spec.effectiveSteps, 1)
+    }
+
+    func testFineTuningRatesBecomeTwoGroups() throws {
+        let finetune = try spec(.finetune, ["lr": .double(0.05), "backbone_lr": .double(0.005)])
+        XCTAssertEqual(finetune.training.learningRate, 0.05)
+        XCTAssertEqual(finetune.training.backboneLearningRate, 0.005)
+        let headOnly = try spec(.finetune, ["lr": .double(0.01), "head_lr": .double(0.1)])
+        XCTAssertEqual(headOnly.training.learningRate, 0.1)
+        XCTAssertEqual(headOnly.training.backboneLearningRate, 0.01)
+        XCTAssertEqual(try spec(.finetune, ["linear_probe": .bool(true)]).training.linearProbe, true)
+    }
+
+    func testMistakesNameTheParameter() {
+        func message(_ role: StudyRole, _ parameters: [String: JSONValue]) -> String {
+            do { _ = try StudyTrialSpec(role: role, parameters: parameters, seed: 1); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message(.standard, shared.merging(["epohcs": .int(3)]) { $1 }).contains("unknown parameter epohcs"))
+        XCTAssertTrue(message(.standard, ["source": shared["source"]!]).contains("parameter target: missing"))
+        XCTAssertTrue(message(.standard, shared.merging(["lr": .string("fast")]) { $1 }).contains("lr"))
+        XCTAssertTrue(message(.standard, shared.merging(["retrain_from": .string("conv2")]) { $1 }).contains("from scratch"))
+        let badAttack: JSONValue = .array([.object(["attack": .string("pgd"), "eps": .string("-1/255")])])
+        XCTAssertTrue(message(.standard, shared.merging(["attacks": badAttack]) { $1 }).contains("negative"))
+        let unknownAttack: JSONValue = .array([.object(["attack": .string("deepfool"), "eps": .int(0)])])
+        XCTAssertTrue(message(.standard, shared.merging(["attacks": unknownAttack]) { $1 }).contains("unknown attack 'deepfool'"))
+        let badTarget: JSONValue = .object(["dataset": .string("fashion-mnist"), "clases": .string("5-9")])
+        XCTAssertTrue(message(.standard, shared.merging(["target": badTarget]) { $1 }).contains("target.clases"))
+        XCTAssertTrue(message(.standard, shared.merging(["model": .string("vgg")]) { $1 }).contains("unknown model 'vgg'"))
+    }
+}

@@ -1,0 +1,97 @@
+import Cluster
+import Foundation
+import NeuralNetworks
+import TensorEngine
+import XCTest
+@testable import Study
+
+/// One study trial in this process: train, measure, and hand back metrics, masks and checkpoint.
+final class StudyTrialTests: XCTestCase {
+    static let dataset = "synthetic:classes=4,channels=1,size=12,train=600,test=160,seed=5"
+    let parameters: [String: JSONValue] = [
+        "source": .object(["dataset": .string(dataset), "classes": .string("0-1"), "epochs": .int(2)]),
+        "target": .object(["dataset": .string(dataset), "classes": .string("2-3"), "per_class": .int(100), "epochs": .int(2)]),
+        "batch_size": .int(32),
+        "attack_examples": .int(50),
+        "attacks": .array([
+            .object(["attack": .string("pgd"), "steps": .int(3), "eps": .array([.int(0), .string("8/255"), .string("64/255")])]),
+            .object(["attack": .string("fgsm"), "eps": .string("8/255")]),
+        ]),
+    ]
+
+    func run(_ role: StudyRole, _ extra: [String: JSONValue] = [:], parent: Data? = nil) throws -> JobOutcome {
+        let spec = try StudyTrialSpec(role: role, parameters: parameters.merging(extra) { $1 }, seed: 3)
+        return try StudyTrial(spec: spec).run(parentCheckpoint: parent)
+    }
+
+    func attacks(_ outcome: JobOutcome) -> [String: [String: JSONValue]] {
+        var byKey: [String: [String: JSONValue]] = [:]
+        for case let .object(entry) in outcome.metrics["attacks"]?.arrayValue ?? [] {
+            byKey["\(entry["attack"]!.stringValue!)-\(entry["eps_label"]!.stringValue!)"] = entry
+        }
+        return byKey
+    }
+
+    func testPretrainThenFinetuneMeasuresEverythingTheReportNeeds() throws {
+        let pretrain = try run(.pretrain)
+        XCTAssertEqual(pretrain.metrics["task"], .string("\(Self.dataset)[0-1]"))
+        XCTAssertEqual(pretrain.metrics["clean_examples"], .int(80), "clean accuracy covers the whole source test split")
+        let checkpoint = try XCTUnwrap(pretrain.artifact).bytes
+
+        let finetune = try run(.finetune, ["cka_examples": .int(40), "transfer_from_parent": .bool(true)], parent: checkpoint)
+        let m = finetune.metrics
+        XCTAssertEqual(m["role"], .string("finetune"))
+        XCTAssertEqual(m["task"], .string("\(Self.dataset)[2-3]"))
+        XCTAssertEqual(m["train_examples"], .int(200))
+        XCTAssertEqual(m["attacked_examples"], .int(50))
+        XCTAssertEqual(m["clean_examples"], .int(80))
+        let clean = try XCTUnwrap(m["attacked_clean_accuracy"]?.doubleValue)
+        XCTAssertGreaterThan(try XCTUnwrap(m["clean_accuracy"]?.doubleValue), 0.6, "two synthetic classes are learnable")
+
+        // One entry and one mask per attack, each mask one byte per attacked example.
+        let byKey = attacks(finetune)
+        XCTAssertEqual(Set(byKey.keys), ["pgd-0", "pgd-8/255", "pgd-64/255", "fgsm-8/255",
+                                         "pgd-transfer-0", "pgd-transfer-8/255", "pgd-transfer-64/255", "fgsm-transfer-8/255"])
+        XCTAssertEqual(byKey["pgd-0"]?["robust_accuracy"]?.doubleValue, clean, "eps 0 gives the clean accuracy")
+        let strong = try XCTUnwrap(byKey["pgd-64/255"]?["robust_accuracy"]?.doubleValue)
+        XCTAssertLessThanOrEqual(strong, try XCTUnwrap(byKey["pgd-8/255"]?["robust_accuracy"]?.doubleValue))
+        XCTAssertLessThanOrEqual(try XCTUnwrap(m["worst_case_accuracy"]?.doubleValue), strong)
+        for key in ["clean", "pgd-linf-0", "pgd-linf-8/255", "pgd-linf-64/255", "fgsm-linf-8/255", "pgd-transfer-linf-8/255"] {
+            XCTAssertEqual(finetune.masks[key]?.count, 50, key)
+        }
+        let mask = try XCTUnwrap(finetune.masks["pgd-linf-64/255"])
+        XCTAssertEqual(Double(mask.filter { $0 == 1 }.count) / 50, strong, "the mask and the metric agree")
+
+        // CKA against the parent at every stage, in (0, 1].
+        let cka = try XCTUnwrap(m["cka"]?.arrayValue)
+        XCTAssertEqual(cka.count, 3, "small-cnn has three stages")
+        for case let .object(entry) in cka {
+            let value = try XCTUnwrap(entry["value"]?.doubleValue)
+            XCTAssertTrue(value > 0 && value <= 1 + 1e-9, "CKA \(value)")
+        }
+        // The artifact is a checkpoint of the target task.
+        let (model, _) = try Checkpoint.load(try write(try XCTUnwrap(finetune.artifact).bytes))
+        XCTAssertEqual(model.modelDescription.numClasses, 2)
+    }
+
+    func testRolesWithAndWithoutAParentAreChecked() throws {
+        XCTAssertThrowsError(try run(.finetune)) { XCTAssertTrue("\($0)".contains("from:"), "\($0)") }
+        XCTAssertThrowsError(try run(.standard, parent: Data([1, 2, 3]))) { XCTAssertTrue("\($0)".contains("remove `from:`"), "\($0)") }
+    }
+
+    func testCancellationStopsTraining() throws {
+        let flag = CancellationFlag()
+        flag.cancel()
+        let spec = try StudyTrialSpec(role: .standard, parameters: parameters, seed: 1)
+        XCTAssertThrowsError(try StudyTrial(spec: spec).run(parentCheckpoint: nil, cancellation: flag)) {
+            XCTAssertTrue("\($0)".contains("cancelled"), "\($0)")
+        }
+    }
+
+    func write(_ bytes: Data) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rt-study-\(UUID().uuidString).safetensors").path
+        try bytes.write(to: URL(fileURLWithPath: path))
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+}
