@@ -27,9 +27,16 @@ public struct StudyTrialSpec: Sendable {
     public init(role: StudyRole, parameters: [String: JSONValue], seed: Int) throws {
         self.role = role
         var reader = StudyParameterReader(parameters)
-        // Both tasks are read (shared sweep-level parameters name both); the role picks one.
-        let sourceTask = try reader.object("source").map(StudyTaskSpec.init)
-        let targetTask = try reader.object("target").map(StudyTaskSpec.init)
+        // Both tasks are read (shared parameters name both); the role picks one. `tasks: {source:,
+        // target:}` names the pair as one value, so a grid axis can vary datasets.
+        var sourceTask = try reader.object("source").map(StudyTaskSpec.init)
+        var targetTask = try reader.object("target").map(StudyTaskSpec.init)
+        if var pair = try reader.object("tasks") {
+            guard sourceTask == nil && targetTask == nil else { throw reader.fail("tasks", "give either tasks or source and target, not both") }
+            sourceTask = try pair.object("source").map(StudyTaskSpec.init)
+            targetTask = try pair.object("target").map(StudyTaskSpec.init)
+            try pair.rejectUnknownKeys()
+        }
         guard let task = role.trainsOnSource ? sourceTask : targetTask else {
             let key = role.trainsOnSource ? "source" : "target"
             throw reader.fail(key, "missing: \(role.rawValue) trains on the \(key) task, e.g. {dataset: fashion-mnist, classes: \(role.trainsOnSource ? "0-4" : "5-9")}")
