@@ -79,19 +79,26 @@ final class ReportEdgeCaseTests: XCTestCase {
             stages:
               - {name: standard, job: standard, grid: {lr: [0.1, 0.01]}}
               - {name: finetune, job: finetune, parameters: {epochs: 3}}
+              - {name: dm, job: dm, grid: {lr: [0.1, 0.01]}}
             """)
         // Trials per seed in grid order: standard-0000 (seed 1, lr 0.1), -0001 (seed 1, lr 0.01), -0002, -0003 (seed 2).
-        let clean = ["standard-0000": 0.5, "standard-0001": 0.7, "standard-0002": 0.6, "standard-0003": 0.8, "finetune-0000": 0.9, "finetune-0001": 0.95]
+        let clean = ["standard-0000": 0.5, "standard-0001": 0.7, "standard-0002": 0.6, "standard-0003": 0.8, "finetune-0000": 0.9, "finetune-0001": 0.95,
+                     "dm-0000": 0.4, "dm-0001": 0.65, "dm-0002": 0.6, "dm-0003": 0.7]
         for id in clean.keys.sorted() {
             try fixture.complete(id, studyMetrics(role: String(id.prefix { $0 != "-" }), task: "t", clean: clean[id]!, confidence: 0.5, attacks: [], worstCase: nil))
         }
         let report = try StudyReportBuilder.build(store: fixture.store)
         XCTAssertEqual(report.excludedTrials.map(\.reason), [])
-        XCTAssertEqual(report.groups.map(\.label), ["standard [lr=0.1]", "standard [lr=0.01]", "finetune"])
-        XCTAssertEqual(report.groups.map(\.cleanAccuracy.mean), [0.55, 0.75, 0.925].map { $0 }, accuracy: 1e-12)
-        // finetune is compared with each standard variant, seed by seed.
-        XCTAssertEqual(report.pairedDifferences.map(\.baselineLabel), ["standard [lr=0.1]", "standard [lr=0.01]"])
-        XCTAssertEqual(try XCTUnwrap(report.pairedDifferences.first).difference.mean, ((0.9 - 0.5) + (0.95 - 0.6)) / 2, accuracy: 1e-12)
+        XCTAssertEqual(report.groups.map(\.label), ["standard [lr=0.1]", "standard [lr=0.01]", "finetune", "dm [lr=0.1]", "dm [lr=0.01]"])
+        XCTAssertEqual(report.groups.map(\.cleanAccuracy.mean), [0.55, 0.75, 0.925, 0.5, 0.675], accuracy: 1e-12)
+        // finetune (one setting) is compared with each standard variant; dm, on the same grid as
+        // standard, only with the matching one. Seed by seed each time.
+        XCTAssertEqual(report.pairedDifferences.map { "\($0.label) − \($0.baselineLabel)" }, [
+            "finetune − standard [lr=0.1]", "finetune − standard [lr=0.01]",
+            "dm [lr=0.1] − standard [lr=0.1]", "dm [lr=0.01] − standard [lr=0.01]"])
+        XCTAssertEqual(report.pairedDifferences.map(\.difference.mean), [
+            ((0.9 - 0.5) + (0.95 - 0.6)) / 2, ((0.9 - 0.7) + (0.95 - 0.8)) / 2,
+            ((0.4 - 0.5) + (0.6 - 0.6)) / 2, ((0.65 - 0.7) + (0.7 - 0.8)) / 2], accuracy: 1e-12)
     }
 }
 

@@ -15,7 +15,11 @@ enum PairedDifferences {
             }
             .map(\.element)
         for group in compared {
-            for baseline in baselines where baseline.key.task == group.key.task && baseline.key.model == group.key.model {
+            let candidates = baselines.filter { $0.key.task == group.key.task && $0.key.model == group.key.model }
+            // Same grid on both sides (finetune and standard over the same lr values): compare
+            // like with like. Otherwise every variant of standard is a baseline.
+            let matching = candidates.filter { $0.key.variant == group.key.variant && !group.key.variant.isEmpty }
+            for baseline in matching.isEmpty ? candidates : matching {
                 out += differences(group, minus: baseline)
             }
         }

@@ -6,6 +6,8 @@ enum HTMLRenderer {
         table { border-collapse: collapse; margin: 0.75rem 0 1.5rem; font-size: 0.9rem; }
         th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
         th { background: #f3f3f3; }
+        th:first-child, td:first-child { white-space: nowrap; }
+        .scroll { overflow-x: auto; }
         td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         .figures { display: flex; flex-wrap: wrap; gap: 1rem 2rem; align-items: flex-start; }
         figure { margin: 1rem 0 2rem; width: min-content; }
@@ -50,6 +52,8 @@ enum HTMLRenderer {
     }
 
     private static func table(_ table: ReportTable, into writer: inout XMLWriter) {
+        // A table with many attacks scrolls on its own instead of widening the page.
+        writer.open("div", ["class": "scroll"])
         writer.open("table")
         writer.open("thead")
         writer.open("tr")
@@ -66,5 +70,6 @@ enum HTMLRenderer {
         }
         writer.close("tbody")
         writer.close("table")
+        writer.close("div")
     }
 }

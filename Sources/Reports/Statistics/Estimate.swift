@@ -37,8 +37,14 @@ public struct Estimate: Codable, Equatable, Sendable {
     public var high: Double? { halfWidth.map { mean + $0 } }
 
     static func tQuantile(degreesOfFreedom: Int) -> Double {
-        StudentT.quantile(1 - (1 - confidenceLevel) / 2, degreesOfFreedom: Double(degreesOfFreedom))
+        criticalValues.value(degreesOfFreedom) {
+            StudentT.quantile(1 - (1 - confidenceLevel) / 2, degreesOfFreedom: Double(degreesOfFreedom))
+        }
     }
+
+    /// A report takes thousands of estimates over a handful of seed counts; the quantile's
+    /// bisection costs about a hundred CDF evaluations, so each df is solved once.
+    private static let criticalValues = CriticalValueCache()
 
     enum CodingKeys: String, CodingKey {
         case n, mean
@@ -53,5 +59,19 @@ public struct Estimate: Codable, Equatable, Sendable {
         try container.encode(mean, forKey: .mean)
         try container.encode(standardDeviation, forKey: .standardDeviation)
         try container.encode(halfWidth, forKey: .halfWidth)
+    }
+}
+
+private final class CriticalValueCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Int: Double] = [:]
+
+    func value(_ degreesOfFreedom: Int, compute: () -> Double) -> Double {
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = values[degreesOfFreedom] { return known }
+        let value = compute()
+        values[degreesOfFreedom] = value
+        return value
     }
 }

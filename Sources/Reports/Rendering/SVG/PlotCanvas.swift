@@ -68,13 +68,28 @@ struct PlotCanvas {
         }
     }
 
-    /// Colour swatches and labels, one line each, right of the plot area.
-    func legend(_ writer: inout XMLWriter, entries: [(label: String, colour: String)]) {
+    struct LegendEntry {
+        var label: String
+        var colour: String
+        /// SVG `stroke-dasharray` of the entry's line, nil for solid.
+        var dash: String?
+    }
+
+    /// A line swatch and a label per entry, one below the other, right of the plot area.
+    func legend(_ writer: inout XMLWriter, entries: [LegendEntry]) {
         for (index, entry) in entries.enumerated() {
-            let y = top + 6 + Double(index) * 18
-            writer.leaf("rect", ["x": XMLWriter.number(right + 16), "y": XMLWriter.number(y - 5), "width": "14", "height": "10", "fill": entry.colour])
-            writer.element("text", ["x": XMLWriter.number(right + 36), "y": XMLWriter.number(y), "dominant-baseline": "middle"], text: entry.label)
+            let y = XMLWriter.number(top + 6 + Double(index) * Self.legendLineHeight)
+            writer.leaf("line", ["x1": XMLWriter.number(right + 14), "x2": XMLWriter.number(right + 32), "y1": y, "y2": y,
+                                 "stroke": entry.colour, "stroke-width": "3", "stroke-dasharray": entry.dash ?? "none"])
+            writer.element("text", ["x": XMLWriter.number(right + 38), "y": y, "dominant-baseline": "middle"], text: entry.label)
         }
+    }
+
+    static let legendLineHeight = 18.0
+
+    /// The height a chart needs so that its legend fits beside the plot.
+    static func height(_ preferred: Double, legendEntries: Int) -> Double {
+        max(preferred, 34 + 16 + legendLineHeight * Double(legendEntries))
     }
 
     /// Pixels a legend needs for these labels (sans-serif 11 px averages under 7 px a character).

@@ -5,6 +5,7 @@ struct RobustnessCurvePlot {
     struct Series {
         var label: String
         var colour: String
+        var dash: String?
         /// Index into `categories` and the estimate there; a role need not measure every eps.
         var points: [(category: Int, estimate: Estimate)]
     }
@@ -15,7 +16,8 @@ struct RobustnessCurvePlot {
 
     func svg() -> String {
         let legendWidth = PlotCanvas.legendWidth(series.map(\.label))
-        let canvas = PlotCanvas(width: 420 + legendWidth, height: 320, legendWidth: legendWidth)
+        let plotWidth = max(362, 56 * Double(categories.count)) // room for every eps label
+        let canvas = PlotCanvas(width: 58 + plotWidth + legendWidth, height: PlotCanvas.height(320, legendEntries: series.count), legendWidth: legendWidth)
         var writer = XMLWriter()
         canvas.begin(&writer, title: title)
         let y = LinearScale(domain: (0, 1), range: (canvas.bottom, canvas.top))
@@ -27,12 +29,14 @@ struct RobustnessCurvePlot {
         }
         canvas.xAxis(&writer, ticks: categories.indices.map { (x($0), categories[$0]) }, title: "eps")
         for (index, line) in series.enumerated() {
-            // Neighbouring roles' error bars would sit on top of each other: spread them a little.
-            let shift = (Double(index) - Double(series.count - 1) / 2) * 4
+            // Neighbouring roles' error bars would sit on top of each other: spread them a little,
+            // never more than about half the way to the next eps.
+            let spacing = categories.count > 1 ? x(1) - x(0) : 80
+            let shift = (Double(index) - Double(series.count - 1) / 2) * min(4, 0.5 * spacing / Double(series.count))
             let points = line.points.sorted { $0.category < $1.category }
             if points.count > 1 {
                 let path = points.map { "\(XMLWriter.number(x($0.category) + shift)),\(XMLWriter.number(y($0.estimate.mean)))" }.joined(separator: " ")
-                writer.leaf("polyline", ["points": path, "fill": "none", "stroke": line.colour, "stroke-width": "2"])
+                writer.leaf("polyline", ["points": path, "fill": "none", "stroke": line.colour, "stroke-width": "2", "stroke-dasharray": line.dash ?? "none"])
             }
             for point in points {
                 let px = x(point.category) + shift
@@ -44,7 +48,7 @@ struct RobustnessCurvePlot {
                 writer.close("circle")
             }
         }
-        canvas.legend(&writer, entries: series.map { ($0.label, $0.colour) })
+        canvas.legend(&writer, entries: series.map { .init(label: $0.label, colour: $0.colour, dash: $0.dash) })
         writer.close("svg")
         return writer.text
     }

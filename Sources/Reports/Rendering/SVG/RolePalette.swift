@@ -10,4 +10,13 @@ struct RolePalette {
     }
 
     func colour(_ label: String) -> String { Self.colours[(index[label] ?? 0) % Self.colours.count] }
+
+    /// Beyond ten roles colours repeat; lines of the second and third round are dashed, dotted.
+    func dash(_ label: String) -> String? {
+        switch (index[label] ?? 0) / Self.colours.count % 3 {
+        case 1: return "7 3"
+        case 2: return "2 2"
+        default: return nil
+        }
+    }
 }

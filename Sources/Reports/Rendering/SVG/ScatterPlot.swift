@@ -15,7 +15,7 @@ struct ScatterPlot {
 
     func svg() -> String {
         let legendWidth = PlotCanvas.legendWidth(points.map(\.label))
-        let canvas = PlotCanvas(width: 400 + legendWidth, height: 340, legendWidth: legendWidth)
+        let canvas = PlotCanvas(width: 400 + legendWidth, height: PlotCanvas.height(340, legendEntries: points.count), legendWidth: legendWidth)
         var writer = XMLWriter()
         canvas.begin(&writer, title: title)
         func extent(_ estimate: Estimate) -> [Double] { [estimate.low ?? estimate.mean, estimate.high ?? estimate.mean] }
@@ -35,7 +35,7 @@ struct ScatterPlot {
             writer.element("title", text: "\(point.label): \(xTitle) \(NumberText.estimate(point.x)), \(yTitle) \(NumberText.estimate(point.y))")
             writer.close("circle")
         }
-        canvas.legend(&writer, entries: points.map { ($0.label, $0.colour) })
+        canvas.legend(&writer, entries: points.map { .init(label: $0.label, colour: $0.colour, dash: nil) })
         writer.close("svg")
         return writer.text
     }

@@ -8,7 +8,7 @@ enum StudyFigures {
         return families.map { family in
             let members = settings.filter { $0.family == family } // already in eps order
             let series = groups.map { group in
-                RobustnessCurvePlot.Series(label: group.label, colour: palette.colour(group.label), points: members.indices.compactMap { index in
+                RobustnessCurvePlot.Series(label: group.label, colour: palette.colour(group.label), dash: palette.dash(group.label), points: members.indices.compactMap { index in
                     group.attacks.first { $0.setting == members[index] }.map { (index, $0.robustAccuracy) }
                 })
             }.filter { !$0.points.isEmpty }
