@@ -37,11 +37,13 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // Reads the run store and renders the study; knows nothing of tensors.
+        .target(name: "Reports", dependencies: ["Cluster"]),
         .target(name: "Robustness", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets"], swiftSettings: kernelSettings),
         .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets", "Robustness", "Cluster"]),
         .target(name: "Benchmarks", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks", "Robustness"], swiftSettings: kernelSettings),
         .executableTarget(name: "rt", dependencies: [
-            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Benchmarks", "Study", "Robustness",
+            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Reports", "Benchmarks", "Study", "Robustness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Datasets", "NeuralNetworks", "TensorEngine", "Cluster", "Robustness"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Cluster"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "Study", "Datasets", "NeuralNetworks", "TensorEngine"]),
     ],
     swiftLanguageModes: [.v5]

@@ -83,8 +83,8 @@ final class ClusterProcessTests: XCTestCase {
         XCTAssertEqual(report.hosts.values.reduce(0) { $0 + $1.done }, 100)
         for worker in workers { XCTAssertEqual(worker.waitForExit(timeout: 10), 0, "workers exit cleanly on shutdown: \(worker.logTail())") }
 
-        // rt report prints the documented JSON shape.
-        let reportProcess = try harness.spawn("report", ["report", harness.runs.appendingPathComponent("toy-100").path, "--format", "json"])
+        // rt report --format trials-json prints the documented SweepReport shape.
+        let reportProcess = try harness.spawn("report", ["report", harness.runs.appendingPathComponent("toy-100").path, "--format", "trials-json"])
         XCTAssertEqual(reportProcess.waitForExit(timeout: 20), 0)
         let json = try JSONSerialization.jsonObject(with: Data(reportProcess.logText().utf8)) as? [String: Any]
         XCTAssertEqual(json?["sweep"] as? String, "toy-100")

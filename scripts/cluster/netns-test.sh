@@ -113,7 +113,7 @@ for _ in $(seq 1 1200); do kill -0 "$COORDINATOR" 2>/dev/null || break; sleep 0.
 kill -0 "$COORDINATOR" 2>/dev/null && fail "the sweep did not finish within 120 s"
 wait "$COORDINATOR" || fail "coordinator exited with status $?"
 
-REPORT=$("$RT" report "$RUN" --format json)
+REPORT=$("$RT" report "$RUN" --format trials-json)
 DONE=$(grep -c '"state" : "done"' <<<"$REPORT" || true)
 [[ "$DONE" -eq 100 ]] || fail "expected 100 done trials, found $DONE"
 DUPLICATES=$(events | awk -F'\t' '$2 == "done" {print $3}' | sort | uniq -d | wc -l)

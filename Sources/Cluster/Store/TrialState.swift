@@ -15,7 +15,7 @@ public struct TrialRecord: Equatable, Sendable {
     public var artifactHash: String?
 }
 
-/// What `rt report --format json` prints per trial.
+/// What `rt report --format trials-json` prints per trial.
 public struct TrialReport: Codable, Equatable, Sendable {
     public var id: String
     public var stage: String

@@ -1,0 +1,38 @@
+/// Groups study trials by (task, model, stage, variant) and summarises each group over its seeds.
+enum StageGrouping {
+    /// Groups ordered by task, model, then stage and variant as they first appear in the
+    /// trials (the sweep's order, so pre-train comes before the stages built from it).
+    static func groups(_ trials: [StudyTrial]) -> [TrialGroup] {
+        var members: [GroupKey: [StudyTrial]] = [:]
+        var stageRank: [String: Int] = [:], keyRank: [GroupKey: Int] = [:]
+        for (index, trial) in trials.enumerated() {
+            members[trial.groupKey, default: []].append(trial)
+            if stageRank[trial.stage] == nil { stageRank[trial.stage] = index }
+            if keyRank[trial.groupKey] == nil { keyRank[trial.groupKey] = index }
+        }
+        return members.keys.sorted {
+            ($0.task, $0.model, stageRank[$0.stage]!, keyRank[$0]!) < ($1.task, $1.model, stageRank[$1.stage]!, keyRank[$1]!)
+        }.map { TrialGroup(key: $0, trials: members[$0]!) }
+    }
+
+    static func summary(of group: TrialGroup) -> StageGroupSummary {
+        let trials = group.trials
+        let settings = Set(trials.flatMap { $0.metrics.attacks.map(\.setting) }).sorted()
+        let attacks = settings.map { setting -> AttackSummary in
+            let results = trials.compactMap { trial in trial.metrics.attacks.first { $0.setting == setting } }
+            return AttackSummary(
+                setting: setting,
+                robustAccuracy: Estimate(results.map(\.robustAccuracy))!, // at least one trial has this setting
+                successRate: Estimate(results.compactMap(\.successRate)),
+                meanTrueConfidenceClean: Estimate(results.compactMap(\.meanTrueConfidenceClean)),
+                meanTrueConfidenceAdversarial: Estimate(results.compactMap(\.meanTrueConfidenceAdv)))
+        }
+        return StageGroupSummary(
+            task: group.key.task, model: group.key.model, stage: group.key.stage, variant: group.key.variant,
+            job: trials[0].metrics.role, seeds: trials.map(\.seed).sorted(), trials: trials.map(\.id),
+            cleanAccuracy: Estimate(trials.map(\.metrics.cleanAccuracy))!, // a group has at least one trial
+            meanTrueConfidence: Estimate(trials.compactMap(\.metrics.meanTrueConfidence)),
+            worstCaseAccuracy: Estimate(trials.compactMap(\.metrics.worstCaseAccuracy)),
+            attacks: attacks)
+    }
+}

@@ -1,0 +1,23 @@
+/// A done trial with readable study metrics, placed in its group.
+struct StudyTrial {
+    var id: String
+    var stage: String
+    var seed: Int
+    var variant: String
+    var metrics: StudyTrialMetrics
+
+    var groupKey: GroupKey { GroupKey(task: metrics.task, model: metrics.model, stage: stage, variant: variant) }
+}
+
+/// Trials of one stage (and variant) on one task and model: the replicates a group averages.
+struct GroupKey: Hashable {
+    var task: String
+    var model: String
+    var stage: String
+    var variant: String
+}
+
+struct TrialGroup {
+    var key: GroupKey
+    var trials: [StudyTrial]
+}

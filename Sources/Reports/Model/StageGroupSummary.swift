@@ -1,0 +1,51 @@
+/// One stage (a role of the study) on one task and model, summarised over its seeds.
+public struct StageGroupSummary: Codable, Equatable, Sendable {
+    public var task: String
+    public var model: String
+    /// The stage name in the sweep: the role label reports show.
+    public var stage: String
+    /// The parameters that tell this group apart from other groups of the same stage (grid or
+    /// random axes, its own or its parent's), e.g. `lr=0.01`; empty when the stage has one setting.
+    public var variant: String
+    /// The job type (`role` in the trial metrics).
+    public var job: String
+    public var seeds: [Int]
+    public var trials: [String]
+    public var cleanAccuracy: Estimate
+    public var meanTrueConfidence: Estimate?
+    public var worstCaseAccuracy: Estimate?
+    public var attacks: [AttackSummary]
+
+    public var label: String { StageLabel.text(stage: stage, variant: variant) }
+
+    enum CodingKeys: String, CodingKey {
+        case task, model, stage, variant, job, seeds, trials, attacks
+        case cleanAccuracy = "clean_accuracy"
+        case meanTrueConfidence = "mean_true_confidence"
+        case worstCaseAccuracy = "worst_case_accuracy"
+    }
+}
+
+/// One attack's results for a group, each over the seeds that measured it.
+public struct AttackSummary: Codable, Equatable, Sendable {
+    public var setting: AttackSetting
+    public var robustAccuracy: Estimate
+    public var successRate: Estimate?
+    public var meanTrueConfidenceClean: Estimate?
+    public var meanTrueConfidenceAdversarial: Estimate?
+
+    enum CodingKeys: String, CodingKey {
+        case setting
+        case robustAccuracy = "robust_accuracy"
+        case successRate = "success_rate"
+        case meanTrueConfidenceClean = "mean_true_confidence_clean"
+        case meanTrueConfidenceAdversarial = "mean_true_confidence_adv"
+    }
+}
+
+/// How a stage and its variant are named in tables and legends.
+public enum StageLabel {
+    public static func text(stage: String, variant: String) -> String {
+        variant.isEmpty ? stage : "\(stage) [\(variant)]"
+    }
+}

@@ -1,0 +1,43 @@
+/// Chooses what each figure shows from the report and hands it to the chart types.
+enum StudyFigures {
+    /// One robustness curve per attack family (attack, norm, steps) on one task and model.
+    static func robustnessCurves(_ groups: [StageGroupSummary], palette: RolePalette) -> [(svg: String, caption: String)] {
+        let settings = StudyTables.settings(groups)
+        var families: [String] = []
+        for setting in settings where !families.contains(setting.family) { families.append(setting.family) }
+        return families.map { family in
+            let members = settings.filter { $0.family == family } // already in eps order
+            let series = groups.map { group in
+                RobustnessCurvePlot.Series(label: group.label, colour: palette.colour(group.label), dash: palette.dash(group.label), points: members.indices.compactMap { index in
+                    group.attacks.first { $0.setting == members[index] }.map { (index, $0.robustAccuracy) }
+                })
+            }.filter { !$0.points.isEmpty }
+            let task = groups[0].task, model = groups[0].model
+            let plot = RobustnessCurvePlot(title: "\(family): \(task), \(model)", categories: members.map(\.epsLabel), series: series)
+            return (plot.svg(), "Robust accuracy against eps under \(family) on \(task) (\(model)); bars are 95% confidence intervals over seeds.")
+        }
+    }
+
+    /// Clean against robust accuracy per role under the representative attack (the middle
+    /// budget of PGD): the trade-off the paper's finding is about.
+    static func cleanVersusRobust(_ groups: [StageGroupSummary], palette: RolePalette) -> (svg: String, caption: String)? {
+        guard let setting = AttackSetting.representative(of: StudyTables.settings(groups)) else { return nil }
+        let points = groups.compactMap { group in
+            group.attacks.first { $0.setting == setting }.map {
+                ScatterPlot.Point(label: group.label, colour: palette.colour(group.label), x: group.cleanAccuracy, y: $0.robustAccuracy)
+            }
+        }
+        guard !points.isEmpty else { return nil }
+        let task = groups[0].task, model = groups[0].model
+        let plot = ScatterPlot(title: "Clean vs robust (\(setting.label)): \(task), \(model)",
+                               xTitle: "clean accuracy", yTitle: "robust accuracy", points: points)
+        return (plot.svg(), "Clean against robust accuracy under \(setting.label) on \(task) (\(model)), one point per role; bars are 95% confidence intervals.")
+    }
+
+    static func ckaHeatMap(_ summaries: [CKASummary]) -> (svg: String, caption: String)? {
+        let grid = CKAGrid(summaries)
+        guard !grid.rows.isEmpty else { return nil }
+        let map = HeatMap(title: "Linear CKA by layer", rows: grid.rows, columns: grid.layers) { grid.value(row: $0, layer: $1) }
+        return (map.svg(), "Mean linear CKA between each model and its reference, per layer (1 = the same representation up to rotation and scale).")
+    }
+}

@@ -1,0 +1,81 @@
+/// The study's tables: accuracy and success rate per task and model, paired differences,
+/// confidence and CKA. Cells are `mean ± half-width` (NumberText.estimate).
+enum StudyTables {
+    /// The attacks measured by any of the groups, in attack-then-eps order.
+    static func settings(_ groups: [StageGroupSummary]) -> [AttackSetting] {
+        Set(groups.flatMap { $0.attacks.map(\.setting) }).sorted()
+    }
+
+    /// Rows: the roles measured on one task and model; columns: clean, each attack, worst case.
+    static func accuracy(_ groups: [StageGroupSummary]) -> ReportTable {
+        let settings = settings(groups)
+        let hasWorstCase = groups.contains { $0.worstCaseAccuracy != nil }
+        let rows = groups.map { group -> [String] in
+            [group.label, "\(group.trials.count)", NumberText.estimate(group.cleanAccuracy)]
+                + settings.map { setting in NumberText.estimate(group.attacks.first { $0.setting == setting }?.robustAccuracy) }
+                + (hasWorstCase ? [NumberText.estimate(group.worstCaseAccuracy)] : [])
+        }
+        let header = ["role", "n", "clean"] + settings.map(\.label) + (hasWorstCase ? ["worst case"] : [])
+        return ReportTable(header: header, rows: rows, numericColumns: Set(1..<header.count))
+    }
+
+    static func successRate(_ groups: [StageGroupSummary]) -> ReportTable {
+        let settings = settings(groups)
+        let rows = groups.map { group in
+            [group.label] + settings.map { setting in NumberText.estimate(group.attacks.first { $0.setting == setting }?.successRate) }
+        }
+        return ReportTable(header: ["role"] + settings.map(\.label), rows: rows, numericColumns: Set(1...max(settings.count, 1)))
+    }
+
+    static func pairedDifferences(_ differences: [PairedDifference]) -> ReportTable {
+        let rows = differences.map { difference in
+            [difference.task, difference.model, "\(difference.label) − \(difference.baselineLabel)", difference.metricLabel,
+             "\(difference.seeds.count)", NumberText.estimate(difference.difference, signed: true),
+             difference.seeds.map(String.init).joined(separator: " ")]
+        }
+        return ReportTable(header: ["task", "model", "difference", "metric", "pairs", "mean ± 95% CI", "seeds"],
+                           rows: rows, numericColumns: [4, 5])
+    }
+
+    /// Mean probability of the true class: on the clean test set, then per attack on the attacked
+    /// subset before and after the attack.
+    static func confidence(_ groups: [StageGroupSummary]) -> ReportTable {
+        var rows: [[String]] = []
+        for group in groups {
+            if let clean = group.meanTrueConfidence {
+                rows.append([group.task, group.model, group.label, "clean test set", NumberText.estimate(clean), NumberText.missing])
+            }
+            for attack in group.attacks where attack.meanTrueConfidenceClean != nil || attack.meanTrueConfidenceAdversarial != nil {
+                rows.append([group.task, group.model, group.label, attack.setting.label,
+                             NumberText.estimate(attack.meanTrueConfidenceClean), NumberText.estimate(attack.meanTrueConfidenceAdversarial)])
+            }
+        }
+        return ReportTable(header: ["task", "model", "role", "inputs", "clean", "adversarial"], rows: rows, numericColumns: [4, 5])
+    }
+
+    /// Rows: a model against its reference; columns: layers in model order.
+    static func cka(_ summaries: [CKASummary]) -> ReportTable {
+        let grid = CKAGrid(summaries)
+        let rows = grid.rows.map { row in
+            [row] + grid.layers.map { layer in NumberText.estimate(grid.value(row: row, layer: layer)) }
+        }
+        return ReportTable(header: ["model vs reference"] + grid.layers, rows: rows, numericColumns: Set(1...max(grid.layers.count, 1)))
+    }
+}
+
+/// CKA summaries arranged as rows (model vs reference) by layers, in first-seen order.
+struct CKAGrid {
+    var rows: [String] = []
+    var layers: [String] = []
+    private var values: [String: [String: Estimate]] = [:]
+
+    init(_ summaries: [CKASummary]) {
+        for summary in summaries {
+            if values[summary.pairLabel] == nil { rows.append(summary.pairLabel) }
+            if !layers.contains(summary.layer) { layers.append(summary.layer) }
+            values[summary.pairLabel, default: [:]][summary.layer] = summary.value
+        }
+    }
+
+    func value(row: String, layer: String) -> Estimate? { values[row]?[layer] }
+}
