@@ -1,21 +1,18 @@
 import Cluster
 import Foundation
+import Reports
 
-/// What `rt study` prints when the sweep ends.
+/// What `rt study` prints when the sweep ends: the study's tables, and where the full reports are.
 enum StudySummary {
     static func print(runDirectory: URL, wallSeconds: Double) throws {
         let store = try RunStore(path: RunStore.url(runDirectory: runDirectory).path, readOnly: true)
-        let report = try store.report()
-        for trial in report.trials {
-            let metrics = trial.metrics ?? [:]
-            let clean = metrics["clean_accuracy"]?.doubleValue ?? .nan
-            let attacks = metrics["attacks"]?.arrayValue ?? []
-            let robust = attacks.compactMap { a -> String? in
-                guard case let .object(o) = a else { return nil }
-                return "\(o["attack"]?.stringValue ?? "?")@\(o["eps_label"]?.stringValue ?? "?")=\(String(format: "%.3f", o["robust_accuracy"]?.doubleValue ?? .nan))"
-            }
-            Swift.print("\(trial.id)\t\(trial.state)\tclean \(String(format: "%.3f", clean))\t\(robust.joined(separator: " "))")
-        }
-        Swift.print(String(format: "wall time %.0f s; run stored in %@", wallSeconds, runDirectory.path))
+        let report = try StudyReportBuilder.build(store: store)
+        let markdown = try ReportFormat.markdown.render(report)
+        let html = runDirectory.appendingPathComponent("report.html")
+        try ReportFormat.html.render(report).write(to: html, atomically: true, encoding: .utf8)
+        try markdown.write(to: runDirectory.appendingPathComponent("report.md"), atomically: true, encoding: .utf8)
+        Swift.print(markdown)
+        Swift.print(String(format: "Study finished in %.0f s. HTML report: %@", wallSeconds, html.path))
+        Swift.print("Re-render with: rt report \(runDirectory.path) --format markdown|html|csv|json")
     }
 }

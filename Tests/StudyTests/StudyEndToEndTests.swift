@@ -1,0 +1,92 @@
+import Cluster
+import Foundation
+import XCTest
+
+/// A reduced default study — the same roles and DAG, synthetic data, a tiny model — run by
+/// `rt study` on a real local cluster of 2 worker processes, then read back from the store.
+final class StudyEndToEndTests: XCTestCase {
+    static let sweep = """
+        name: tiny-study
+        seeds: [1, 2]
+        retries: 1
+        defaults:
+          study: &study
+            model: small-cnn
+            source: {dataset: "synthetic:classes=4,channels=1,size=12,train=480,test=120,seed=9", classes: 0-1, epochs: 2}
+            target: {dataset: "synthetic:classes=4,channels=1,size=12,train=480,test=120,seed=9", classes: 2-3, per_class: 60, epochs: 2}
+            batch_size: 32
+            attack_examples: 40
+            attacks:
+              - {attack: pgd, steps: 3, eps: [2/255, 16/255]}
+              - {attack: fgsm, eps: [16/255]}
+        stages:
+          - {name: pretrain, job: pretrain, parameters: *study}
+          - {name: robust-pretrain, job: robust-pretrain, parameters: {<<: *study, train_eps: 8/255, train_steps: 2}}
+          - {name: standard, job: standard, parameters: *study}
+          - {name: finetune, job: finetune, from: pretrain, parameters: {<<: *study, cka_examples: 40}}
+          - {name: dm, job: dm, from: robust-pretrain, parameters: {<<: *study, train_steps: 2}}
+          - {name: trades, job: trades, from: robust-pretrain, parameters: {<<: *study, train_steps: 2}}
+        """
+
+    func testReducedDefaultStudyRunsOnTwoWorkers() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-study-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sweepURL = directory.appendingPathComponent("tiny-study.yaml")
+        try Self.sweep.write(to: sweepURL, atomically: true, encoding: .utf8)
+        let runs = directory.appendingPathComponent("runs")
+
+        let (status, output) = try RTProcess.run(["study", sweepURL.path, "--workers", "2", "--runs", runs.path, "--quiet"], in: directory)
+        XCTAssertEqual(status, 0, output)
+
+        let store = try RunStore(path: RunStore.url(runDirectory: runs.appendingPathComponent("tiny-study")).path, readOnly: true)
+        let report = try store.report()
+        XCTAssertEqual(report.counts, ["done": 12], output)
+        XCTAssertEqual(Set(report.trials.compactMap(\.worker)).count, 2, "both workers ran trials")
+        for trial in report.trials {
+            let metrics = try XCTUnwrap(trial.metrics, trial.id)
+            XCTAssertEqual(metrics["role"], .string(trial.job), trial.id)
+            XCTAssertEqual(metrics["attacks"]?.arrayValue?.count, 3, trial.id)
+            XCTAssertEqual(try store.masks(trialID: trial.id)["pgd-linf-16/255"]?.count, 40, trial.id)
+            XCTAssertNotNil(trial.artifact, "\(trial.id) stored its checkpoint")
+        }
+        XCTAssertNotNil(report.trials.first { $0.stage == "finetune" }?.metrics?["cka"], "finetune measured CKA against its parent")
+        // Lineage: every fine-tuning role's parent is the pre-training trial of its seed.
+        let byID = Dictionary(uniqueKeysWithValues: report.trials.map { ($0.id, $0) })
+        for trial in report.trials where ["finetune", "dm", "trades"].contains(trial.stage) {
+            let parent = try XCTUnwrap(trial.parent.flatMap { byID[$0] }, trial.id)
+            XCTAssertEqual(parent.seed, trial.seed)
+            XCTAssertEqual(parent.stage, trial.stage == "finetune" ? "pretrain" : "robust-pretrain")
+        }
+        XCTAssertTrue(output.contains("tiny-study"), output)
+    }
+}
+
+/// Runs the built `rt` ($RT_BINARY, else next to the test bundle) and collects its output.
+enum RTProcess {
+    static func binary() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["RT_BINARY"] { return URL(fileURLWithPath: path) }
+        let bundle = Bundle(for: StudyEndToEndTests.self).bundleURL.deletingLastPathComponent()
+        let candidates = [bundle.appendingPathComponent("rt"), URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rt")]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw JobError("rt is not built next to the tests (looked in \(candidates.map(\.path))); scripts/test.sh builds it first")
+        }
+        return found
+    }
+
+    static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let log = directory.appendingPathComponent("rt-\(arguments[0])-\(UUID().uuidString.prefix(6)).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+}
