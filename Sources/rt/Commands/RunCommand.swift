@@ -54,7 +54,7 @@ struct RunCommand: ParsableCommand {
             if let append {
                 let stages = try Self.stages(inFile: append, for: runDirectory)
                 let (appended, status) = try cluster.appendAndRun(stages, to: runDirectory)
-                if !quiet { print("appended \(appended.added.count) stages (\(appended.trials.count) trials), \(appended.unchanged.count) already in the run") }
+                print("appended \(appended.added.count) stages (\(appended.trials.count) trials), \(appended.unchanged.count) already in the run")
                 code = status
             } else {
                 code = try cluster.run(.runDirectory(runDirectory))
