@@ -5,14 +5,12 @@ import XCTest
 
 /// Several parents in the store, and stages appended to a stored run.
 final class StageAppendTests: XCTestCase {
-    private var directory: URL!
+    private var temporary: TemporaryDirectory!
+    private var directory: URL { temporary.url }
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-append-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory(prefix: "rt-append") }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: directory) }
+    override func tearDown() { temporary.remove() }
 
     private let text = """
         name: s

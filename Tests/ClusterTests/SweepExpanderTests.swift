@@ -28,7 +28,7 @@ final class SweepExpanderTests: XCTestCase {
     }
 
     func testSeveralTrialsOfTheSameSeedRunOncePerCombinationLastParentFastest() throws {
-        let trials = try expand("""
+        let sweep = """
             name: combos
             seeds: [5]
             stages:
@@ -36,7 +36,8 @@ final class SweepExpanderTests: XCTestCase {
               - {name: b, job: sum, grid: {add: [1, 2]}}
               - {name: c, job: sum, grid: {add: [3, 4, 5]}}
               - {name: j, job: sum, from: [a, b, c], grid: {k: [x, y]}}
-            """)
+            """
+        let trials = try expand(sweep)
         let join = trials.filter { $0.stage == "j" }
         XCTAssertEqual(join.count, 1 * 2 * 3 * 2)
         let expectedParents = ["b-0000", "b-0001"].flatMap { b in ["c-0000", "c-0001", "c-0002"].map { ["a-0000", b, $0] } }
@@ -44,15 +45,7 @@ final class SweepExpanderTests: XCTestCase {
         XCTAssertEqual(join.map { $0.parameters["k"] }, Array(repeating: [JSONValue.string("x"), .string("y")], count: 6).flatMap { $0 })
         XCTAssertEqual(join.map(\.id), (0..<12).map { String(format: "j-%04d", $0) })
         XCTAssertEqual(join.map(\.order), Array(6..<18), "orders follow the earlier stages")
-        XCTAssertEqual(try expand("""
-            name: combos
-            seeds: [5]
-            stages:
-              - {name: a, job: sum}
-              - {name: b, job: sum, grid: {add: [1, 2]}}
-              - {name: c, job: sum, grid: {add: [3, 4, 5]}}
-              - {name: j, job: sum, from: [a, b, c], grid: {k: [x, y]}}
-            """), trials, "expansion is deterministic")
+        XCTAssertEqual(try expand(sweep), trials, "expansion is deterministic")
     }
 
     func testSingleParentIsUnchanged() throws {

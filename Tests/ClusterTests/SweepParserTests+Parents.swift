@@ -3,21 +3,8 @@ import XCTest
 @testable import Cluster
 
 /// `from: [a, b]` and appendix documents (stages appended to a stored run).
-final class SeveralParentsParserTests: XCTestCase {
-    private let head = "name: x\nstages:\n  - {name: a, job: sum}\n  - {name: b, job: sum}\n"
-
-    private func assertError(_ text: String, line: Int, key: String, mentions: String, existing: [String]? = nil,
-                             file: StaticString = #filePath, lineNumber: UInt = #line) {
-        let parser = SweepParser(file: "s.yaml")
-        XCTAssertThrowsError(try existing.map { try parser.parseAppendix(text, existing: $0) } ?? parser.parse(text).stages,
-                             file: file, line: lineNumber) { error in
-            guard let error = error as? SweepError else { return XCTFail("not a SweepError: \(error)", file: file, line: lineNumber) }
-            XCTAssertEqual(error.line, line, "\(error)", file: file, line: lineNumber)
-            XCTAssertEqual(error.key, key, "\(error)", file: file, line: lineNumber)
-            XCTAssertTrue(error.description.contains(mentions), "\(error)", file: file, line: lineNumber)
-            XCTAssertTrue(error.description.hasPrefix("s.yaml:\(line):"), "\(error)", file: file, line: lineNumber)
-        }
-    }
+extension SweepParserTests {
+    private var head: String { "name: x\nstages:\n  - {name: a, job: sum}\n  - {name: b, job: sum}\n" }
 
     func testFromTakesOneStageOrAList() throws {
         let sweep = try SweepParser(file: "s.yaml").parse(head + "  - {name: c, job: sum, from: [b, a]}\n  - {name: d, job: sum, from: c}\n")
