@@ -53,7 +53,7 @@ struct CoordinatorCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give a sweep file or --resume-dir RUN_DIR, not both") }
+        guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
         if resume && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
     }
 

@@ -40,7 +40,7 @@ struct RunCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give a sweep file or --resume-dir RUN_DIR, not both") }
+        guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
         if resume && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
         if append != nil && resumeDirectory == nil { throw ValidationError("--append needs --resume-dir RUN_DIR: stages are appended to a stored run") }
     }
