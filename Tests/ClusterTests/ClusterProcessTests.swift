@@ -6,8 +6,8 @@ import XCTest
 /// failures are found fast, yet a process starved for a few hundred ms on a busy 2-core
 /// machine is not declared dead (which would make "attempts == 1" assertions flaky).
 final class ClusterProcessTests: XCTestCase {
-    private var harness: ProcessHarness!
-    private let fast = ["--heartbeat-ms", "200", "--liveness", "5"]
+    var harness: ProcessHarness!
+    let fast = ["--heartbeat-ms", "200", "--liveness", "5"]
 
     override func setUpWithError() throws {
         _ = try ProcessHarness.rtBinary()
@@ -32,17 +32,17 @@ final class ClusterProcessTests: XCTestCase {
             """)
     }
 
-    private func startCoordinator(_ sweep: URL, endpoint: String, extra: [String] = [], label: String = "coordinator") throws -> SpawnedProcess {
+    func startCoordinator(_ sweep: URL, endpoint: String, extra: [String] = [], label: String = "coordinator") throws -> SpawnedProcess {
         try harness.spawn(label, ["coordinator", sweep.path, "--bind", endpoint, "--runs", harness.runs.path] + fast + extra)
     }
 
     @discardableResult
-    private func startWorker(_ name: String, endpoint: String, extra: [String] = []) throws -> SpawnedProcess {
+    func startWorker(_ name: String, endpoint: String, extra: [String] = []) throws -> SpawnedProcess {
         try harness.spawn(name, ["worker", "--connect", endpoint, "--name", name] + fast + extra)
     }
 
     /// Every trial done, with exactly one `done` event each.
-    private func assertAllDoneExactlyOnce(_ sweep: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws -> SweepReport {
+    func assertAllDoneExactlyOnce(_ sweep: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws -> SweepReport {
         let store = try harness.store(sweep)
         let report = try store.report()
         XCTAssertEqual(report.trials.count, count, file: file, line: line)

@@ -3,14 +3,12 @@ import XCTest
 @testable import Cluster
 
 final class RunStoreTests: XCTestCase {
-    private var directory: URL!
+    private var temporary: TemporaryDirectory!
+    private var directory: URL { temporary.url }
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory(prefix: "rt-store") }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: directory) }
+    override func tearDown() { temporary.remove() }
 
     private func makeStore(retries: Int = 1) throws -> RunStore {
         let text = "name: s\nretries: \(retries)\nstages:\n  - {name: a, job: sleep, grid: {i: [1, 2, 3]}}\n"

@@ -5,8 +5,12 @@ import XCTest
 final class SweepParserTests: XCTestCase {
     private func parse(_ text: String) throws -> SweepSpec { try SweepParser(file: "s.yaml").parse(text) }
 
-    private func assertError(_ text: String, line: Int, key: String, mentions: String, file: StaticString = #filePath, lineNumber: UInt = #line) {
-        XCTAssertThrowsError(try parse(text), file: file, line: lineNumber) { error in
+    /// With `existing`, `text` is an appendix to a run that has those stages.
+    func assertError(_ text: String, line: Int, key: String, mentions: String, existing: [String]? = nil,
+                     file: StaticString = #filePath, lineNumber: UInt = #line) {
+        let parser = SweepParser(file: "s.yaml")
+        XCTAssertThrowsError(try existing.map { try parser.parseAppendix(text, existing: $0) } ?? parser.parse(text).stages,
+                             file: file, line: lineNumber) { error in
             guard let error = error as? SweepError else { return XCTFail("not a SweepError: \(error)", file: file, line: lineNumber) }
             XCTAssertEqual(error.line, line, "\(error)", file: file, line: lineNumber)
             XCTAssertEqual(error.key, key, "\(error)", file: file, line: lineNumber)

@@ -21,8 +21,8 @@ final class TrialSchedulerTests: XCTestCase {
         XCTAssertEqual(scheduler.popReady()?.spec.id, "pre-0001")
         XCTAssertNil(scheduler.popReady(), "fine-* wait for their parents")
         scheduler.markLeased("pre-0000", attempt: 1, worker: "w", host: "h")
-        let ready = scheduler.markDone("pre-0000", worker: "w", host: "h", artifactHash: "h0")
-        XCTAssertEqual(ready, ["fine-0000", "fine-0001", "fine-0002"])
+        let released = scheduler.markDone("pre-0000", worker: "w", host: "h", artifactHash: "h0")
+        XCTAssertEqual(released.ready, ["fine-0000", "fine-0001", "fine-0002"])
         XCTAssertEqual((0..<3).compactMap { _ in scheduler.popReady()?.spec.id }, ["fine-0000", "fine-0001", "fine-0002"])
         XCTAssertFalse(scheduler.isFinished)
     }
@@ -42,6 +42,6 @@ final class TrialSchedulerTests: XCTestCase {
         list[1].state = .failed
         list[0].state = .done   // done but no artifact
         let scheduler = TrialScheduler(records: list)
-        XCTAssertEqual(scheduler.doomed().map(\.0), (0..<6).map { String(format: "fine-%04d", $0) })
+        XCTAssertEqual(scheduler.doomed().map(\.id), (0..<6).map { String(format: "fine-%04d", $0) })
     }
 }

@@ -13,6 +13,20 @@ final class WireEnvelopeTests: XCTestCase {
         XCTAssertEqual(decoded.payload[1], Data([1, 2, 3]))
     }
 
+    func testLeaseCarriesEveryParentAndStillReadsWithoutThem() throws {
+        let first = ArtifactReference(hash: String(repeating: "a", count: 64), size: 3, name: "a.bin")
+        let second = ArtifactReference(hash: String(repeating: "b", count: 64), size: 4, name: "b.bin")
+        let lease = LeaseMessage(trialID: "join-0000", stage: "join", job: "sum", parameters: [:], seed: 1, attempt: 1,
+                                 parentArtifact: first, parentArtifacts: [LeasedParent(stage: "left", trialID: "left-0000", artifact: first),
+                                                                          LeasedParent(stage: "right", trialID: "right-0000", artifact: second)])
+        XCTAssertEqual(try WireEnvelope.decode(try WireEnvelope.make(.lease, lease).frames()[...]).body(LeaseMessage.self), lease)
+        // As a revision-1 coordinator sends it: no parentArtifacts key.
+        let old = #"{"trialID":"c-0000","stage":"c","job":"sum","parameters":{},"seed":1,"attempt":1,"parentArtifact":{"hash":"\#(first.hash)","size":3,"name":"a.bin"}}"#
+        let decoded = try WireEnvelope(type: .lease, payload: [Data(old.utf8)]).body(LeaseMessage.self)
+        XCTAssertEqual(decoded.parentArtifact, first)
+        XCTAssertNil(decoded.parentArtifacts)
+    }
+
     func testMalformedHeadersAreRejectedWithTheirReason() {
         let good = WireEnvelope(type: .heartbeat, requestID: 9, payload: [Data("x".utf8)]).frames()
         XCTAssertThrowsError(try WireEnvelope.decode([Data()][...])) { XCTAssertEqual($0 as? WireError, .headerTooShort(0)) }

@@ -45,38 +45,67 @@ public final class Coordinator {
 
     /// Opens (or, with `resume`, reopens) the run of `sweepFile` and writes every trial to the
     /// store before anything runs. Binding happens in `run()`.
-    public init(sweepFile: URL, configuration: CoordinatorConfiguration) throws {
-        self.configuration = configuration
-        if case .none = configuration.security, !configuration.insecure, !EndpointPolicy.isLocal(configuration.bind) {
-            throw CoordinatorError.insecureBind(configuration.bind)
-        }
-        if case .curveServer = configuration.security, configuration.allowList == nil { throw CoordinatorError.missingAllowList }
+    public convenience init(sweepFile: URL, configuration: CoordinatorConfiguration) throws {
+        try Self.checkSecurity(configuration)
         let (spec, text) = try SweepParser.parse(contentsOf: sweepFile)
-        sweep = spec
-        runDirectory = configuration.runsDirectory.appendingPathComponent(spec.name)
+        let runDirectory = configuration.runsDirectory.appendingPathComponent(spec.name)
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         let storeURL = RunStore.url(runDirectory: runDirectory)
         let existed = FileManager.default.fileExists(atPath: storeURL.path)
-        store = try RunStore(path: storeURL.path)
+        let store = try RunStore(path: storeURL.path)
         let stored = try store.storedSweep()
         if configuration.resume {
             guard let stored else { throw CoordinatorError.nothingToResume(runDirectory.path) }
+            // The file must be the one the run was created from; stages appended since
+            // (`RunStore.appendStages`) are in the store and run as well.
             guard stored.specHash == SHA256.hex(Data(text.utf8)) else {
                 throw CoordinatorError.sweepChanged(file: sweepFile.path, runDirectory: runDirectory.path)
             }
-            let released = try store.releaseAllLeases(reason: "coordinator restarted (--resume): lease lost")
-            try store.recordEvent(kind: "resumed", detail: "\(released) leased trials requeued")
-            log.log(.info, "coordinator", "resuming \(runDirectory.path): \(released) leased trials requeued")
+            try Self.requeueLeases(store, runDirectory)
         } else {
             if existed && stored != nil { throw CoordinatorError.runExists(runDirectory.path) }
             let trials = SweepExpander.expand(spec)
             try store.createSweep(spec, text: text, trials: trials)
-            log.log(.info, "coordinator", "sweep \(spec.name): \(trials.count) trials written to \(storeURL.path)")
+            ClusterLog.shared.log(.info, "coordinator", "sweep \(spec.name): \(trials.count) trials written to \(storeURL.path)")
         }
+        try self.init(sweep: spec, runDirectory: runDirectory, store: store, configuration: configuration)
+    }
+
+    /// Resumes the run stored in `runDirectory` from the store's own sweep (the file it was
+    /// created from plus any appended stages), without a sweep file.
+    public convenience init(resuming runDirectory: URL, configuration: CoordinatorConfiguration) throws {
+        try Self.checkSecurity(configuration)
+        let storeURL = RunStore.url(runDirectory: runDirectory)
+        guard FileManager.default.fileExists(atPath: storeURL.path) else { throw CoordinatorError.nothingToResume(runDirectory.path) }
+        let store = try RunStore(path: storeURL.path)
+        guard let spec = try store.sweep() else { throw CoordinatorError.nothingToResume(runDirectory.path) }
+        try Self.requeueLeases(store, runDirectory)
+        try self.init(sweep: spec, runDirectory: runDirectory, store: store, configuration: configuration)
+    }
+
+    private init(sweep: SweepSpec, runDirectory: URL, store: RunStore, configuration: CoordinatorConfiguration) throws {
+        self.configuration = configuration
+        self.sweep = sweep
+        self.runDirectory = runDirectory
+        self.store = store
         scheduler = TrialScheduler(records: try store.trials())
         vault = try ArtifactVault(directory: runDirectory.appendingPathComponent("artifacts"))
         context = try ZMQContext()
-        for (id, reason) in scheduler.doomed() { failForever(id, reason: reason) }
+        for doomed in scheduler.doomed() { failForever(doomed.id, reason: doomed.reason) }
+    }
+
+    private static func checkSecurity(_ configuration: CoordinatorConfiguration) throws {
+        if case .none = configuration.security, !configuration.insecure, !EndpointPolicy.isLocal(configuration.bind) {
+            throw CoordinatorError.insecureBind(configuration.bind)
+        }
+        if case .curveServer = configuration.security, configuration.allowList == nil { throw CoordinatorError.missingAllowList }
+    }
+
+    /// After a restart no lease is held by anyone this coordinator knows.
+    private static func requeueLeases(_ store: RunStore, _ runDirectory: URL) throws {
+        let released = try store.releaseAllLeases(reason: "coordinator restarted (--resume): lease lost")
+        try store.recordEvent(kind: "resumed", detail: "\(released) leased trials requeued")
+        ClusterLog.shared.log(.info, "coordinator", "resuming \(runDirectory.path): \(released) leased trials requeued")
     }
 
     /// Asks the loop to stop after the current iteration (signal handlers, tests).
@@ -257,6 +286,13 @@ public final class Coordinator {
         guard registration.threads >= 1 && registration.threads <= 1024, !registration.workerID.isEmpty else {
             throw WireError.badPayload(type: .register, reason: "threads \(registration.threads) or worker id out of range")
         }
+        if (registration.revision ?? 1) < WireEnvelope.severalParentsRevision && scheduler.hasSeveralParents {
+            // It would ignore every parent but the first and store a wrong result: send it away.
+            let reason = "worker \(registration.name) on \(registration.host) speaks protocol revision \(registration.revision ?? 1); this run has trials with several parents, which need revision \(WireEnvelope.severalParentsRevision): upgrade rt there"
+            log.log(.warning, "coordinator", reason)
+            _ = send(try WireEnvelope.make(.shutdown, ShutdownMessage(reason: reason)), to: routingID)
+            return
+        }
         let session = WorkerSession(routingID: routingID, registration: registration, keyName: keyName, now: Date())
         if let oldRoute = sessionsByWorkerID[registration.workerID], let old = sessions.removeValue(forKey: oldRoute) {
             // Same process on a new socket: its running trials are still its own.
@@ -329,10 +365,8 @@ public final class Coordinator {
             session?.stats.busySeconds += result.seconds
             hostStatistics[host, default: WorkerStatistics()].done += 1
             hostStatistics[host, default: WorkerStatistics()].busySeconds += result.seconds
-            let children = scheduler.markDone(result.trialID, worker: workerName, host: host, artifactHash: result.artifact?.hash)
-            if result.artifact == nil {
-                for child in children { failForever(child, reason: "parent trial \(result.trialID) produced no artifact") }
-            }
+            let released = scheduler.markDone(result.trialID, worker: workerName, host: host, artifactHash: result.artifact?.hash)
+            for doomed in released.doomed { failForever(doomed.id, reason: doomed.reason) }
         case let .alreadyFinal(state):
             lateResults["dropped", default: 0] += 1
             log.log(.info, "coordinator", "result for \(key.trialID) attempt \(key.attempt) from \(workerName) dropped: trial already \(state.rawValue)")
@@ -412,13 +446,13 @@ public final class Coordinator {
     }
 
     private func lease(_ record: TrialRecord, to session: WorkerSession) -> Bool {
-        var parentArtifact: ArtifactReference?
-        if let parentID = record.spec.parentTrialID {
-            guard let hash = scheduler.record(parentID)?.artifactHash, let stored = try? store.artifact(hash: hash) else {
+        var parents: [LeasedParent] = []
+        for parentID in record.spec.parentTrialIDs {
+            guard let parent = scheduler.record(parentID), let hash = parent.artifactHash, let stored = try? store.artifact(hash: hash) else {
                 failForever(record.spec.id, reason: "artifact of parent trial \(parentID) is missing from the store")
                 return true
             }
-            parentArtifact = stored.reference
+            parents.append(LeasedParent(stage: parent.spec.stage, trialID: parentID, artifact: stored.reference))
         }
         let attempt: Int?
         do { attempt = try store.lease(trialID: record.spec.id, worker: session.name, host: session.host) } catch {
@@ -429,7 +463,8 @@ public final class Coordinator {
         guard let attempt else { return true }
         session.credits -= 1
         let message = LeaseMessage(trialID: record.spec.id, stage: record.spec.stage, job: record.spec.job, parameters: record.spec.parameters,
-                                   seed: record.spec.seed, attempt: attempt, parentArtifact: parentArtifact)
+                                   seed: record.spec.seed, attempt: attempt, parentArtifact: parents.first?.artifact,
+                                   parentArtifacts: parents.isEmpty ? nil : parents)
         let key = LeaseKey(trialID: record.spec.id, attempt: attempt)
         scheduler.markLeased(record.spec.id, attempt: attempt, worker: session.name, host: session.host)
         currentLease[record.spec.id] = (key, session.routingID, Date())

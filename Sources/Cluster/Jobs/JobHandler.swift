@@ -1,6 +1,6 @@
 import Foundation
 
-/// What a job handler gets: the trial's description, its parent's artifact, and ways to
+/// What a job handler gets: the trial's description, its parents' artifacts, and ways to
 /// report progress and notice cancellation. Handlers run on worker threads, many at once.
 public struct JobContext: Sendable {
     public var trialID: String
@@ -9,22 +9,40 @@ public struct JobContext: Sendable {
     public var parameters: [String: JSONValue]
     public var seed: Int
     public var attempt: Int
-    /// The bytes of the artifact the parent trial produced (`from:`), fetched and hash-checked.
-    public var parentArtifact: Data?
+    /// The artifacts of the parent trials (`from:`), in `from:` order, fetched and hash-checked;
+    /// empty for a root stage.
+    public var parentArtifacts: [ParentArtifact]
     public var cancellation: CancellationFlag
     public var progress: @Sendable (_ fraction: Double, _ note: String) -> Void
 
     public init(trialID: String, stage: String, job: String, parameters: [String: JSONValue], seed: Int, attempt: Int,
-                parentArtifact: Data?, cancellation: CancellationFlag, progress: @escaping @Sendable (Double, String) -> Void) {
+                parentArtifacts: [ParentArtifact], cancellation: CancellationFlag, progress: @escaping @Sendable (Double, String) -> Void) {
         self.trialID = trialID
         self.stage = stage
         self.job = job
         self.parameters = parameters
         self.seed = seed
         self.attempt = attempt
-        self.parentArtifact = parentArtifact
+        self.parentArtifacts = parentArtifacts
         self.cancellation = cancellation
         self.progress = progress
+    }
+
+    /// The bytes of the first parent's artifact (`from: a`, or `a` in `from: [a, b]`).
+    public var parentArtifact: Data? { parentArtifacts.first?.bytes }
+}
+
+/// One parent's artifact as a job sees it.
+public struct ParentArtifact: Sendable, Equatable {
+    /// The parent's stage and trial; both empty when a revision-1 coordinator leased the trial.
+    public var stage: String
+    public var trialID: String
+    public var bytes: Data
+
+    public init(stage: String, trialID: String, bytes: Data) {
+        self.stage = stage
+        self.trialID = trialID
+        self.bytes = bytes
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 /// Job types that exercise the cluster without the tensor engine:
 ///
 /// - `sleep`: waits `seconds` (default 0), in slices so cancellation is noticed. Metric `slept`.
-/// - `sum`: adds the numbers in `values` (plus `add`), plus the parent artifact's value for a
+/// - `sum`: adds the numbers in `values` (plus `add`), plus every parent artifact's value for a
 ///   `from:` stage; produces an artifact holding the sum, padded to `artifact_bytes` so the
 ///   chunked transfer can be tested at any size; waits `delay` seconds first (default 0) so a
 ///   trial can be caught in flight. Metric `sum`; mask `positive` (one byte per value).
@@ -46,10 +46,10 @@ public enum ToyJobs {
             values.append(number)
         }
         var total = values.reduce(0, +)
-        if let parent = context.parentArtifact {
-            let header = String(decoding: parent.prefix { $0 != 0x0a }, as: UTF8.self)
+        for parent in context.parentArtifacts {
+            let header = String(decoding: parent.bytes.prefix { $0 != 0x0a }, as: UTF8.self)
             guard header.hasPrefix("sum="), let value = Double(header.dropFirst(4)) else {
-                throw JobError("sum: parent artifact does not start with a sum= line")
+                throw JobError("sum: artifact of parent trial \(parent.trialID) does not start with a sum= line")
             }
             total += value
         }

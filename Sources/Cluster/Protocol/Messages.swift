@@ -11,6 +11,9 @@ public struct RegisterMessage: Codable, Equatable, Sendable {
     public var pid: Int32
     public var threads: Int
     public var version: String
+    /// Protocol revision (compatible additions within version 1; docs/PROTOCOL.md). Absent
+    /// from revision-1 workers.
+    public var revision: Int? = nil
 }
 
 public struct ReadyMessage: Codable, Equatable, Sendable {
@@ -32,7 +35,18 @@ public struct LeaseMessage: Codable, Equatable, Sendable {
     public var seed: Int
     /// 1 for the first lease of a trial; a (trialID, attempt) pair names one lease.
     public var attempt: Int
+    /// The first parent's artifact: all a revision-1 worker reads.
     public var parentArtifact: ArtifactReference?
+    /// Every parent in `from:` order, the first included (revision 2); nil for a root stage
+    /// and from revision-1 coordinators.
+    public var parentArtifacts: [LeasedParent]? = nil
+}
+
+/// One parent of a leased trial: which trial made the artifact, and the artifact to fetch.
+public struct LeasedParent: Codable, Equatable, Sendable {
+    public var stage: String
+    public var trialID: String
+    public var artifact: ArtifactReference
 }
 
 public struct ProgressMessage: Codable, Equatable, Sendable {

@@ -47,6 +47,11 @@ public enum WireError: Error, Equatable, CustomStringConvertible {
 /// The header is checked completely before any payload is looked at.
 public struct WireEnvelope: Equatable {
     public static let protocolVersion: UInt8 = 1
+    /// Compatible additions within `protocolVersion` (new optional JSON keys), announced in
+    /// `register`. 2: leases carry `parentArtifacts` (trials with several parents).
+    public static let protocolRevision = 2
+    /// The first revision that understands trials with several parents.
+    static let severalParentsRevision = 2
     static let magic: [UInt8] = [0x52, 0x54] // "RT"
     static let fixedHeaderSize = 14
     public static let maxPayloadFrames = 16

@@ -46,14 +46,23 @@ public final class RunStore: @unchecked Sendable {
             }
             try Self.exec(db, "INSERT INTO sweeps(name, spec, spec_hash, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [sweep.name, text, SHA256.hex(Data(text.utf8)), Date().timeIntervalSince1970])
-            for trial in trials {
-                try Self.exec(db, """
-                    INSERT INTO trials(id, stage, job, parameters, seed, parent_trial, max_attempts, ord, state, attempts)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
-                    """, arguments: [trial.id, trial.stage, trial.job, ClusterJSON.string(trial.parameters),
-                                     trial.seed, trial.parentTrialID, trial.maxAttempts, trial.order])
-            }
+            try Self.insertTrials(db, trials)
             try Self.event(db, trial: nil, kind: "sweep-created", worker: nil, detail: "\(trials.count) trials")
+        }
+    }
+
+    /// Pending trials, their first parent in `trials.parent_trial`, the others in `trial_parents`.
+    static func insertTrials(_ db: Database, _ trials: [TrialSpec]) throws {
+        for trial in trials {
+            try exec(db, """
+                INSERT INTO trials(id, stage, job, parameters, seed, parent_trial, max_attempts, ord, state, attempts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
+                """, arguments: [trial.id, trial.stage, trial.job, ClusterJSON.string(trial.parameters),
+                                 trial.seed, trial.parentTrialID, trial.maxAttempts, trial.order])
+            for (position, parent) in trial.parentTrialIDs.enumerated().dropFirst() {
+                try exec(db, "INSERT INTO trial_parents(trial_id, position, parent_trial) VALUES (?, ?, ?)",
+                         arguments: [trial.id, position, parent])
+            }
         }
     }
 
@@ -66,7 +75,8 @@ public final class RunStore: @unchecked Sendable {
 
     public func trials() throws -> [TrialRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY ord").map(Self.trialRecord)
+            let extra = try Self.extraParents(db)
+            return try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY ord").map { Self.trialRecord($0, extraParents: extra) }
         }
     }
 
@@ -239,14 +249,16 @@ public final class RunStore: @unchecked Sendable {
                 hosts[row["host"], default: ResultTotals()].seconds += seconds
             }
             var counts: [String: Int] = [:]
+            let extra = try Self.extraParents(db)
             let trials = try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY ord").map { row -> TrialReport in
-                let record = Self.trialRecord(row)
+                let record = Self.trialRecord(row, extraParents: extra)
                 counts[record.state.rawValue, default: 0] += 1
                 let result = results[record.spec.id]
                 let metricsText: String? = result?["metrics"]
                 return TrialReport(
                     id: record.spec.id, stage: record.spec.stage, job: record.spec.job, parameters: record.spec.parameters,
-                    seed: record.spec.seed, parent: record.spec.parentTrialID, state: record.state.rawValue,
+                    seed: record.spec.seed, parent: record.spec.parentTrialID, parents: record.spec.parentTrialIDs,
+                    state: record.state.rawValue,
                     attempts: record.attempts, worker: record.worker, host: record.host,
                     metrics: metricsText.flatMap { try? ClusterJSON.decode([String: JSONValue].self, from: Data($0.utf8)) },
                     failure: record.state == .failed ? record.failureReason : nil,
@@ -268,12 +280,26 @@ public final class RunStore: @unchecked Sendable {
                        arguments: [Date().timeIntervalSince1970, trial, kind, worker, detail])
     }
 
-    static func trialRecord(_ row: Row) -> TrialRecord {
+    /// trial id -> its parents after the first, in `from:` order. Empty for a store from before
+    /// migration v2 opened read-only (it has no trial with several parents).
+    static func extraParents(_ db: Database) throws -> [String: [String]] {
+        guard try db.tableExists("trial_parents") else { return [:] }
+        var out: [String: [String]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT trial_id, parent_trial FROM trial_parents ORDER BY trial_id, position") {
+            out[row["trial_id"], default: []].append(row["parent_trial"])
+        }
+        return out
+    }
+
+    static func trialRecord(_ row: Row, extraParents: [String: [String]]) -> TrialRecord {
         let parametersText: String = row["parameters"]
+        let id: String = row["id"]
+        let first: String? = row["parent_trial"]
         let spec = TrialSpec(
-            id: row["id"], stage: row["stage"], job: row["job"],
+            id: id, stage: row["stage"], job: row["job"],
             parameters: (try? ClusterJSON.decode([String: JSONValue].self, from: Data(parametersText.utf8))) ?? [:],
-            seed: row["seed"], parentTrialID: row["parent_trial"], maxAttempts: row["max_attempts"], order: row["ord"])
+            seed: row["seed"], parentTrialIDs: first.map { [$0] + extraParents[id, default: []] } ?? [],
+            maxAttempts: row["max_attempts"], order: row["ord"])
         return TrialRecord(spec: spec, state: TrialState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
                            worker: row["worker"], host: row["host"], failureReason: row["failure"], artifactHash: row["artifact_hash"])
     }

@@ -30,6 +30,19 @@ enum RunStoreSchema {
                 CREATE INDEX events_trial ON events(trial_id);
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            // Several parents (`from: [a, b]`): trials.parent_trial stays the first (position 0);
+            // the others are here at positions 1, 2, ... in `from:` order. Stages appended to
+            // the run later (RunStore.appendStages) are kept as canonical JSON, in order.
+            try db.execute(sql: """
+                CREATE TABLE trial_parents (
+                    trial_id TEXT NOT NULL REFERENCES trials(id), position INTEGER NOT NULL CHECK (position >= 1),
+                    parent_trial TEXT NOT NULL REFERENCES trials(id), PRIMARY KEY (trial_id, position));
+                CREATE INDEX trial_parents_parent ON trial_parents(parent_trial);
+                CREATE TABLE appended_stages (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, stages TEXT NOT NULL, trials INTEGER NOT NULL, created_at REAL NOT NULL);
+                """)
+        }
         return migrator
     }
 }

@@ -22,7 +22,10 @@ public struct TrialReport: Codable, Equatable, Sendable {
     public var job: String
     public var parameters: [String: JSONValue]
     public var seed: Int
+    /// The first parent (the one the artifact lineage records), nil for a root stage.
     public var parent: String?
+    /// Every parent, in `from:` order; empty for a root stage.
+    public var parents: [String]
     public var state: String
     public var attempts: Int
     public var worker: String?

@@ -8,27 +8,41 @@ public struct TrialSpec: Equatable, Sendable {
     public var job: String
     public var parameters: [String: JSONValue]
     public var seed: Int
-    /// The trial whose artifact this one consumes (`from:`), nil for a root stage.
-    public var parentTrialID: String?
+    /// The trials whose artifacts this one consumes, one per stage of `from:`, in that order;
+    /// empty for a root stage.
+    public var parentTrialIDs: [String]
     public var maxAttempts: Int
     /// Position in expansion order; the scheduler leases ready trials in this order.
     public var order: Int
+
+    /// The first parent: the one whose artifact the lineage records (`artifacts.parent_hash`).
+    public var parentTrialID: String? { parentTrialIDs.first }
 }
 
 /// Expands a sweep into trials: grid axes x random samples x seeds for root stages,
-/// grid axes x random samples x parent trials for `from:` stages. Deterministic.
+/// grid axes x random samples x parent combinations for `from:` stages. Deterministic.
+///
+/// A stage `from: [a, b, c]` runs once per trial of `a` (in expansion order); for `b` and `c`
+/// it takes the trials with the same seed as that trial of `a`, once per combination when a
+/// stage has several (the last listed stage varies fastest); a seed some parent lacks makes
+/// no trial. Within one parent combination the grid varies slower than the random samples.
 public enum SweepExpander {
     public static func expand(_ sweep: SweepSpec) -> [TrialSpec] {
-        var trials: [TrialSpec] = []
+        expand(sweep.stages, after: [], seeds: sweep.seeds, retries: sweep.retries)
+    }
+
+    /// Expands `stages` as if they followed the stages whose trials are `existing` (an
+    /// appended stage may name them in `from:`). Orders continue after the largest existing one.
+    public static func expand(_ stages: [StageSpec], after existing: [TrialSpec], seeds: [Int], retries: Int) -> [TrialSpec] {
         var byStage: [String: [TrialSpec]] = [:]
-        for stage in sweep.stages {
+        for trial in existing.sorted(by: { $0.order < $1.order }) { byStage[trial.stage, default: []].append(trial) }
+        let firstOrder = (existing.map(\.order).max() ?? -1) + 1
+        var trials: [TrialSpec] = []
+        for stage in stages {
             let points = gridPoints(stage.grid)
             let samples = randomSamples(stage.random)
             var stageTrials: [TrialSpec] = []
-            // Each element: (seed, parent trial id)
-            let origins: [(Int, String?)] = stage.from.map { parent in byStage[parent, default: []].map { ($0.seed, $0.id) } }
-                ?? sweep.seeds.map { ($0, nil) }
-            for (seed, parent) in origins {
+            for (seed, parents) in origins(of: stage, byStage: byStage, seeds: seeds) {
                 for point in points {
                     for sample in samples {
                         var parameters = stage.parameters
@@ -37,8 +51,8 @@ public enum SweepExpander {
                         let index = stageTrials.count
                         stageTrials.append(TrialSpec(
                             id: String(format: "%@-%04d", stage.name, index), stage: stage.name, job: stage.job,
-                            parameters: parameters, seed: seed, parentTrialID: parent,
-                            maxAttempts: 1 + (stage.retries ?? sweep.retries), order: trials.count + index))
+                            parameters: parameters, seed: seed, parentTrialIDs: parents,
+                            maxAttempts: 1 + (stage.retries ?? retries), order: firstOrder + trials.count + index))
                     }
                 }
             }
@@ -46,6 +60,22 @@ public enum SweepExpander {
             trials += stageTrials
         }
         return trials
+    }
+
+    /// (seed, parent trial ids) for each trial of `stage` before its grid and random axes.
+    static func origins(of stage: StageSpec, byStage: [String: [TrialSpec]], seeds: [Int]) -> [(seed: Int, parents: [String])] {
+        guard let first = stage.from.first else { return seeds.map { ($0, []) } }
+        let others: [[Int: [String]]] = stage.from.dropFirst().map { name in
+            Dictionary(grouping: byStage[name, default: []], by: \.seed).mapValues { $0.map(\.id) }
+        }
+        return byStage[first, default: []].flatMap { anchor -> [(seed: Int, parents: [String])] in
+            var combinations: [[String]] = [[anchor.id]]
+            for bySeed in others {
+                let matches = bySeed[anchor.seed, default: []]
+                combinations = combinations.flatMap { combination in matches.map { combination + [$0] } }
+            }
+            return combinations.map { (anchor.seed, $0) }
+        }
     }
 
     static func gridPoints(_ axes: [GridAxis]) -> [[String: JSONValue]] {

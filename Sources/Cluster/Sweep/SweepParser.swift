@@ -17,15 +17,7 @@ public struct SweepParser {
     }
 
     public func parse(_ text: String) throws -> SweepSpec {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else { throw fail(nil, "(document)", "the file is empty") }
-            root = node
-        } catch let error as SweepError { throw error } catch let error as YamlError {
-            throw yamlSyntax(error)
-        } catch {
-            throw SweepError(file: file, line: 0, column: 0, key: "(document)", problem: "not YAML: \(error)")
-        }
+        let root = try compose(text)
         // `defaults` holds anchored mappings that stages merge (`<<: *common`); it makes no trials itself.
         let top = try mapping(root, "(document)", allowed: ["name", "seeds", "stages", "retries", "description", "defaults"])
         if let defaults = top["defaults"] { _ = try mapping(defaults, "defaults", allowed: nil) }
@@ -45,25 +37,48 @@ public struct SweepParser {
             retries = try int(node, "retries")
             guard retries >= 0 else { throw fail(node, "retries", "must be 0 or more") }
         }
+        let stages = try parseStages(top, root, existing: [])
+        return SweepSpec(name: name, seeds: seeds, stages: stages, retries: retries)
+    }
+
+    /// Stages to append to a stored run (`rt run --resume-dir RUN --append FILE`): a document
+    /// with `stages:` (and an optional `description:`) only, whose `from:` may also name the
+    /// run's `existing` stages. A stage may repeat an existing name; the store decides whether
+    /// it is the same stage (nothing to add) or a conflict.
+    public func parseAppendix(_ text: String, existing: [String]) throws -> [StageSpec] {
+        let root = try compose(text)
+        let top = try mapping(root, "(document)", allowed: ["stages", "description", "defaults"])
+        if let defaults = top["defaults"] { _ = try mapping(defaults, "defaults", allowed: nil) }
+        return try parseStages(top, root, existing: existing)
+    }
+
+    private func compose(_ text: String) throws -> Node {
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw fail(nil, "(document)", "the file is empty") }
+            return node
+        } catch let error as SweepError { throw error } catch let error as YamlError {
+            throw yamlSyntax(error)
+        } catch {
+            throw SweepError(file: file, line: 0, column: 0, key: "(document)", problem: "not YAML: \(error)")
+        }
+    }
+
+    private func parseStages(_ top: Node.Mapping, _ root: Node, existing: [String]) throws -> [StageSpec] {
         guard let stagesNode = top["stages"] else { throw fail(root, "stages", "missing: a sweep needs at least one stage") }
         let stageNodes = try sequence(stagesNode, "stages")
         guard !stageNodes.isEmpty else { throw fail(stagesNode, "stages", "an empty list would make no trials") }
         var stages: [StageSpec] = []
         for (index, node) in stageNodes.enumerated() {
-            let stage = try parseStage(node, "stages[\(index)]")
+            let stage = try parseStage(node, "stages[\(index)]", earlier: existing + stages.map(\.name))
             if stages.contains(where: { $0.name == stage.name }) {
                 throw fail(node, "stages[\(index)].name", "a stage named \"\(stage.name)\" already exists")
             }
-            if let parent = stage.from, !stages.contains(where: { $0.name == parent }) {
-                let fromNode = (try? mapping(node, "", allowed: nil))?["from"]
-                throw fail(fromNode ?? node, "stages[\(index)].from", "no earlier stage is named \"\(parent)\"")
-            }
             stages.append(stage)
         }
-        return SweepSpec(name: name, seeds: seeds, stages: stages, retries: retries)
+        return stages
     }
 
-    private func parseStage(_ node: Node, _ path: String) throws -> StageSpec {
+    private func parseStage(_ node: Node, _ path: String, earlier: [String]) throws -> StageSpec {
         let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "retries"])
         guard let nameNode = map["name"] else { throw fail(node, "\(path).name", "missing: every stage needs a name") }
         let name = try string(nameNode, "\(path).name")
@@ -92,14 +107,33 @@ public struct SweepParser {
         if let r = map["random"] {
             random = try parseRandom(r, "\(path).random", taken: Set(parameters.keys).union(grid.map(\.name)))
         }
-        var from: String?
-        if let f = map["from"] { from = try string(f, "\(path).from") }
+        var from: [String] = []
+        if let f = map["from"] { from = try parents(f, "\(path).from", earlier: earlier) }
         var retries: Int?
         if let r = map["retries"] {
             retries = try int(r, "\(path).retries")
             guard retries! >= 0 else { throw fail(r, "\(path).retries", "must be 0 or more") }
         }
         return StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, retries: retries)
+    }
+
+    /// `from: a` or `from: [a, b]`: stages that come earlier, each named once.
+    private func parents(_ node: Node, _ path: String, earlier: [String]) throws -> [String] {
+        let items: [(Node, String)]
+        if case .sequence = node {
+            items = try sequence(node, path).enumerated().map { ($1, "\(path)[\($0)]") }
+            guard !items.isEmpty else { throw fail(node, path, "an empty list names no parent; leave from: out for a root stage") }
+        } else {
+            items = [(node, path)]
+        }
+        var names: [String] = []
+        for (item, itemPath) in items {
+            let name = try string(item, itemPath)
+            guard earlier.contains(name) else { throw fail(item, itemPath, "no earlier stage is named \"\(name)\"") }
+            guard !names.contains(name) else { throw fail(item, itemPath, "names \"\(name)\" twice") }
+            names.append(name)
+        }
+        return names
     }
 
     /// A list of values, or `{range: [start, stop]}` / `{range: [start, stop, step]}` (stop excluded).

@@ -10,35 +10,67 @@ public struct SweepSpec: Equatable, Sendable {
     public var retries: Int
 }
 
-public struct StageSpec: Equatable, Sendable {
+/// One stage of a sweep. Codable because stages appended to a stored run are kept in the
+/// store as canonical JSON (`RunStore.appendStages`).
+public struct StageSpec: Codable, Equatable, Sendable {
     public var name: String
     public var job: String
     public var parameters: [String: JSONValue]
     /// Cartesian product, in the order written.
     public var grid: [GridAxis]
     public var random: RandomAxes?
-    /// Runs once per artifact (trial) of this stage.
-    public var from: String?
+    /// Parent stages, in the order written (`from: a` or `from: [a, b]`); empty for a root stage.
+    /// The stage runs once per trial of the first; of every other it takes the trials with the
+    /// same seed (once per combination when several share it). See `SweepExpander`.
+    public var from: [String]
     public var retries: Int?
+
+    public init(name: String, job: String, parameters: [String: JSONValue] = [:], grid: [GridAxis] = [],
+                random: RandomAxes? = nil, from: [String] = [], retries: Int? = nil) {
+        self.name = name
+        self.job = job
+        self.parameters = parameters
+        self.grid = grid
+        self.random = random
+        self.from = from
+        self.retries = retries
+    }
+
+    /// The stage's definition as canonical JSON (sorted keys): two stages are the same stage
+    /// when this text is equal. Parameters are stored as JSON, so `1` and `1.0` count as equal.
+    public var canonicalDefinition: String { ClusterJSON.string(self) }
 }
 
-public struct GridAxis: Equatable, Sendable {
+public struct GridAxis: Codable, Equatable, Sendable {
     public var name: String
     public var values: [JSONValue]
+    public init(name: String, values: [JSONValue]) {
+        self.name = name
+        self.values = values
+    }
 }
 
-public struct RandomAxes: Equatable, Sendable {
+public struct RandomAxes: Codable, Equatable, Sendable {
     public var count: Int
     public var seed: UInt64
     public var axes: [RandomAxis]
+    public init(count: Int, seed: UInt64, axes: [RandomAxis]) {
+        self.count = count
+        self.seed = seed
+        self.axes = axes
+    }
 }
 
-public struct RandomAxis: Equatable, Sendable {
+public struct RandomAxis: Codable, Equatable, Sendable {
     public var name: String
     public var distribution: Distribution
+    public init(name: String, distribution: Distribution) {
+        self.name = name
+        self.distribution = distribution
+    }
 }
 
-public enum Distribution: Equatable, Sendable {
+public enum Distribution: Codable, Equatable, Sendable {
     case uniform(low: Double, high: Double)
     case logUniform(low: Double, high: Double)
     case choice([JSONValue])

@@ -3,7 +3,7 @@ import Foundation
 /// A trial handed from the link thread to a job thread.
 struct PendingJob {
     var lease: LeaseMessage
-    var parentArtifact: Data?
+    var parentArtifacts: [ParentArtifact]
     var cancellation: CancellationFlag
 }
 
@@ -44,7 +44,7 @@ final class JobExecutor {
             return
         }
         let context = JobContext(trialID: lease.trialID, stage: lease.stage, job: lease.job, parameters: lease.parameters, seed: lease.seed,
-                                 attempt: lease.attempt, parentArtifact: job.parentArtifact, cancellation: job.cancellation) { fraction, note in
+                                 attempt: lease.attempt, parentArtifacts: job.parentArtifacts, cancellation: job.cancellation) { fraction, note in
             outbox.push(.progress(trialID: lease.trialID, attempt: lease.attempt, fraction: fraction, note: note))
             wake.wake()
         }

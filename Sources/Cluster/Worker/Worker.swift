@@ -14,7 +14,10 @@ public final class Worker {
     private let log = ClusterLog.shared
 
     private var running: [LeaseKey: CancellationFlag] = [:]
-    private var waitingForArtifact: [String: [LeaseMessage]] = [:]
+    /// Leases waiting for parent artifacts, with the ones gathered so far.
+    private var assembling: [LeaseKey: Assembly] = [:]
+    /// Artifact hash -> leases waiting for it (a download serves them all).
+    private var waitingForArtifact: [String: [LeaseKey]] = [:]
     private var downloads: [String: Download] = [:]
     /// Sent results kept for one liveness window: if the link dies they are sent again on the
     /// new connection (the coordinator accepts a result at most once, so resending is safe).
@@ -31,6 +34,14 @@ public final class Worker {
         var data = Data()
         var expectedIndex = 0
         var deadline: Date
+    }
+
+    private struct Assembly {
+        var lease: LeaseMessage
+        /// In `from:` order. Two parents may have made identical bytes: one hash, one download.
+        var parents: [LeasedParent]
+        var bytes: [String: Data] = [:]
+        var missing: Set<String> { Set(parents.map(\.artifact.hash)).subtracting(bytes.keys) }
     }
 
     public init(configuration: WorkerConfiguration, registry: JobRegistry) throws {
@@ -87,7 +98,8 @@ public final class Worker {
         self.socket = socket
         lastHeard = Date()
         let registration = RegisterMessage(workerID: workerID, name: configuration.name, host: ProcessInfo.processInfo.hostName,
-                                           pid: getpid(), threads: configuration.threads, version: "rt-cluster/\(WireEnvelope.protocolVersion)")
+                                           pid: getpid(), threads: configuration.threads, version: "rt-cluster/\(WireEnvelope.protocolVersion)",
+                                           revision: WireEnvelope.protocolRevision)
         send(try WireEnvelope.make(.register, registration))
         if freeSlots > 0 { send(try WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots))) }
         log.log(.info, "worker", "\(configuration.name): connected to \(configuration.connect) with \(configuration.threads) threads")
@@ -106,14 +118,11 @@ public final class Worker {
         recentlySent.removeAll { now.timeIntervalSince($0.at) > 4 * configuration.heartbeat.deadline + backoff }
         for entry in recentlySent { for message in entry.messages { send(message) } }
         // Leases still waiting for a parent artifact ask for it again on the new connection.
-        for hash in waitingForArtifact.keys {
-            downloads[hash] = Download(deadline: now.addingTimeInterval(configuration.downloadTimeout))
-            send((try? WireEnvelope.make(.artifactRequest, ArtifactRequestMessage(hash: hash)))!)
-        }
+        for hash in waitingForArtifact.keys.sorted() { requestArtifact(hash) }
     }
 
     private var freeSlots: Int {
-        configuration.threads + configuration.prefetch - running.count - waitingForArtifact.values.reduce(0) { $0 + $1.count }
+        configuration.threads + configuration.prefetch - running.count - assembling.count
     }
 
     private func send(_ envelope: WireEnvelope) {
@@ -148,21 +157,7 @@ public final class Worker {
         case .heartbeat, .statusReply:
             return
         case .lease:
-            let lease = try envelope.body(LeaseMessage.self)
-            guard let parent = lease.parentArtifact else { start(lease, parentArtifact: nil); return }
-            guard SHA256.isDigest(parent.hash) else { throw WireError.badPayload(type: .lease, reason: "parent artifact hash is not a SHA-256 digest") }
-            if let cached = try? Data(contentsOf: cacheURL(parent.hash)) {
-                // Re-checked: the cache is shared and outlives us, so trust nothing in it blindly.
-                if SHA256.hex(cached) == parent.hash { start(lease, parentArtifact: cached); return }
-                try? FileManager.default.removeItem(at: cacheURL(parent.hash))
-            }
-            let alreadyRequested = waitingForArtifact[parent.hash] != nil
-            waitingForArtifact[parent.hash, default: []].append(lease)
-            if !alreadyRequested {
-                downloads[parent.hash] = Download(deadline: Date().addingTimeInterval(configuration.downloadTimeout))
-                requestCounter += 1
-                send(try WireEnvelope.make(.artifactRequest, ArtifactRequestMessage(hash: parent.hash), requestID: requestCounter))
-            }
+            try receiveLease(try envelope.body(LeaseMessage.self))
         case .cancel:
             let cancel = try envelope.body(CancelMessage.self)
             running[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel()
@@ -180,15 +175,52 @@ public final class Worker {
         }
     }
 
-    private func start(_ lease: LeaseMessage, parentArtifact: Data?) {
+    private func start(_ assembly: Assembly) {
+        let lease = assembly.lease
         let flag = CancellationFlag()
         running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = flag
-        executor.jobs.push(PendingJob(lease: lease, parentArtifact: parentArtifact, cancellation: flag))
+        let parents = assembly.parents.map { ParentArtifact(stage: $0.stage, trialID: $0.trialID, bytes: assembly.bytes[$0.artifact.hash]!) }
+        executor.jobs.push(PendingJob(lease: lease, parentArtifacts: parents, cancellation: flag))
     }
 
     // MARK: Parent artifacts
 
     private func cacheURL(_ hash: String) -> URL { configuration.cacheDirectory.appendingPathComponent(hash) }
+
+    /// Starts the lease when every parent artifact is cached, else asks for the missing ones.
+    private func receiveLease(_ lease: LeaseMessage) throws {
+        // A revision-1 coordinator names the first parent only, without its stage or trial.
+        let parents = lease.parentArtifacts ?? lease.parentArtifact.map { [LeasedParent(stage: "", trialID: "", artifact: $0)] } ?? []
+        for parent in parents where !SHA256.isDigest(parent.artifact.hash) {
+            throw WireError.badPayload(type: .lease, reason: "artifact of parent \(parent.trialID) is not a SHA-256 digest")
+        }
+        var assembly = Assembly(lease: lease, parents: parents)
+        for hash in assembly.missing {
+            if let cached = cachedArtifact(hash) { assembly.bytes[hash] = cached }
+        }
+        let missing = assembly.missing
+        guard !missing.isEmpty else { start(assembly); return }
+        let key = LeaseKey(trialID: lease.trialID, attempt: lease.attempt)
+        assembling[key] = assembly
+        for hash in missing.sorted() {
+            waitingForArtifact[hash, default: []].append(key)
+            if downloads[hash] == nil { requestArtifact(hash) }
+        }
+    }
+
+    /// Re-checked: the cache is shared and outlives us, so nothing in it is trusted blindly.
+    private func cachedArtifact(_ hash: String) -> Data? {
+        guard let cached = try? Data(contentsOf: cacheURL(hash)) else { return nil }
+        if SHA256.hex(cached) == hash { return cached }
+        try? FileManager.default.removeItem(at: cacheURL(hash))
+        return nil
+    }
+
+    private func requestArtifact(_ hash: String) {
+        downloads[hash] = Download(deadline: Date().addingTimeInterval(configuration.downloadTimeout))
+        requestCounter += 1
+        send((try? WireEnvelope.make(.artifactRequest, ArtifactRequestMessage(hash: hash), requestID: requestCounter))!)
+    }
 
     private func receiveChunk(_ chunk: ArtifactChunkMessage, bytes: Data) {
         guard var download = downloads[chunk.hash], download.expectedIndex == chunk.index else {
@@ -204,13 +236,30 @@ public final class Worker {
             return
         }
         try? download.data.write(to: cacheURL(chunk.hash), options: .atomic)
-        for lease in waitingForArtifact.removeValue(forKey: chunk.hash) ?? [] { start(lease, parentArtifact: download.data) }
+        for key in waitingForArtifact.removeValue(forKey: chunk.hash) ?? [] {
+            guard var assembly = assembling[key] else { continue }
+            assembly.bytes[chunk.hash] = download.data
+            if assembly.missing.isEmpty {
+                assembling[key] = nil
+                start(assembly)
+            } else {
+                assembling[key] = assembly
+            }
+        }
     }
 
+    /// Fails every lease that needed the artifact, naming the parent it came from.
     private func abandonDownload(_ hash: String, reason: String) {
         downloads[hash] = nil
-        for lease in waitingForArtifact.removeValue(forKey: hash) ?? [] {
-            send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: reason)))!)
+        for key in waitingForArtifact.removeValue(forKey: hash) ?? [] {
+            guard let assembly = assembling.removeValue(forKey: key) else { continue }
+            for other in assembly.missing where other != hash {
+                waitingForArtifact[other]?.removeAll { $0 == key }
+                if waitingForArtifact[other]?.isEmpty == true { waitingForArtifact[other] = nil }
+            }
+            let parent = assembly.parents.first { $0.artifact.hash == hash }
+            let why = parent.map { "\(reason) (artifact of parent trial \($0.trialID))" } ?? reason
+            send((try? WireEnvelope.make(.failure, FailureMessage(trialID: key.trialID, attempt: key.attempt, reason: why)))!)
         }
         if freeSlots > 0 { send((try? WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots)))!) }
         log.log(.warning, "worker", "\(configuration.name): \(reason)")

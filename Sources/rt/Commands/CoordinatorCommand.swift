@@ -23,8 +23,8 @@ struct CoordinatorCommand: ParsableCommand {
         abstract: "Serve a sweep to workers over ZeroMQ; the results go to <runs>/<sweep>/rt.sqlite.",
         discussion: "Exit status: 0 when every trial is done, 3 when the sweep finished with failed trials.")
 
-    @Argument(help: "The sweep file (YAML).")
-    var sweep: String
+    @Argument(help: "The sweep file (YAML); omit with --resume-dir.")
+    var sweep: String?
 
     @Option(name: .long, help: "Endpoint to listen on, e.g. tcp://0.0.0.0:5555 or ipc:///tmp/rt.ipc.")
     var bind: String = "tcp://127.0.0.1:5555"
@@ -41,6 +41,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue the run stored in <runs>/<sweep> instead of starting a new one.")
     var resume = false
 
+    @Option(name: .customLong("resume-dir"), help: "Continue the run stored in this run directory from its own stored sweep (no sweep file), appended stages included.")
+    var resumeDirectory: String?
+
     @Option(name: .long, help: "Directory that holds the run directories.")
     var runs: String = "runs"
 
@@ -49,12 +52,18 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(name: .long, help: "Log only warnings and errors.")
     var quiet = false
 
+    func validate() throws {
+        guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
+        if resume && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
+    }
+
     func run() throws {
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         let (security, allowList) = try KeyOptions.serverSecurity(keys: keys, allow: allow)
         let configuration = CoordinatorConfiguration(bind: bind, security: security, allowList: allowList, insecure: insecure,
                                                      runsDirectory: URL(fileURLWithPath: runs), heartbeat: heartbeat.settings, resume: resume)
-        let coordinator = try Coordinator(sweepFile: URL(fileURLWithPath: sweep), configuration: configuration)
+        let coordinator = try resumeDirectory.map { try Coordinator(resuming: URL(fileURLWithPath: $0), configuration: configuration) }
+            ?? Coordinator(sweepFile: URL(fileURLWithPath: sweep!), configuration: configuration)
         let summary = try coordinator.run()
         print("\(summary.sweep): \(summary.done) done, \(summary.failed) failed of \(summary.total) (\(summary.runDirectory.path))")
         if summary.failed > 0 { throw ExitCode(3) }

@@ -6,10 +6,12 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a sweep on this machine: a coordinator and N worker processes over ipc://.",
-        discussion: "Exit status: 0 when every trial is done, non-zero when any failed.")
+        discussion: """
+            rt run SWEEP.yaml [--resume] starts (or continues) the run of a sweep file;             rt run --resume-dir RUN_DIR [--append STAGES.yaml] continues a stored run from its own stored sweep,             first appending the stages of STAGES.yaml (a YAML document with `stages:` whose `from:` may name the run's stages;             stages the run already has with the same definition add nothing).             Exit status: 0 when every trial is done, non-zero when any failed.
+            """)
 
-    @Argument(help: "The sweep file (YAML).")
-    var sweep: String
+    @Argument(help: "The sweep file (YAML); omit with --resume-dir.")
+    var sweep: String?
 
     @Option(name: .long, help: "Worker processes to start.")
     var workers: Int = 2
@@ -23,6 +25,12 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue the run stored in <runs>/<sweep>.")
     var resume = false
 
+    @Option(name: .customLong("resume-dir"), help: "Continue the run stored in this run directory from its own stored sweep (no sweep file).")
+    var resumeDirectory: String?
+
+    @Option(name: .long, help: "With --resume-dir: append the stages of this file to the run first.")
+    var append: String?
+
     @Option(name: .long, help: "Directory that holds the run directories.")
     var runs: String = "runs"
 
@@ -31,64 +39,42 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress display.")
     var quiet = false
 
+    func validate() throws {
+        guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
+        if resume && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
+        if append != nil && resumeDirectory == nil { throw ValidationError("--append needs --resume-dir RUN_DIR: stages are appended to a stored run") }
+    }
+
     func run() throws {
-        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let endpoint = "ipc://\(FileManager.default.temporaryDirectory.path)/rt-run-\(getpid()).ipc"
-        var coordinatorArguments = ["coordinator", sweep, "--bind", endpoint, "--runs", runs, "--quiet"] + heartbeat.arguments
-        if resume { coordinatorArguments.append("--resume") }
-        let coordinator = try LocalProcess(executable: executable, arguments: coordinatorArguments)
-        func startWorker(_ name: String) throws -> LocalProcess {
-            try LocalProcess(executable: executable, arguments: [
-                "worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)", "--name", name, "--quiet",
-            ] + heartbeat.arguments)
-        }
-        var children: [LocalProcess] = []
-        defer { children.forEach { $0.terminate() }; coordinator.terminate() }
-        for index in 0..<workers { children.append(try startWorker("local-\(index + 1)")) }
-        let status = try StatusClient(connect: endpoint)
-        let display = ProgressDisplay(enabled: !quiet)
-        var replacements = 0
-        while coordinator.isRunning {
-            // A worker that died mid-sweep (a crashing job, the OOM killer) is replaced, a
-            // bounded number of times so a job that kills every worker cannot loop forever.
-            // Exit status 0 means it left on the coordinator's shutdown.
-            for index in children.indices where !children[index].isRunning && children[index].exitStatus != 0 && replacements < 2 * workers {
-                replacements += 1
-                children[index] = try startWorker("local-\(index + 1)-\(replacements)")
+        let cluster = LocalCluster(workers: workers, threads: threads, prefetch: prefetch, runsDirectory: runs,
+                                   heartbeat: heartbeat, quiet: quiet)
+        let code: Int32
+        if let resumeDirectory {
+            let runDirectory = URL(fileURLWithPath: resumeDirectory)
+            if let append {
+                let stages = try Self.stages(inFile: append, for: runDirectory)
+                let (appended, status) = try cluster.appendAndRun(stages, to: runDirectory)
+                print("appended \(appended.added.count) stages (\(appended.trials.count) trials), \(appended.unchanged.count) already in the run")
+                code = status
+            } else {
+                code = try cluster.run(.runDirectory(runDirectory))
             }
-            if let snapshot = try? status.status(timeout: 0.5) { display.show(snapshot) }
-            else { Thread.sleep(forTimeInterval: 0.2) }
+        } else {
+            code = try cluster.run(.sweep(path: sweep!, resume: resume))
         }
-        display.finish()
-        // Workers leave on the coordinator's shutdown; if it failed to start there is none.
-        let finished = coordinator.exitStatus == 0 || coordinator.exitStatus == 3
-        let deadline = Date().addingTimeInterval(finished ? 1 : 0)
-        while children.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        try? FileManager.default.removeItem(atPath: String(endpoint.dropFirst("ipc://".count)))
-        let code = coordinator.exitStatus
         if code != 0 { throw ExitCode(code) }
     }
-}
 
-/// A child `rt` process; its output goes to ours unless `discardingOutput` (its errors always do).
-final class LocalProcess {
-    private let process = Process()
-
-    init(executable: URL, arguments: [String], discardingOutput: Bool = false) throws {
-        process.executableURL = executable
-        process.arguments = arguments
-        if discardingOutput { process.standardOutput = FileHandle.nullDevice }
-        try process.run()
-    }
-
-    var isRunning: Bool { process.isRunning }
-    var exitStatus: Int32 { process.isRunning ? -1 : process.terminationStatus }
-
-    func terminate() { kill(SIGTERM) }
-
-    func kill(_ signal: Int32) {
-        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+    /// The stages of an appendix file, checked against the stages the run already has.
+    static func stages(inFile path: String, for runDirectory: URL) throws -> [StageSpec] {
+        guard let existing = try LocalCluster.openStore(runDirectory).sweep() else {
+            throw ValidationError("\(runDirectory.path) holds no sweep to append to")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("\(path): cannot read: \(error.localizedDescription)")
+        }
+        return try SweepParser(file: path).parseAppendix(text, existing: existing.stages.map(\.name))
     }
 }
 
