@@ -9,6 +9,7 @@ struct RT: ParsableCommand {
         version: RTVersion.string,
         subcommands: [
             StudyCommand.self,
+            EvaluateCommand.self,
             TrainCommand.self,
             EvalCommand.self,
             AttackCommand.self,

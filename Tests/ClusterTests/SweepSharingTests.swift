@@ -60,3 +60,34 @@ final class SweepSharingTests: XCTestCase {
             """)) { XCTAssertTrue("\($0)".contains("merge key takes a mapping"), "\($0)") }
     }
 }
+
+/// `inherit:` copies parameters from the parent trial: a fine-tune follows its pre-training's grid point.
+final class SweepInheritTests: XCTestCase {
+    func testInheritedKeysFollowTheParentTrialUnlessTheStageSetsThem() throws {
+        let sweep = try SweepParser(file: "s.yaml").parse("""
+            name: inherit
+            seeds: [1]
+            stages:
+              - name: pre
+                job: sum
+                grid: {model: [a, b], lr: [1, 2]}
+              - name: fine
+                job: sum
+                from: pre
+                inherit: [model, lr, missing]
+                parameters: {lr: 9}
+            """)
+        let fine = SweepExpander.expand(sweep).filter { $0.stage == "fine" }
+        XCTAssertEqual(fine.map { $0.parameters["model"] }, [.string("a"), .string("a"), .string("b"), .string("b")])
+        XCTAssertTrue(fine.allSatisfy { $0.parameters["lr"] == .int(9) }, "a value the stage sets wins")
+        XCTAssertTrue(fine.allSatisfy { $0.parameters["missing"] == nil }, "a key the parent lacks stays unset")
+    }
+
+    func testInheritNeedsAParent() {
+        XCTAssertThrowsError(try SweepParser(file: "s.yaml").parse("""
+            name: bad
+            stages:
+              - {name: pre, job: sum, inherit: [model]}
+            """)) { XCTAssertTrue("\($0)".contains("needs from:"), "\($0)") }
+    }
+}

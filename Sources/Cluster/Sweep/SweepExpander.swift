@@ -36,6 +36,7 @@ public enum SweepExpander {
     public static func expand(_ stages: [StageSpec], after existing: [TrialSpec], seeds: [Int], retries: Int) -> [TrialSpec] {
         var byStage: [String: [TrialSpec]] = [:]
         for trial in existing.sorted(by: { $0.order < $1.order }) { byStage[trial.stage, default: []].append(trial) }
+        var byID = Dictionary(existing.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let firstOrder = (existing.map(\.order).max() ?? -1) + 1
         var trials: [TrialSpec] = []
         for stage in stages {
@@ -48,6 +49,9 @@ public enum SweepExpander {
                         var parameters = stage.parameters
                         parameters.merge(point) { $1 }
                         parameters.merge(sample) { $1 }
+                        if let keys = stage.inherit, let parent = parents.first.flatMap({ byID[$0] }) {
+                            for key in keys where parameters[key] == nil { parameters[key] = parent.parameters[key] }
+                        }
                         let index = stageTrials.count
                         stageTrials.append(TrialSpec(
                             id: String(format: "%@-%04d", stage.name, index), stage: stage.name, job: stage.job,
@@ -57,6 +61,7 @@ public enum SweepExpander {
                 }
             }
             byStage[stage.name] = stageTrials
+            for trial in stageTrials { byID[trial.id] = trial }
             trials += stageTrials
         }
         return trials

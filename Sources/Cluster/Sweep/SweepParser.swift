@@ -79,7 +79,7 @@ public struct SweepParser {
     }
 
     private func parseStage(_ node: Node, _ path: String, earlier: [String]) throws -> StageSpec {
-        let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "retries"])
+        let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "inherit", "retries"])
         guard let nameNode = map["name"] else { throw fail(node, "\(path).name", "missing: every stage needs a name") }
         let name = try string(nameNode, "\(path).name")
         guard name.range(of: "^[A-Za-z0-9_-]+$", options: .regularExpression) != nil else {
@@ -109,12 +109,17 @@ public struct SweepParser {
         }
         var from: [String] = []
         if let f = map["from"] { from = try parents(f, "\(path).from", earlier: earlier) }
+        var inherit: [String]?
+        if let node = map["inherit"] {
+            guard !from.isEmpty else { throw fail(node, "\(path).inherit", "needs from: (it copies parameters from the parent trial)") }
+            inherit = try sequence(node, "\(path).inherit").enumerated().map { try string($1, "\(path).inherit[\($0)]") }
+        }
         var retries: Int?
         if let r = map["retries"] {
             retries = try int(r, "\(path).retries")
             guard retries! >= 0 else { throw fail(r, "\(path).retries", "must be 0 or more") }
         }
-        return StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, retries: retries)
+        return StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, inherit: inherit, retries: retries)
     }
 
     /// `from: a` or `from: [a, b]`: stages that come earlier, each named once.

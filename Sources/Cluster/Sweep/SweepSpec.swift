@@ -23,10 +23,15 @@ public struct StageSpec: Codable, Equatable, Sendable {
     /// The stage runs once per trial of the first; of every other it takes the trials with the
     /// same seed (once per combination when several share it). See `SweepExpander`.
     public var from: [String]
+    /// Parameters copied from the first parent trial unless this stage sets them (`inherit:
+    /// [model, tasks]`): a fine-tune of the resnet8 pre-training is a resnet8 fine-tune. nil
+    /// when not given, so stored definitions written before it existed keep their canonical text.
+    public var inherit: [String]?
     public var retries: Int?
 
     public init(name: String, job: String, parameters: [String: JSONValue] = [:], grid: [GridAxis] = [],
-                random: RandomAxes? = nil, from: [String] = [], retries: Int? = nil) {
+                random: RandomAxes? = nil, from: [String] = [], inherit: [String]? = nil, retries: Int? = nil) {
+        self.inherit = inherit
         self.name = name
         self.job = job
         self.parameters = parameters

@@ -30,7 +30,7 @@ enum StageGrouping {
         return StageGroupSummary(
             task: group.key.task, model: group.key.model, stage: group.key.stage, variant: group.key.variant,
             job: trials[0].metrics.role, seeds: trials.map(\.seed).sorted(), trials: trials.map(\.id),
-            cleanAccuracy: Estimate(trials.map(\.metrics.cleanAccuracy))!, // a group has at least one trial
+            cleanAccuracy: Estimate(trials.compactMap(\.metrics.cleanAccuracy))!, // callers pass groups whose trials all have it
             meanTrueConfidence: Estimate(trials.compactMap(\.metrics.meanTrueConfidence)),
             worstCaseAccuracy: Estimate(trials.compactMap(\.metrics.worstCaseAccuracy)),
             attacks: attacks)

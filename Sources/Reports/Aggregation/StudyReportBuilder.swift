@@ -25,6 +25,7 @@ public enum StudyReportBuilder {
                                            reason: "unreadable metrics: \(error.problem)"))
             }
         }
+        studyTrials = foldingReevaluations(studyTrials)
         let parsedByID = Dictionary(studyTrials.map { ($0.0.id, $0.1) }, uniquingKeysWith: { first, _ in first })
         let variants = TrialVariants.variants(of: sweep.trials) { trial in
             parsedByID[trial.id].map { "\($0.task)\u{1F}\($0.model)" } ?? ""
@@ -33,12 +34,32 @@ public enum StudyReportBuilder {
             StudyTrial(id: trial.id, stage: trial.stage, seed: trial.seed, variant: variants[trial.id] ?? "", metrics: metrics)
         }
         let groups = StageGrouping.groups(trials)
+        // Analysis trials (CKA between roles) have no classifier measurements: CKA only.
+        let classifiers = groups.filter { $0.trials.allSatisfy { $0.metrics.cleanAccuracy != nil } }
         return StudyReport(
             sweep: sweep.sweep, confidenceLevel: Estimate.confidenceLevel,
-            groups: groups.map(StageGrouping.summary),
-            pairedDifferences: PairedDifferences.compute(groups),
+            groups: classifiers.map(StageGrouping.summary),
+            pairedDifferences: PairedDifferences.compute(classifiers),
             cka: CKAAggregation.summarize(groups),
             cluster: ClusterSummaryBuilder.summarize(sweep, eventTimes: eventTimes),
             excludedTrials: excluded, nonStudyTrials: nonStudy)
+    }
+
+    /// A re-evaluation (`rt evaluate`) adds its attacks to the row of the trial it measured, so a
+    /// stronger attack appears next to the original ones and pairs with standard like them. An
+    /// attack setting the trial already has keeps the original result; the trial's worst case
+    /// stays that of its own suite. A re-evaluation whose trial is not in the report keeps its own row.
+    static func foldingReevaluations(_ trials: [(TrialReport, StudyTrialMetrics)]) -> [(TrialReport, StudyTrialMetrics)] {
+        var result = trials
+        let position = Dictionary(trials.enumerated().map { ($1.0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var folded = Set<String>()
+        for (trial, metrics) in trials where metrics.evaluates != nil {
+            guard let parent = trial.parent, let i = position[parent], result[i].1.evaluates == nil else { continue }
+            for attack in metrics.attacks where !result[i].1.attacks.contains(where: { $0.setting == attack.setting }) {
+                result[i].1.attacks.append(attack)
+            }
+            folded.insert(trial.id)
+        }
+        return result.filter { !folded.contains($0.0.id) }
     }
 }

@@ -6,11 +6,14 @@ struct StudyTrialMetrics: Decodable, Equatable {
     var role: String
     var task: String
     var model: String
-    var cleanAccuracy: Double
+    /// nil for analysis trials (a `cka` job measures representations, not a classifier).
+    var cleanAccuracy: Double?
     var meanTrueConfidence: Double?
     var attacks: [Attack]
     var worstCaseAccuracy: Double?
     var cka: [CKAValue]
+    /// Set by a re-evaluation (`rt evaluate`): the stage of the trial whose checkpoint it attacked.
+    var evaluates: String?
 
     struct Attack: Decodable, Equatable {
         var attack: String
@@ -42,7 +45,7 @@ struct StudyTrialMetrics: Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case role, task, model, attacks, cka
+        case role, task, model, attacks, cka, evaluates
         case cleanAccuracy = "clean_accuracy"
         case meanTrueConfidence = "mean_true_confidence"
         case worstCaseAccuracy = "worst_case_accuracy"
@@ -53,12 +56,13 @@ struct StudyTrialMetrics: Decodable, Equatable {
         role = try container.decode(String.self, forKey: .role)
         task = try container.decode(String.self, forKey: .task)
         model = try container.decode(String.self, forKey: .model)
-        cleanAccuracy = try container.decode(Double.self, forKey: .cleanAccuracy)
+        cleanAccuracy = try container.decodeIfPresent(Double.self, forKey: .cleanAccuracy)
         meanTrueConfidence = try container.decodeIfPresent(Double.self, forKey: .meanTrueConfidence)
         attacks = try container.decodeIfPresent([Attack].self, forKey: .attacks) ?? []
         worstCaseAccuracy = try container.decodeIfPresent(Double.self, forKey: .worstCaseAccuracy)
         // A sweep asks for CKA or not (docs/STUDY.md): absent means none measured.
         cka = try container.decodeIfPresent([CKAValue].self, forKey: .cka) ?? []
+        evaluates = try container.decodeIfPresent(String.self, forKey: .evaluates)
     }
 
     /// Whether a trial claims to be a study trial: its metrics name a role and a task.

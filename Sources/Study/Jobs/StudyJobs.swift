@@ -10,5 +10,6 @@ public enum StudyJobs {
                                                       progress: context.progress)
             })
         }
+        StudyAnalysisJob.register(into: &registry)
     }
 }

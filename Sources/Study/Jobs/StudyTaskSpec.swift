@@ -12,6 +12,10 @@ public struct StudyTaskSpec: Sendable, Equatable {
     /// The name reports group by: the dataset and its class selection.
     public var label: String { classes.map { "\(dataset)[\($0)]" } ?? dataset }
 
+    public init(dataset: String, classes: String? = nil, perClass: Int? = nil, epochs: Int? = nil) {
+        (self.dataset, self.classes, self.perClass, self.epochs) = (dataset, classes, perClass, epochs)
+    }
+
     init(_ parameters: StudyParameterReader) throws {
         var reader = parameters
         guard let dataset = try reader.string("dataset") else { throw reader.fail("dataset", "missing: which dataset?") }

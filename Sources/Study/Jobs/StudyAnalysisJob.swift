@@ -1,0 +1,135 @@
+import Cluster
+import Datasets
+import Foundation
+import NeuralNetworks
+import Robustness
+import TensorEngine
+
+/// Job types that measure checkpoints other trials made, without training (docs/STUDY.md):
+///
+/// - `cka`: `from: [a, b, c]` — linear CKA per stage between the first parent's model and each
+///   other parent's, on a seeded subset of the target test split (fine-tuned vs standard vs
+///   pre-trained: where do the representations part?).
+/// - `evaluate`: `from: a` — a new attack suite on the parent's checkpoint, on the task stored in
+///   its metadata. `rt evaluate RUN_DIR` appends these, so a stronger attack needs no retraining;
+///   reports fold the results into the evaluated trial's row.
+public enum StudyAnalysisJob: String, CaseIterable, Sendable {
+    case cka
+    case evaluate
+
+    public static func register(into registry: inout JobRegistry) {
+        for job in allCases {
+            registry.register(job.rawValue, ClosureJobHandler { context in
+                try job.run(parameters: context.parameters, parents: context.parentArtifacts, progress: context.progress)
+            })
+        }
+    }
+
+    /// Checks parameters before anything runs (the preset tests call this too).
+    public func validate(_ parameters: [String: JSONValue]) throws {
+        _ = try Settings(self, parameters)
+    }
+
+    public func run(parameters: [String: JSONValue], parents: [ParentArtifact],
+                    progress: (Double, String) -> Void = { _, _ in }) throws -> JobOutcome {
+        let settings = try Settings(self, parameters)
+        Parallel.threads = settings.threads
+        let minimum = self == .cka ? 2 : 1
+        guard parents.count >= minimum else {
+            throw JobError(self == .cka ? "cka compares models: give it from: [a, b, ...] (two stages or more)" : "evaluate measures a checkpoint: give it from: <stage>")
+        }
+        if self == .evaluate && parents.count > 1 { throw JobError("evaluate measures one checkpoint; from: names \(parents.count) stages") }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-analysis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let models = try parents.enumerated().map { index, parent -> (model: ImageClassifier, metadata: [String: String]) in
+            let path = directory.appendingPathComponent("parent-\(index).safetensors").path
+            try parent.bytes.write(to: URL(fileURLWithPath: path))
+            return try Checkpoint.load(path)
+        }
+        switch self {
+        case .cka: return try cka(settings, parents, models, progress)
+        case .evaluate: return try evaluate(settings, parents[0], models[0], progress)
+        }
+    }
+
+    private func cka(_ s: Settings, _ parents: [ParentArtifact], _ models: [(model: ImageClassifier, metadata: [String: String])],
+                     _ progress: (Double, String) -> Void) throws -> JobOutcome {
+        guard let task = s.task else { throw JobError("parameter target: missing: the data the representations are compared on") }
+        let first = models[0].model
+        let data = StudyTrial.seededSubset(
+            of: try EvaluationData.load(dataset: task.dataset, classes: task.classes, split: .test, limit: nil,
+                                        imageShape: first.modelDescription.inputShape, dataDirectory: s.dataDirectory),
+            count: s.examples, seed: s.seed)
+        var entries: [JSONValue] = []
+        for (index, other) in models.enumerated().dropFirst() {
+            progress(Double(index - 1) / Double(models.count - 1), "CKA \(parents[0].stage) vs \(parents[index].stage)")
+            for stage in try RepresentationSimilarity.compare(first, other.model, on: data) {
+                entries.append(.object(["reference": .string(parents[index].stage), "layer": .string(stage.stage), "value": .double(stage.cka)]))
+            }
+        }
+        return JobOutcome(metrics: [
+            "role": .string("cka"), "task": .string(task.label), "model": .string(first.modelDescription.name),
+            "compared": .string(parents[0].stage), "examples": .int(data.count), "cka": .array(entries),
+        ])
+    }
+
+    private func evaluate(_ s: Settings, _ parent: ParentArtifact, _ loaded: (model: ImageClassifier, metadata: [String: String]),
+                          _ progress: (Double, String) -> Void) throws -> JobOutcome {
+        guard let dataset = loaded.metadata["dataset"] else {
+            throw JobError("the checkpoint of \(parent.trialID) does not say which dataset it was trained on (no dataset in its metadata)")
+        }
+        let classes = loaded.metadata["classes"]
+        let model = loaded.model
+        let test = try EvaluationData.load(dataset: dataset, classes: classes, split: .test, limit: nil, for: model, dataDirectory: s.dataDirectory)
+        progress(0, "clean accuracy")
+        let clean = try Evaluation.evaluate(model, on: test)
+        let attacked = StudyTrial.seededSubset(of: test, count: s.examples, seed: s.seed)
+        progress(0.1, "attacking \(attacked.count) examples")
+        let report = try RobustnessEvaluator(batchSize: s.batchSize).evaluate(model, on: attacked, attacks: s.attacks.map(\.spec))
+        var masks: [String: Data] = ["clean": StudyTrial.mask(report.cleanCorrect)]
+        let entries = zip(s.attacks, report.results).map { attack, result -> JSONValue in
+            masks[attack.key] = StudyTrial.mask(result.correct)
+            return StudyTrial.entry(attack, result, name: attack.spec.kind.rawValue)
+        }
+        let task = StudyTaskSpec(dataset: dataset, classes: classes)
+        return JobOutcome(metrics: [
+            "role": .string("evaluate"), "evaluates": .string(parent.stage), "task": .string(task.label),
+            "model": .string(model.modelDescription.name), "clean_accuracy": .double(clean.accuracy), "clean_examples": .int(test.count),
+            "mean_true_confidence": .double(clean.meanTrueConfidence), "attacked_examples": .int(attacked.count),
+            "attacked_clean_accuracy": .double(report.cleanAccuracy), "worst_case_accuracy": .double(report.worstCaseAccuracy),
+            "attacks": .array(entries),
+        ], masks: masks)
+    }
+
+    /// The parameters both analyses read.
+    struct Settings {
+        var task: StudyTaskSpec?
+        var attacks: [LabeledAttack]
+        var examples: Int?
+        var seed: UInt64
+        var batchSize: Int
+        var threads: Int
+        var dataDirectory: String?
+
+        init(_ job: StudyAnalysisJob, _ parameters: [String: JSONValue]) throws {
+            var reader = StudyParameterReader(parameters)
+            task = try reader.object("target").map(StudyTaskSpec.init)
+            seed = UInt64(try reader.int("attack_seed", atLeast: 0) ?? 0)
+            attacks = try StudyAttackSuite.parse(try reader.array("attacks") ?? [], seed: seed)
+            examples = try reader.int(job == .cka ? "cka_examples" : "attack_examples", atLeast: job == .cka ? 4 : 1)
+            batchSize = try reader.int("attack_batch_size", atLeast: 1) ?? 128
+            threads = try reader.int("threads", atLeast: 1) ?? 1
+            dataDirectory = try reader.string("data_dir")
+            if job == .cka && !attacks.isEmpty { throw JobError("parameter attacks: cka does not attack; use an evaluate stage") }
+            if job == .evaluate && attacks.isEmpty { throw JobError("parameter attacks: missing: evaluate runs an attack suite") }
+            if job == .evaluate && task != nil { throw JobError("parameter target: evaluate reads the task from the checkpoint's metadata") }
+            // A shared anchor may carry training keys these jobs do not use; they are not mistakes here.
+            for key in Self.trainingKeys { _ = reader.raw(key) }
+            try reader.rejectUnknownKeys()
+        }
+
+        static let trainingKeys = ["source", "model", "epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
+                                   "schedule", "crop_padding", "flip", "tasks"]
+    }
+}

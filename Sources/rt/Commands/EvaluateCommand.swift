@@ -1,0 +1,66 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Robustness
+import Study
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Run a new attack suite on every checkpoint of a stored study, as new trials of the same run.",
+        discussion: """
+        Appends one `evaluate` stage per trained stage (named <stage>-eval-<hash of the attack settings>) to the
+        run's store and runs it on a local cluster; the report then shows the new attacks in the rows of the
+        trials they measured. Running the same command again adds nothing (the results are keyed by the attack
+        configuration); a stronger attack never needs retraining.
+        """)
+
+    @Argument(help: "The run directory, e.g. runs/default.")
+    var runDirectory: String
+
+    @Option(help: "fgsm, pgd, mifgsm, cw or uap.") var attack: AttackKind = .pgd
+    @Option(help: "linf or l2.") var norm: AttackNorm = .linf
+    @Option(help: "Budgets, e.g. 8/255,16/255.") var eps: String
+    @Option(help: "Iterations (PGD, MI-FGSM, CW) or passes (UAP).") var steps = 10
+    @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps).") var stepSize: String?
+    @Option(help: "Restarts; each example keeps its worst case.") var restarts = 1
+    @Flag(inversion: .prefixedNo, help: "Start from a random point of the eps-ball.") var randomStart = true
+    @Option(help: "Attack a seeded subset of this many test images (default: the whole test split).") var examples: Int?
+    @Option(name: .customLong("attack-seed")) var attackSeed = 0
+    @Option(help: "Only these stages (comma-separated; default every stage that trained a model).") var stages: String?
+    @Option(name: .long, help: "Worker processes to start.") var workers = 2
+    @Flag(name: .long, help: "No progress display.") var quiet = false
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: runDirectory)
+        let store = try LocalCluster.openStore(directory)
+        guard let sweep = try store.sweep() else { throw ValidationError("\(runDirectory) holds no sweep") }
+        let trained = sweep.stages.filter { StudyRole(rawValue: $0.job) != nil }.map(\.name)
+        let chosen = stages.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? trained
+        if let unknown = chosen.first(where: { !trained.contains($0) }) {
+            throw ValidationError("--stages: \(unknown) is not a stage that trained a model in \(runDirectory); those are \(trained.joined(separator: ", "))")
+        }
+        guard !chosen.isEmpty else { throw ValidationError("\(runDirectory) has no stage that trained a model") }
+        let epsValues = eps.split(separator: ",").map { JSONValue.string($0.trimmingCharacters(in: .whitespaces)) }
+        var suite: [String: JSONValue] = ["attack": .string(attack.rawValue), "norm": .string(norm.rawValue), "eps": .array(epsValues),
+                                          "steps": .int(steps), "restarts": .int(restarts), "random_start": .bool(randomStart)]
+        if let stepSize { suite["step_size"] = .string(stepSize) }
+        var parameters: [String: JSONValue] = ["attacks": .array([.object(suite)]), "attack_seed": .int(attackSeed)]
+        if let examples { parameters["attack_examples"] = .int(examples) }
+        // Fails here, before anything is stored, on a bad eps or an attack without that norm.
+        try StudyAnalysisJob.evaluate.validate(parameters)
+        let key = String(SHA256.hex(Data(ClusterJSON.string(JSONValue.object(parameters)).utf8)).prefix(8))
+        let appended = chosen.map { StageSpec(name: "\($0)-eval-\(key)", job: StudyAnalysisJob.evaluate.rawValue, parameters: parameters, from: [$0]) }
+        let cluster = LocalCluster(workers: workers, threads: 1, prefetch: 0, runsDirectory: directory.deletingLastPathComponent().path,
+                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet)
+        let started = Date()
+        let (result, status) = try cluster.appendAndRun(appended, to: directory)
+        if !quiet {
+            print("appended \(result.added.count) stage(s), \(result.trials.count) trial(s); \(result.unchanged.count) already there")
+        }
+        try StudySummary.print(runDirectory: directory, wallSeconds: Date().timeIntervalSince(started))
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension AttackKind: ExpressibleByArgument {}
