@@ -58,7 +58,57 @@ final class StudyEndToEndTests: XCTestCase {
             XCTAssertEqual(parent.seed, trial.seed)
             XCTAssertEqual(parent.stage, trial.stage == "finetune" ? "pretrain" : "robust-pretrain")
         }
-        XCTAssertTrue(output.contains("tiny-study"), output)
+        XCTAssertTrue(output.contains("Study finished"), output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: runs.appendingPathComponent("tiny-study/report.html").path))
+
+        // The report's numbers are the stored results: each group's mean is the mean of its trials' metrics.
+        let runDirectory = runs.appendingPathComponent("tiny-study").path
+        var json = try RTProcess.run(["report", runDirectory, "--format", "json"], in: directory)
+        XCTAssertEqual(json.status, 0, json.output)
+        var study = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        var groups = try XCTUnwrap(study["groups"] as? [[String: Any]])
+        XCTAssertEqual(Set(groups.compactMap { $0["stage"] as? String }), ["pretrain", "robust-pretrain", "standard", "finetune", "dm", "trades"])
+        for group in groups {
+            let stage = try XCTUnwrap(group["stage"] as? String)
+            let stored = report.trials.filter { $0.stage == stage }.compactMap { $0.metrics?["clean_accuracy"]?.doubleValue }
+            let clean = try XCTUnwrap(group["clean_accuracy"] as? [String: Any])
+            XCTAssertEqual(try XCTUnwrap(clean["mean"] as? Double), stored.reduce(0, +) / Double(stored.count), accuracy: 1e-12, stage)
+            XCTAssertEqual(clean["n"] as? Int, 2)
+            for case let attack as [String: Any] in try XCTUnwrap(group["attacks"] as? [Any]) {
+                let setting = try XCTUnwrap(attack["setting"] as? [String: Any])
+                let label = try XCTUnwrap(setting["eps_label"] as? String), name = try XCTUnwrap(setting["attack"] as? String)
+                let values = try report.trials.filter { $0.stage == stage }.map { trial -> Double in
+                    let entry = try XCTUnwrap(trial.metrics?["attacks"]?.arrayValue?.first {
+                        $0.objectValue?["eps_label"]?.stringValue == label && $0.objectValue?["attack"]?.stringValue == name
+                    }?.objectValue)
+                    return try XCTUnwrap(entry["robust_accuracy"]?.doubleValue)
+                }
+                let robust = try XCTUnwrap(attack["robust_accuracy"] as? [String: Any])
+                XCTAssertEqual(try XCTUnwrap(robust["mean"] as? Double), values.reduce(0, +) / 2, accuracy: 1e-12, "\(stage) \(name) \(label)")
+            }
+        }
+        XCTAssertNotNil((study["paired_differences"] as? [Any])?.first, "finetune − standard is paired by seed")
+
+        // A stronger attack without retraining: new trials of the same run, folded into the rows they measured.
+        let evaluate = ["evaluate", runDirectory, "--attack", "pgd", "--eps", "48/255", "--steps", "4", "--examples", "30", "--stages", "standard,finetune", "--quiet"]
+        var run = try RTProcess.run(evaluate, in: directory)
+        XCTAssertEqual(run.status, 0, run.output)
+        let after = try RunStore(path: RunStore.url(runDirectory: runs.appendingPathComponent("tiny-study")).path, readOnly: true).report()
+        XCTAssertEqual(after.counts, ["done": 16], run.output)
+        XCTAssertEqual(after.trials.filter { $0.job == "evaluate" }.count, 4)
+        for trial in report.trials { XCTAssertEqual(after.trials.first { $0.id == trial.id }?.attempts, trial.attempts, "\(trial.id) was not re-run") }
+        json = try RTProcess.run(["report", runDirectory, "--format", "json"], in: directory)
+        study = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        groups = try XCTUnwrap(study["groups"] as? [[String: Any]])
+        func labels(_ stage: String) -> [String] {
+            let group = groups.first { $0["stage"] as? String == stage }
+            return ((group?["attacks"] as? [[String: Any]]) ?? []).compactMap { ($0["setting"] as? [String: Any])?["eps_label"] as? String }
+        }
+        XCTAssertTrue(labels("finetune").contains("48/255"), "\(labels("finetune"))")
+        XCTAssertFalse(labels("dm").contains("48/255"))
+        run = try RTProcess.run(evaluate, in: directory)
+        XCTAssertEqual(run.status, 0, "the same attack again adds nothing and succeeds: \(run.output)")
+        XCTAssertEqual(try RunStore(path: RunStore.url(runDirectory: runs.appendingPathComponent("tiny-study")).path, readOnly: true).report().trials.count, 16)
     }
 }
 

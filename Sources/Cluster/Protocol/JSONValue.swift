@@ -54,6 +54,7 @@ public enum JSONValue: Codable, Equatable, Hashable, Sendable, CustomStringConve
     public var stringValue: String? { if case let .string(s) = self { return s }; return nil }
     public var boolValue: Bool? { if case let .bool(b) = self { return b }; return nil }
     public var arrayValue: [JSONValue]? { if case let .array(a) = self { return a }; return nil }
+    public var objectValue: [String: JSONValue]? { if case let .object(o) = self { return o }; return nil }
 
     public var description: String {
         switch self {

@@ -56,7 +56,11 @@ struct StudyTrialMetrics: Decodable, Equatable {
         role = try container.decode(String.self, forKey: .role)
         task = try container.decode(String.self, forKey: .task)
         model = try container.decode(String.self, forKey: .model)
-        cleanAccuracy = try container.decodeIfPresent(Double.self, forKey: .cleanAccuracy)
+        // Only an analysis trial (`cka`) measures no classifier; for any other role a missing
+        // clean accuracy is a broken trial and is reported as one.
+        cleanAccuracy = role == Self.analysisRole
+            ? try container.decodeIfPresent(Double.self, forKey: .cleanAccuracy)
+            : try container.decode(Double.self, forKey: .cleanAccuracy)
         meanTrueConfidence = try container.decodeIfPresent(Double.self, forKey: .meanTrueConfidence)
         attacks = try container.decodeIfPresent([Attack].self, forKey: .attacks) ?? []
         worstCaseAccuracy = try container.decodeIfPresent(Double.self, forKey: .worstCaseAccuracy)
@@ -64,6 +68,8 @@ struct StudyTrialMetrics: Decodable, Equatable {
         cka = try container.decodeIfPresent([CKAValue].self, forKey: .cka) ?? []
         evaluates = try container.decodeIfPresent(String.self, forKey: .evaluates)
     }
+
+    static let analysisRole = "cka"
 
     /// Whether a trial claims to be a study trial: its metrics name a role and a task.
     static func isStudy(_ metrics: [String: JSONValue]) -> Bool {
