@@ -74,6 +74,42 @@ final class StudyTrialTests: XCTestCase {
         XCTAssertEqual(model.modelDescription.numClasses, 2)
     }
 
+    func testAnalysisJobsCompareAndReEvaluateStoredCheckpoints() throws {
+        let pretrain = try XCTUnwrap(try run(.pretrain).artifact).bytes
+        let standard = try XCTUnwrap(try run(.standard).artifact).bytes
+        let finetune = try XCTUnwrap(try run(.finetune, parent: pretrain).artifact).bytes
+        let parents = [ParentArtifact(stage: "finetune", trialID: "finetune-0000", bytes: finetune),
+                       ParentArtifact(stage: "standard", trialID: "standard-0000", bytes: standard),
+                       ParentArtifact(stage: "pretrain", trialID: "pretrain-0000", bytes: pretrain)]
+
+        let cka = try StudyAnalysisJob.cka.run(parameters: ["target": parameters["target"]!, "cka_examples": .int(40)], parents: parents)
+        XCTAssertEqual(cka.metrics["role"], .string("cka"))
+        XCTAssertEqual(cka.metrics["compared"], .string("finetune"))
+        let entries = try XCTUnwrap(cka.metrics["cka"]?.arrayValue).compactMap(\.objectValue)
+        XCTAssertEqual(entries.map { $0["reference"]!.stringValue! }, Array(repeating: "standard", count: 3) + Array(repeating: "pretrain", count: 3))
+        XCTAssertTrue(entries.allSatisfy { ($0["value"]?.doubleValue ?? -1) > 0 && $0["value"]!.doubleValue! <= 1 + 1e-9 })
+        // A model compared with itself has CKA 1 at every stage.
+        let same = try StudyAnalysisJob.cka.run(parameters: ["target": parameters["target"]!, "cka_examples": .int(40)],
+                                                parents: [parents[0], ParentArtifact(stage: "again", trialID: "x", bytes: finetune)])
+        for entry in same.metrics["cka"]!.arrayValue!.compactMap(\.objectValue) { XCTAssertEqual(entry["value"]!.doubleValue!, 1, accuracy: 1e-6) }
+
+        // Re-evaluation: the task comes from the checkpoint, eps 0 gives the clean accuracy on the subset.
+        let evaluation = try StudyAnalysisJob.evaluate.run(parameters: [
+            "attacks": .array([.object(["attack": .string("pgd"), "steps": .int(2), "eps": .array([.int(0), .string("32/255")])])]),
+            "attack_examples": .int(30),
+        ], parents: [parents[0]])
+        XCTAssertEqual(evaluation.metrics["evaluates"], .string("finetune"))
+        XCTAssertEqual(evaluation.metrics["task"], .string("\(Self.dataset)[2-3]"))
+        let results = try XCTUnwrap(evaluation.metrics["attacks"]?.arrayValue).compactMap(\.objectValue)
+        XCTAssertEqual(results[0]["robust_accuracy"], evaluation.metrics["attacked_clean_accuracy"])
+        XCTAssertEqual(evaluation.masks["pgd-linf-32/255"]?.count, 30)
+
+        XCTAssertThrowsError(try StudyAnalysisJob.cka.run(parameters: ["target": parameters["target"]!], parents: [parents[0]])) {
+            XCTAssertTrue("\($0)".contains("two stages or more"), "\($0)")
+        }
+        XCTAssertThrowsError(try StudyAnalysisJob.evaluate.validate([:])) { XCTAssertTrue("\($0)".contains("attacks"), "\($0)") }
+    }
+
     func testRolesWithAndWithoutAParentAreChecked() throws {
         XCTAssertThrowsError(try run(.finetune)) { XCTAssertTrue("\($0)".contains("from:"), "\($0)") }
         XCTAssertThrowsError(try run(.standard, parent: Data([1, 2, 3]))) { XCTAssertTrue("\($0)".contains("remove `from:`"), "\($0)") }
