@@ -115,8 +115,10 @@ public struct TrainingRun {
         case .adamw: optimizer = Adam(groups: groups, decoupledWeightDecay: true)
         }
 
-        let loader = try DataLoader(dataset: task.train, batchSize: c.batchSize, shuffle: true, seed: c.seed,
+        var loader = try DataLoader(dataset: task.train, batchSize: c.batchSize, shuffle: true, seed: c.seed,
                                     augmentation: Augmentation(cropPadding: c.cropPadding, horizontalFlip: c.horizontalFlip))
+        // Data-parallel: this replica's slice of every global batch (same batches, same order).
+        if reducer.worldSize > 1 { loader = try loader.shard(rank: reducer.rank, worldSize: reducer.worldSize) }
         let steps = loader.batchesPerEpoch
         let totalSteps = steps * c.epochs
         let schedule: LearningRateSchedule
@@ -126,6 +128,9 @@ public struct TrainingRun {
         case .cosine: schedule = .cosine(total: totalSteps, floor: 0)
         }
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, objective: objective, reducer: reducer)
+        // Replicas must start from identical parameters (same seed, same checkpoint): checked once here.
+        try reducer.parametersUpdated(trainable, iteration: 0)
+        let evaluates = reducer.rank == 0 // the other replicas' models are the same: rank 0 speaks for all
 
         var last: EvaluationResult?
         let trainingStart = Date()
@@ -133,7 +138,7 @@ public struct TrainingRun {
             let epochStart = Date()
             var lossSum = 0.0, correct = 0, seen = 0
             for batch in loader.batches(epoch: epoch) {
-                let result = try trainer.step(images: batch.images, labels: batch.labels)
+                let result = try trainer.step(images: batch.images, labels: batch.labels, globalCount: batch.globalCount)
                 lossSum += Double(result.loss) * Double(result.examples)
                 correct += result.correct
                 seen += result.examples
@@ -145,6 +150,9 @@ public struct TrainingRun {
                                           remainingSeconds: elapsed / Double(done) * Double(totalSteps - done))))
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
+            // Buffers are batch-norm running statistics, gathered by each replica on its own shard.
+            if reducer.worldSize > 1 { try reducer.averageBuffers(model.namedBuffers) }
+            guard evaluates else { continue }
             let test = try Evaluation.evaluate(model, on: task.test)
             last = test
             report(.epoch(EpochSummary(epoch: epoch + 1, trainLoss: lossSum / Double(max(seen, 1)),

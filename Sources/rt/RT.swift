@@ -13,6 +13,7 @@ struct RT: ParsableCommand {
             AttackCommand.self,
             AnalyzeCommand.self,
             BenchCommand.self,
+            ReplicaCommand.self,
             KeysCommand.self,
             CoordinatorCommand.self,
             WorkerCommand.self,
