@@ -30,6 +30,7 @@ public final class Replica {
             var run = TrainingRun(configuration)
             run.reducer = RingGradientReducer(ring: ring, settings: settings)
             let result = try run.run(saveTo: checkpointPath, report: report)
+            ClusterLog.shared.log(.debug, "replica", "rank \(rank): training finished, leaving the ring")
             ring.close()
             return result
         } catch {

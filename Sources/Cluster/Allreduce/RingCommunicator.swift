@@ -188,7 +188,8 @@ public final class RingCommunicator: @unchecked Sendable {
         }
         link.stopRequested = nil
         link.sayGoodbye(abortReason: reasonToSend)
-        self.link = nil // closes the sockets (they linger briefly to deliver the goodbye)
+        link.close() // delivers what is queued (within the linger) before anyone is told we are done
+        self.link = nil
         condition.lock()
         finished = true
         condition.broadcast()

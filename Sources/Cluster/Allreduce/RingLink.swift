@@ -54,7 +54,7 @@ final class RingLink {
         }
         inbound = try context.socket(.router)
         try inbound.setRouterMandatory(true)
-        try inbound.setLinger(milliseconds: 200)
+        try inbound.setLinger(milliseconds: 1000)
         // Unbounded queues: an operation never has more than its own buffer in flight, and a
         // bounded queue could deadlock a ring in which every rank sends before it receives.
         try inbound.setSendHighWaterMark(0)
@@ -65,10 +65,18 @@ final class RingLink {
     }
 
     deinit {
+        close()
+        parts.deallocate()
+    }
+
+    /// Closes both connections and waits until what they still queue (the last data, the
+    /// goodbye) is delivered, at most the linger time: a replica that exits right after its
+    /// last operation must not take its neighbours' last pieces with it.
+    func close() {
         zap?.stop()
         outbound?.close()
         inbound.close()
-        parts.deallocate()
+        context.terminate()
     }
 
     private func routingID(of rank: Int) -> Data { Data("\(String(tag, radix: 16))/\(rank)".utf8) }
@@ -86,7 +94,7 @@ final class RingLink {
             throw AllreduceError.invalidConfiguration("\(endpoints.count) endpoints for \(worldSize) ranks")
         }
         let socket = try context.socket(.dealer)
-        try socket.setLinger(milliseconds: 200)
+        try socket.setLinger(milliseconds: 1000)
         try socket.setSendHighWaterMark(0)
         try socket.setReceiveHighWaterMark(0)
         try socket.setRoutingID(routingID(of: rank))
@@ -262,7 +270,7 @@ final class RingLink {
             }
             let h = try check(frames[1], payload: frames.count > 2 ? frames[2] : nil, payloadFrames: frames.count - 2, from: left)
             lastHeardLeft = Date()
-            try handleControl(h, payload: frames.count > 2 ? frames[2] : nil, from: left, body)
+            try handleControl(h, payload: frames.count > 2 ? frames[2] : nil, from: left, fromLeft: true, body)
         }
     }
 
@@ -275,7 +283,7 @@ final class RingLink {
             guard h.kind != .data && h.kind != .gather else {
                 throw AllreduceError.badFrame(rank: right, reason: "\(h.kind) flows left to right, not back")
             }
-            try handleControl(h, payload: frames.count > 1 ? frames[1] : nil, from: right, body)
+            try handleControl(h, payload: frames.count > 1 ? frames[1] : nil, from: right, fromLeft: false, body)
         }
     }
 
@@ -295,11 +303,11 @@ final class RingLink {
         return h
     }
 
-    private func handleControl(_ h: RingHeader, payload: UnsafeRawBufferPointer?, from peer: Int,
+    private func handleControl(_ h: RingHeader, payload: UnsafeRawBufferPointer?, from peer: Int, fromLeft: Bool,
                                _ body: (RingHeader, UnsafeRawBufferPointer?) throws -> Void) throws {
         switch h.kind {
         case .heartbeat, .hello, .welcome:
-            if h.kind == .hello && peer == left {
+            if h.kind == .hello && fromLeft {
                 try send(header(.welcome), on: inbound, to: routingID(of: left))
             }
             if h.kind != .heartbeat { try body(h, payload) }
@@ -307,8 +315,9 @@ final class RingLink {
             let reason = payload.map { String(decoding: $0, as: UTF8.self) } ?? ""
             throw AllreduceError.peerAborted(rank: peer, reason: reason)
         case .bye:
-            if peer == left { leftGone = true } else { rightGone = true }
-            if worldSize == 2 { leftGone = true; rightGone = true }
+            // By connection, not by rank: with two ranks the left is also the right, and the
+            // bye on the other connection may overtake data still queued on this one.
+            if fromLeft { leftGone = true } else { rightGone = true }
         case .data, .gather:
             try body(h, payload)
         }

@@ -22,7 +22,7 @@ struct ReplicaCommand: ParsableCommand {
         let configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(configurationJSON.utf8))
         let all = endpoints.split(separator: ",").map(String.init)
         guard rank >= 1, rank < all.count else { throw ValidationError("--rank \(rank) is not in 1..<\(all.count)") }
-        ClusterLog.shared.minimumLevel = .warning
+        ClusterLog.shared.minimumLevel = ProcessInfo.processInfo.environment["RT_RING_DEBUG"] == nil ? .warning : .debug
         let replica = try Replica(rank: rank, worldSize: all.count, bind: all[rank], session: session,
                                   heartbeat: dataParallel.heartbeat.settings, settings: dataParallel.settings)
         _ = try replica.train(configuration, endpoints: all, saveTo: nil)
@@ -42,7 +42,7 @@ struct LocalReplicas {
         let paths = (0..<k).map { "\(directory)/rt-ring-\(getpid())-\($0).ipc" }
         let endpoints = paths.map { "ipc://\($0)" }
         defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
-        ClusterLog.shared.minimumLevel = .warning
+        ClusterLog.shared.minimumLevel = ProcessInfo.processInfo.environment["RT_RING_DEBUG"] == nil ? .warning : .debug
         // Bind before the children start, so their first hello finds us.
         let replica = try Replica(rank: 0, worldSize: k, bind: endpoints[0], session: session,
                                   heartbeat: options.heartbeat.settings, settings: options.settings)
