@@ -32,8 +32,10 @@ extension RingLink {
         guard k > 1, count > 0 else { return }
         var sent: UInt32 = 0, received: UInt32 = 0
         func send(_ piece: Range<Int>) throws {
+            // Zero-copy is safe: a piece sent is next overwritten when its total comes back, which
+            // needs the right neighbour to have received it; and `waitForSends` ends the operation.
             try sendData(.data, step: step, bucket: bucket, chunk: sent,
-                         payload: UnsafeRawBufferPointer(start: buffer + piece.lowerBound, count: piece.count * 4))
+                         payload: UnsafeRawBufferPointer(start: buffer + piece.lowerBound, count: piece.count * 4), zeroCopy: true)
             sent += 1
         }
         for piece in pieces(of: Self.chunk(rank, of: count, worldSize: k)) { try send(piece) }
@@ -64,6 +66,7 @@ extension RingLink {
                 if stage < stages - 1 { try send(piece) }
             }
         }
+        try waitForSends()
     }
 
     /// Every rank's `bytes` (all of the same length), indexed by rank: k−1 stages around the ring.

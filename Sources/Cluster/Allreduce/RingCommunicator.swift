@@ -139,6 +139,7 @@ public final class RingCommunicator: @unchecked Sendable {
 
     private func serve(_ link: RingLink, endpoints: [String]) {
         var reasonToSend: String?
+        var caught: Error?
         link.stopRequested = { [unowned self] in
             self.condition.lock(); defer { self.condition.unlock() }
             return self.abortReason != nil
@@ -178,19 +179,21 @@ public final class RingCommunicator: @unchecked Sendable {
                 if idle { try link.idle(wake: wake.readDescriptor) }
             }
         } catch {
+            caught = error
             condition.lock()
-            if failure == nil { failure = error }
             reasonToSend = abortReason ?? "\(error)"
-            condition.broadcast()
             condition.unlock()
             // Passed on, so the rest of the ring stops now instead of a window later.
             if abortReason == nil { ClusterLog.shared.log(.warning, "ring", "rank \(rank): \(error)") }
         }
         link.stopRequested = nil
         link.sayGoodbye(abortReason: reasonToSend)
-        link.close() // delivers what is queued (within the linger) before anyone is told we are done
+        // Delivers (or, after the linger, drops) what is queued before anyone hears we are done:
+        // libzmq may still hold zero-copy pieces of a caller's buffer until then.
+        link.close()
         self.link = nil
         condition.lock()
+        if let caught, failure == nil { failure = caught }
         finished = true
         condition.broadcast()
         condition.unlock()

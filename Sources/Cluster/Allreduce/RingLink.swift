@@ -25,6 +25,9 @@ final class RingLink {
     /// The first data message of the next operation, read while idle (the left neighbour was
     /// ahead): kept, in order, for `receiveData`. At most one, so at most one piece is copied.
     private var stashed: (header: RingHeader, payload: [UInt8])?
+    /// Data pieces libzmq still holds: they are sent from the caller's buffer without a copy,
+    /// so an operation is not done (and the buffer not free) until this is back to zero.
+    private let inFlight = InFlightCounter()
     /// Asked while waiting: true when this process aborts, so a blocked operation ends at once.
     var stopRequested: (() -> Bool)?
     /// Parts of the message being read (libzmq messages, so payloads are used in place).
@@ -188,11 +191,43 @@ final class RingLink {
 
     // MARK: Data
 
-    /// Sends one data (or gather) message to the right neighbour; the payload is copied.
-    func sendData(_ kind: RingMessageKind, step: UInt64, bucket: UInt32, chunk: UInt32, payload: UnsafeRawBufferPointer) throws {
+    /// Sends one data (or gather) message to the right neighbour. With `zeroCopy` libzmq reads
+    /// the payload from the caller's memory when it writes it out: the caller must leave it
+    /// alone until `waitForSends()`. Otherwise the payload is copied.
+    func sendData(_ kind: RingMessageKind, step: UInt64, bucket: UInt32, chunk: UInt32, payload: UnsafeRawBufferPointer,
+                  zeroCopy: Bool = false) throws {
         guard let outbound else { throw AllreduceError.closed(reason: "ring not formed") }
         if rightGone { throw AllreduceError.peerLeft(rank: right) }
-        try send(header(kind, step: step, bucket: bucket, chunk: chunk, payloadBytes: payload.count), on: outbound, to: nil, payload: payload)
+        let h = header(kind, step: step, bucket: bucket, chunk: chunk, payloadBytes: payload.count)
+        guard zeroCopy, payload.count > 0 else { return try send(h, on: outbound, to: nil, payload: payload) }
+        try send(h, on: outbound, to: nil, more: true)
+        var message = zmq_msg_t()
+        let release: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, hint in
+            Unmanaged<InFlightCounter>.fromOpaque(hint!).takeRetainedValue().add(-1)
+        }
+        inFlight.add(1)
+        let hint = Unmanaged.passRetained(inFlight).toOpaque()
+        guard zmq_msg_init_data(&message, UnsafeMutableRawPointer(mutating: payload.baseAddress), payload.count, release, hint) == 0 else {
+            Unmanaged<InFlightCounter>.fromOpaque(hint).release()
+            inFlight.add(-1)
+            throw ZMQError.last("zmq_msg_init_data")
+        }
+        while zmq_msg_send(&message, outbound.handle, ZMQ_DONTWAIT) < 0 {
+            if zmq_errno() == EINTR { continue }
+            let error = ZMQError.last("zmq_msg_send")
+            zmq_msg_close(&message) // runs `release`
+            throw error
+        }
+    }
+
+    /// Waits until libzmq has written out every zero-copy piece, watching both neighbours meanwhile.
+    func waitForSends() throws {
+        while inFlight.value > 0 {
+            while try receiveFromRight({ _, _ in }) {}
+            try keepAlive()
+            var items = [zmq_pollitem_t(socket: outbound?.handle, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0)]
+            _ = zmq_poll(&items, 1, 1)
+        }
     }
 
     /// Waits for the next message of an operation from the left neighbour and hands its payload
@@ -243,7 +278,8 @@ final class RingLink {
 
     // MARK: Messages
 
-    private func send(_ header: RingHeader, on socket: ZMQSocket, to routingID: Data?, payload: UnsafeRawBufferPointer? = nil) throws {
+    private func send(_ header: RingHeader, on socket: ZMQSocket, to routingID: Data?, payload: UnsafeRawBufferPointer? = nil,
+                      more: Bool = false) throws {
         func part(_ pointer: UnsafeRawPointer?, _ count: Int, more: Bool) throws {
             let flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)
             while zmq_send(socket.handle, pointer, count, flags) < 0 {
@@ -253,7 +289,7 @@ final class RingLink {
         }
         if let routingID { try routingID.withUnsafeBytes { try part($0.baseAddress, $0.count, more: true) } }
         let bytes = header.encoded()
-        try bytes.withUnsafeBytes { try part($0.baseAddress, $0.count, more: payload != nil) }
+        try bytes.withUnsafeBytes { try part($0.baseAddress, $0.count, more: more || payload != nil) }
         if let payload { try part(payload.baseAddress, payload.count, more: false) }
     }
 
@@ -351,4 +387,12 @@ final class RingLink {
         try body(frames)
         return true
     }
+}
+
+/// How many zero-copy messages libzmq still holds; its I/O thread decrements it.
+final class InFlightCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ delta: Int) { lock.lock(); count += delta; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
