@@ -378,7 +378,8 @@ def record_dataparallel(args):
         "kind": "table", "title": "Data-parallel training (rt train --replicas)",
         "description": f'`rt train --model {raw["model"]}` on synthetic CIFAR-shaped data (3x32x32, {raw["images"]} images, '
                        f'global batch {raw["batchSize"]}), replicas as processes on this machine joined by the ring '
-                       "all-reduce over ipc://; images/s of the last epoch (the first warms up).",
+                       "all-reduce over ipc://; images/s of the last epoch (the first warms up), best of "
+                       f'{raw.get("rounds", 1)} rounds (the configurations take turns).',
         "columns": ["replicas x threads", "images/s"],
         "rows": rows,
         "notes": [f"Load average (1/5/15 min): {load}. With 2 cores, two replicas need both cores to themselves: "
