@@ -12,21 +12,23 @@ public final class Replica {
     public var rank: Int { ring.rank }
     public var endpoint: String { ring.boundEndpoint }
 
+    /// With `securityKeys` the ring runs over CurveZMQ; the peers' public keys come to `train`.
     public init(rank: Int, worldSize: Int, bind: String, session: String, heartbeat: HeartbeatSettings = .default,
-                settings: DataParallelSettings = DataParallelSettings(), security: RingSecurity? = nil) throws {
+                settings: DataParallelSettings = DataParallelSettings(), securityKeys: CurveKeyPair? = nil) throws {
         try settings.validate()
         self.settings = settings
         ring = try RingCommunicator(configuration: RingConfiguration(rank: rank, worldSize: worldSize, bind: bind, session: session,
-                                                                     heartbeat: heartbeat, security: security))
+                                                                     heartbeat: heartbeat, security: securityKeys.map { RingSecurity(keys: $0) }))
     }
 
     /// Forms the ring with `endpoints` (where each rank listens) and trains. Only rank 0 should
     /// be given `checkpointPath` and a `report`. On any failure the ring is aborted, so the
     /// other replicas stop at once with this replica's reason instead of waiting out the window.
-    public func train(_ configuration: TrainingConfiguration, endpoints: [String], saveTo checkpointPath: String?,
+    public func train(_ configuration: TrainingConfiguration, endpoints: [String], peerPublicKeys: [String]? = nil,
+                      saveTo checkpointPath: String?,
                       report: (TrainingEvent) -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
         do {
-            try ring.connect(endpoints: endpoints)
+            try ring.connect(endpoints: endpoints, peerPublicKeys: peerPublicKeys)
             var run = TrainingRun(configuration)
             run.reducer = RingGradientReducer(ring: ring, settings: settings)
             let result = try run.run(saveTo: checkpointPath, report: report)

@@ -54,9 +54,10 @@ public final class RingCommunicator: @unchecked Sendable {
 
     /// Connects to the neighbours (`endpoints[r]` is where rank r listens) and waits until the
     /// ring is formed, or throws which rank did not answer in time.
-    public func connect(endpoints: [String]) throws {
+    /// With CurveZMQ, `peerPublicKeys` (by rank) replace the configuration's.
+    public func connect(endpoints: [String], peerPublicKeys: [String]? = nil) throws {
         guard let link else { formed = true; return }
-        let thread = Thread { [self] in self.serve(link, endpoints: endpoints) }
+        let thread = Thread { [self] in self.serve(link, endpoints: endpoints, peerPublicKeys: peerPublicKeys) }
         thread.name = "rt-ring-\(rank)"
         thread.stackSize = 1 << 20
         self.thread = thread
@@ -137,7 +138,7 @@ public final class RingCommunicator: @unchecked Sendable {
 
     // MARK: The communication thread
 
-    private func serve(_ link: RingLink, endpoints: [String]) {
+    private func serve(_ link: RingLink, endpoints: [String], peerPublicKeys: [String]?) {
         var reasonToSend: String?
         var caught: Error?
         link.stopRequested = { [unowned self] in
@@ -145,7 +146,8 @@ public final class RingCommunicator: @unchecked Sendable {
             return self.abortReason != nil
         }
         do {
-            try link.form(endpoints: endpoints, deadline: Date().addingTimeInterval(link.configuration.connectTimeout))
+            try link.form(endpoints: endpoints, peerPublicKeys: peerPublicKeys,
+                          deadline: Date().addingTimeInterval(link.configuration.connectTimeout))
             condition.lock()
             formed = true
             condition.broadcast()

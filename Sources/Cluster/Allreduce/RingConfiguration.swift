@@ -34,7 +34,7 @@ public struct RingConfiguration: Sendable {
         guard worldSize >= 1, worldSize <= 4096 else { throw AllreduceError.invalidConfiguration("world size \(worldSize) is not in 1...4096") }
         guard rank >= 0, rank < worldSize else { throw AllreduceError.invalidConfiguration("rank \(rank) is not in 0..<\(worldSize)") }
         guard pieceBytes >= 4 else { throw AllreduceError.invalidConfiguration("piece size \(pieceBytes) bytes is below one Float") }
-        if let security, security.peerPublicKeys.count != worldSize {
+        if let security, !security.peerPublicKeys.isEmpty, security.peerPublicKeys.count != worldSize {
             throw AllreduceError.invalidConfiguration("\(security.peerPublicKeys.count) peer public keys for \(worldSize) ranks")
         }
     }
@@ -44,12 +44,13 @@ public struct RingConfiguration: Sendable {
 }
 
 /// CurveZMQ for the ring: each rank's key pair, and every rank's public key (index = rank).
-/// A rank's listening socket admits only its left neighbour's key.
+/// A rank's listening socket admits only its left neighbour's key. The peers' keys may be
+/// left empty here and given to `RingCommunicator.connect` (they come with the addresses).
 public struct RingSecurity: Sendable {
     public var keys: CurveKeyPair
     public var peerPublicKeys: [String]
 
-    public init(keys: CurveKeyPair, peerPublicKeys: [String]) {
+    public init(keys: CurveKeyPair, peerPublicKeys: [String] = []) {
         self.keys = keys
         self.peerPublicKeys = peerPublicKeys
     }

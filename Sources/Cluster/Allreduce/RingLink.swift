@@ -45,13 +45,9 @@ final class RingLink {
         self.configuration = configuration
         tag = RingHeader.sessionTag(configuration.session)
         context = try ZMQContext()
-        if let security = configuration.security {
-            // Only the left neighbour may connect to our listening socket.
-            let leftKey = security.peerPublicKeys[configuration.left]
-            guard let binary = Z85.decode(leftKey), binary.count == 32 else {
-                throw AllreduceError.invalidConfiguration("public key of rank \(configuration.left) is not a Z85 CurveZMQ key")
-            }
-            let handler = try ZAPHandler(context: context, allowList: CurveAllowList(names: [binary: "rank-\(configuration.left)"]))
+        if configuration.security != nil {
+            // Nobody is admitted until `form` names the left neighbour's key.
+            let handler = try ZAPHandler(context: context, allowList: CurveAllowList(names: [:]))
             handler.start()
             zap = handler
         }
@@ -92,9 +88,22 @@ final class RingLink {
     // MARK: Forming the ring
 
     /// Connects to the right neighbour and waits until both neighbours have answered.
-    func form(endpoints: [String], deadline: Date) throws {
+    /// `peerPublicKeys` (by rank) replace the configuration's, for CurveZMQ.
+    func form(endpoints: [String], peerPublicKeys: [String]?, deadline: Date) throws {
         guard endpoints.count == worldSize else {
             throw AllreduceError.invalidConfiguration("\(endpoints.count) endpoints for \(worldSize) ranks")
+        }
+        var keys: [String] = []
+        if let security = configuration.security {
+            keys = peerPublicKeys ?? security.peerPublicKeys
+            guard keys.count == worldSize else {
+                throw AllreduceError.invalidConfiguration("CurveZMQ needs every rank's public key, got \(keys.count) for \(worldSize) ranks")
+            }
+            // Only the left neighbour may connect to our listening socket.
+            guard let binary = Z85.decode(keys[left]), binary.count == 32 else {
+                throw AllreduceError.invalidConfiguration("public key of rank \(left) is not a Z85 CurveZMQ key")
+            }
+            zap?.update(allowList: CurveAllowList(names: [binary: "rank-\(left)"]))
         }
         let socket = try context.socket(.dealer)
         try socket.setLinger(milliseconds: 1000)
@@ -103,7 +112,7 @@ final class RingLink {
         try socket.setRoutingID(routingID(of: rank))
         try socket.setReconnectInterval(milliseconds: 50, max: 1000)
         if let security = configuration.security {
-            try TransportSecurity.curveClient(security.keys, serverPublicKey: security.peerPublicKeys[right]).apply(to: socket)
+            try TransportSecurity.curveClient(security.keys, serverPublicKey: keys[right]).apply(to: socket)
         }
         try socket.connect(endpoints[right])
         outbound = socket

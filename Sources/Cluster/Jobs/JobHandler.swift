@@ -13,9 +13,12 @@ public struct JobContext: Sendable {
     public var parentArtifact: Data?
     public var cancellation: CancellationFlag
     public var progress: @Sendable (_ fraction: Double, _ note: String) -> Void
+    /// Set when the trial is data-parallel (`replicas:` > 1): this worker's replica of it.
+    public var replica: ReplicaSlot?
 
     public init(trialID: String, stage: String, job: String, parameters: [String: JSONValue], seed: Int, attempt: Int,
-                parentArtifact: Data?, cancellation: CancellationFlag, progress: @escaping @Sendable (Double, String) -> Void) {
+                parentArtifact: Data?, cancellation: CancellationFlag, replica: ReplicaSlot? = nil,
+                progress: @escaping @Sendable (Double, String) -> Void) {
         self.trialID = trialID
         self.stage = stage
         self.job = job
@@ -24,6 +27,7 @@ public struct JobContext: Sendable {
         self.attempt = attempt
         self.parentArtifact = parentArtifact
         self.cancellation = cancellation
+        self.replica = replica
         self.progress = progress
     }
 }

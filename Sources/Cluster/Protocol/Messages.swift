@@ -33,6 +33,32 @@ public struct LeaseMessage: Codable, Equatable, Sendable {
     /// 1 for the first lease of a trial; a (trialID, attempt) pair names one lease.
     public var attempt: Int
     public var parentArtifact: ArtifactReference?
+    /// Set for a data-parallel trial: this worker's place in the gang that runs it together.
+    public var replica: ReplicaAssignment? = nil
+}
+
+public struct ReplicaAssignment: Codable, Equatable, Sendable {
+    public var rank: Int
+    public var worldSize: Int
+}
+
+public struct RingEndpointMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    public var rank: Int
+    /// Where this replica's ring socket listens, e.g. tcp://10.0.0.5:41234.
+    public var endpoint: String
+    /// The replica's CurveZMQ public key (Z85) when the worker has keys; its peers admit only it.
+    public var publicKey: String?
+}
+
+public struct RingPeersMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    /// By rank.
+    public var endpoints: [String]
+    /// By rank; nil unless every replica sent a key.
+    public var publicKeys: [String]?
 }
 
 public struct ProgressMessage: Codable, Equatable, Sendable {

@@ -48,10 +48,10 @@ public final class RunStore: @unchecked Sendable {
                            arguments: [sweep.name, text, SHA256.hex(Data(text.utf8)), Date().timeIntervalSince1970])
             for trial in trials {
                 try Self.exec(db, """
-                    INSERT INTO trials(id, stage, job, parameters, seed, parent_trial, max_attempts, ord, state, attempts)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
+                    INSERT INTO trials(id, stage, job, parameters, seed, parent_trial, max_attempts, ord, state, attempts, replicas)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
                     """, arguments: [trial.id, trial.stage, trial.job, ClusterJSON.string(trial.parameters),
-                                     trial.seed, trial.parentTrialID, trial.maxAttempts, trial.order])
+                                     trial.seed, trial.parentTrialID, trial.maxAttempts, trial.order, trial.replicas])
             }
             try Self.event(db, trial: nil, kind: "sweep-created", worker: nil, detail: "\(trials.count) trials")
         }
@@ -273,7 +273,8 @@ public final class RunStore: @unchecked Sendable {
         let spec = TrialSpec(
             id: row["id"], stage: row["stage"], job: row["job"],
             parameters: (try? ClusterJSON.decode([String: JSONValue].self, from: Data(parametersText.utf8))) ?? [:],
-            seed: row["seed"], parentTrialID: row["parent_trial"], maxAttempts: row["max_attempts"], order: row["ord"])
+            seed: row["seed"], parentTrialID: row["parent_trial"], maxAttempts: row["max_attempts"], order: row["ord"],
+            replicas: row["replicas"])
         return TrialRecord(spec: spec, state: TrialState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
                            worker: row["worker"], host: row["host"], failureReason: row["failure"], artifactHash: row["artifact_hash"])
     }

@@ -30,6 +30,10 @@ enum RunStoreSchema {
                 CREATE INDEX events_trial ON events(trial_id);
                 """)
         }
+        migrator.registerMigration("v2: replicas") { db in
+            // Data-parallel trials run on this many workers at once.
+            try db.execute(sql: "ALTER TABLE trials ADD COLUMN replicas INTEGER NOT NULL DEFAULT 1")
+        }
         return migrator
     }
 }

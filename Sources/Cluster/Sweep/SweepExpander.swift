@@ -13,6 +13,8 @@ public struct TrialSpec: Equatable, Sendable {
     public var maxAttempts: Int
     /// Position in expansion order; the scheduler leases ready trials in this order.
     public var order: Int
+    /// Workers that run the trial together (data-parallel replicas); 1 for an ordinary trial.
+    public var replicas: Int = 1
 }
 
 /// Expands a sweep into trials: grid axes x random samples x seeds for root stages,
@@ -38,7 +40,8 @@ public enum SweepExpander {
                         stageTrials.append(TrialSpec(
                             id: String(format: "%@-%04d", stage.name, index), stage: stage.name, job: stage.job,
                             parameters: parameters, seed: seed, parentTrialID: parent,
-                            maxAttempts: 1 + (stage.retries ?? sweep.retries), order: trials.count + index))
+                            maxAttempts: 1 + (stage.retries ?? sweep.retries), order: trials.count + index,
+                            replicas: stage.replicas))
                     }
                 }
             }

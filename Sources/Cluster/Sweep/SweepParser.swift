@@ -62,7 +62,7 @@ public struct SweepParser {
     }
 
     private func parseStage(_ node: Node, _ path: String) throws -> StageSpec {
-        let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "retries"])
+        let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "retries", "replicas"])
         guard let nameNode = map["name"] else { throw fail(node, "\(path).name", "missing: every stage needs a name") }
         let name = try string(nameNode, "\(path).name")
         guard name.range(of: "^[A-Za-z0-9_-]+$", options: .regularExpression) != nil else {
@@ -97,7 +97,13 @@ public struct SweepParser {
             retries = try int(r, "\(path).retries")
             guard retries! >= 0 else { throw fail(r, "\(path).retries", "must be 0 or more") }
         }
-        return StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, retries: retries)
+        var replicas = 1
+        if let r = map["replicas"] {
+            replicas = try int(r, "\(path).replicas")
+            guard (1...256).contains(replicas) else { throw fail(r, "\(path).replicas", "must be in 1...256, got \(replicas)") }
+        }
+        return StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, retries: retries,
+                         replicas: replicas)
     }
 
     /// A list of values, or `{range: [start, stop]}` / `{range: [start, stop, step]}` (stop excluded).

@@ -20,6 +20,8 @@ public struct StageSpec: Equatable, Sendable {
     /// Runs once per artifact (trial) of this stage.
     public var from: String?
     public var retries: Int?
+    /// Data-parallel replicas of each trial: k workers run it together (gang-scheduled).
+    public var replicas: Int = 1
 }
 
 public struct GridAxis: Equatable, Sendable {

@@ -5,6 +5,7 @@ struct PendingJob {
     var lease: LeaseMessage
     var parentArtifact: Data?
     var cancellation: CancellationFlag
+    var replica: ReplicaSlot?
 }
 
 /// What a job thread hands back to the link thread.
@@ -12,6 +13,7 @@ enum JobReport {
     case finished(LeaseMessage, JobOutcome, seconds: Double)
     case failed(LeaseMessage, reason: String)
     case progress(trialID: String, attempt: Int, fraction: Double, note: String)
+    case ringEndpoint(RingEndpointMessage)
 }
 
 /// `threads` job threads running handlers from the registry. They never touch a socket:
@@ -44,7 +46,8 @@ final class JobExecutor {
             return
         }
         let context = JobContext(trialID: lease.trialID, stage: lease.stage, job: lease.job, parameters: lease.parameters, seed: lease.seed,
-                                 attempt: lease.attempt, parentArtifact: job.parentArtifact, cancellation: job.cancellation) { fraction, note in
+                                 attempt: lease.attempt, parentArtifact: job.parentArtifact, cancellation: job.cancellation,
+                                 replica: job.replica) { fraction, note in
             outbox.push(.progress(trialID: lease.trialID, attempt: lease.attempt, fraction: fraction, note: note))
             wake.wake()
         }

@@ -26,6 +26,8 @@ public final class Worker {
     private var backoff: TimeInterval
     private var shutdownReason: String?
     private var requestCounter: UInt64 = 0
+    /// Data-parallel leases running here, for the coordinator's `ringPeers` and `cancel`.
+    private var replicaSlots: [LeaseKey: ReplicaSlot] = [:]
 
     private struct Download {
         var data = Data()
@@ -166,6 +168,7 @@ public final class Worker {
         case .cancel:
             let cancel = try envelope.body(CancelMessage.self)
             running[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel()
+            replicaSlots[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel(reason: "cancelled: \(cancel.reason)")
             log.log(.info, "worker", "\(configuration.name): \(cancel.trialID) attempt \(cancel.attempt) cancelled: \(cancel.reason)")
         case .shutdown:
             shutdownReason = try envelope.body(ShutdownMessage.self).reason
@@ -175,6 +178,13 @@ public final class Worker {
         case .artifactMissing:
             let hash = try envelope.body(ArtifactRequestMessage.self).hash
             abandonDownload(hash, reason: "coordinator has no artifact \(hash.prefix(16))")
+        case .ringPeers:
+            let peers = try envelope.body(RingPeersMessage.self)
+            guard let slot = replicaSlots[LeaseKey(trialID: peers.trialID, attempt: peers.attempt)] else { return }
+            guard peers.endpoints.count == slot.worldSize, peers.publicKeys.map({ $0.count == slot.worldSize }) ?? true else {
+                throw WireError.badPayload(type: .ringPeers, reason: "\(peers.endpoints.count) endpoints for \(slot.worldSize) replicas")
+            }
+            slot.deliver(endpoints: peers.endpoints, publicKeys: peers.publicKeys)
         default:
             throw WireError.wrongDirection(envelope.type)
         }
@@ -182,8 +192,22 @@ public final class Worker {
 
     private func start(_ lease: LeaseMessage, parentArtifact: Data?) {
         let flag = CancellationFlag()
-        running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = flag
-        executor.jobs.push(PendingJob(lease: lease, parentArtifact: parentArtifact, cancellation: flag))
+        let key = LeaseKey(trialID: lease.trialID, attempt: lease.attempt)
+        running[key] = flag
+        var slot: ReplicaSlot?
+        if let replica = lease.replica {
+            var keys: CurveKeyPair?
+            if case let .curveClient(pair, _) = configuration.security { keys = pair }
+            let (outbox, wake) = (executor.outbox, executor.wake)
+            slot = ReplicaSlot(rank: replica.rank, worldSize: replica.worldSize, host: configuration.ringHost, keys: keys,
+                               heartbeat: configuration.heartbeat) { endpoint, publicKey in
+                outbox.push(.ringEndpoint(RingEndpointMessage(trialID: lease.trialID, attempt: lease.attempt, rank: replica.rank,
+                                                              endpoint: endpoint, publicKey: publicKey)))
+                wake.wake()
+            }
+            replicaSlots[key] = slot
+        }
+        executor.jobs.push(PendingJob(lease: lease, parentArtifact: parentArtifact, cancellation: flag, replica: slot))
     }
 
     // MARK: Parent artifacts
@@ -234,14 +258,23 @@ public final class Worker {
             if running[key] != nil {
                 pendingProgress[key] = ProgressMessage(trialID: trialID, attempt: attempt, fraction: fraction, note: note)
             }
+        case let .ringEndpoint(message):
+            send((try? WireEnvelope.make(.ringEndpoint, message))!)
         case let .failed(lease, reason):
             running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            replicaSlots[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: reason)))!)
             send(ready)
         case let .finished(lease, outcome, seconds):
             running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            replicaSlots[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            if let replica = lease.replica, replica.rank > 0 {
+                // Rank 0 reports the trial's result; the other replicas only free their slot.
+                send(ready)
+                return
+            }
             do {
                 let messages = try resultMessages(lease, outcome, seconds: seconds)
                 for message in messages { send(message) }

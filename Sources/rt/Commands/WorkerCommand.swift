@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import DataParallel
 import Foundation
 
 struct WorkerCommand: ParsableCommand {
@@ -28,6 +29,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("max-backoff-ms"), help: "Longest wait between reconnection attempts, in milliseconds.")
     var maxBackoffMilliseconds: Int = 8000
 
+    @Option(name: .customLong("ring-host"), help: "Address data-parallel replicas on this worker listen on and are reached at (default 127.0.0.1; this host's address across hosts).")
+    var ringHost = "127.0.0.1"
+
     @OptionGroup var heartbeat: HeartbeatOptions
 
     @Flag(name: .long, help: "Log only warnings and errors.")
@@ -37,6 +41,7 @@ struct WorkerCommand: ParsableCommand {
     static func jobRegistry() -> JobRegistry {
         var registry = JobRegistry()
         ToyJobs.register(into: &registry)
+        registry.register("train", TrainJob())
         return registry
     }
 
@@ -44,9 +49,10 @@ struct WorkerCommand: ParsableCommand {
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
-        let configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,
+        var configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,
                                                 heartbeat: heartbeat.settings,
                                                 maxReconnectBackoff: Double(max(10, maxBackoffMilliseconds)) / 1000)
+        configuration.ringHost = ringHost
         let worker = try Worker(configuration: configuration, registry: Self.jobRegistry())
         _ = try worker.run()
     }
