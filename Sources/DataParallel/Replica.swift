@@ -27,9 +27,15 @@ public final class Replica {
     public func train(_ configuration: TrainingConfiguration, endpoints: [String], peerPublicKeys: [String]? = nil,
                       saveTo checkpointPath: String?,
                       report: (TrainingEvent) -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
+        try train(TrainingRun(configuration), endpoints: endpoints, peerPublicKeys: peerPublicKeys, saveTo: checkpointPath, report: report)
+    }
+
+    /// The same for a prepared run (checkpoints every N steps, a resume point): its reducer is replaced.
+    public func train(_ run: TrainingRun, endpoints: [String], peerPublicKeys: [String]? = nil, saveTo checkpointPath: String?,
+                      report: (TrainingEvent) -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
+        var run = run
         do {
             try ring.connect(endpoints: endpoints, peerPublicKeys: peerPublicKeys)
-            var run = TrainingRun(configuration)
             run.reducer = RingGradientReducer(ring: ring, settings: settings)
             let result = try run.run(saveTo: checkpointPath, report: report)
             ClusterLog.shared.log(.debug, "replica", "rank \(rank): training finished, leaving the ring")

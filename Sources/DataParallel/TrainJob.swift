@@ -5,9 +5,11 @@ import Study
 /// The `train` job type: one `TrainingRun` as a cluster trial. Its parameters are a
 /// `TrainingConfiguration` in JSON (`model`, `dataset`, `epochs`, `batchSize`, `learningRate`, ...;
 /// the trial's seed replaces `seed`), plus `bucketKB` and `checksumEvery` for data-parallel
-/// stages. With `replicas: k` on the stage, the k leases of the trial each run one replica:
-/// they bind a ring socket, meet through the coordinator (`ReplicaSlot`) and train together;
-/// rank 0 returns the metrics and the checkpoint.
+/// stages and `checkpointEvery` (steps; default 50, 0: never). With `replicas: k` on the stage,
+/// the k leases of the trial each run one replica: they bind a ring socket, meet through the
+/// coordinator (`ReplicaSlot`) and train together; rank 0 returns the metrics and the final
+/// checkpoint, and stores a checkpoint with the coordinator every `checkpointEvery` steps, from
+/// which a requeued attempt goes on (all its replicas alike).
 public struct TrainJob: JobHandler {
     public init() {}
 
@@ -15,6 +17,7 @@ public struct TrainJob: JobHandler {
         var parameters = context.parameters
         let bucketKB = parameters.removeValue(forKey: "bucketKB").flatMap(\.intValue) ?? 4096
         let checksumEvery = parameters.removeValue(forKey: "checksumEvery").flatMap(\.intValue) ?? 50
+        let checkpointEvery = parameters.removeValue(forKey: "checkpointEvery").flatMap(\.intValue) ?? 50
         var configuration: TrainingConfiguration
         do {
             // The parameters override the defaults of `rt train`; `model` and `dataset` are required.
@@ -39,6 +42,11 @@ public struct TrainJob: JobHandler {
             }
         }
 
+        var run = TrainingRun(configuration)
+        run.checkpointEvery = context.saveCheckpoint == nil ? 0 : max(0, checkpointEvery)
+        if let save = context.saveCheckpoint { run.onCheckpoint = { bytes, step in save(bytes, step) } }
+        run.resume = context.resume.map { (checkpoint: $0.bytes, step: $0.step) }
+
         let summary: TrainingSummary
         if let slot = context.replica {
             let replica = try Replica(rank: slot.rank, worldSize: slot.worldSize, bind: "tcp://\(slot.host):*",
@@ -47,15 +55,15 @@ public struct TrainJob: JobHandler {
                                       securityKeys: slot.keys)
             slot.publish(endpoint: replica.endpoint)
             let peers = try slot.awaitPeers(timeout: 120)
-            summary = try replica.train(configuration, endpoints: peers.endpoints, peerPublicKeys: peers.publicKeys,
+            summary = try replica.train(run, endpoints: peers.endpoints, peerPublicKeys: peers.publicKeys,
                                         saveTo: slot.rank == 0 ? checkpoint.path : nil, report: slot.rank == 0 ? report : { _ in }).summary
             guard slot.rank == 0 else { return JobOutcome(metrics: [:]) }
         } else {
-            summary = try TrainingRun(configuration).run(saveTo: checkpoint.path, report: report).summary
+            summary = try run.run(saveTo: checkpoint.path, report: report).summary
         }
         return JobOutcome(metrics: ["test_accuracy": .double(summary.testAccuracy), "test_loss": .double(summary.testLoss),
                                     "mean_true_confidence": .double(summary.meanTrueConfidence), "seconds": .double(summary.seconds),
-                                    "replicas": .int(context.replica?.worldSize ?? 1)],
+                                    "replicas": .int(context.replica?.worldSize ?? 1), "resumed_from_step": .int(context.resume?.step ?? 0)],
                           artifact: (name: "model.safetensors", bytes: try Data(contentsOf: checkpoint)))
     }
 }

@@ -32,6 +32,9 @@ public final class Trainer {
     /// Steps taken so far (the schedule's iteration).
     public private(set) var iteration = 0
 
+    /// Continues a run from a checkpoint taken after `iteration` steps: the schedule goes on from there.
+    public func resume(atIteration iteration: Int) { self.iteration = iteration }
+
     public init(model: ImageClassifier, optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
                 objective: TrainingObjective = CrossEntropyObjective(), reducer: GradientReducer = LocalReducer()) {
         (self.model, self.optimizer, self.schedule, self.objective, self.reducer) = (model, optimizer, schedule, objective, reducer)

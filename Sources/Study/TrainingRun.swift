@@ -63,6 +63,13 @@ public struct TrainingRun {
     public let configuration: TrainingConfiguration
     public var objective: TrainingObjective = CrossEntropyObjective()
     public var reducer: GradientReducer = LocalReducer()
+    /// Every this many steps (0: never) rank 0 hands `onCheckpoint` the model's state (safetensors
+    /// bytes: parameters and batch-norm statistics) and the number of steps taken.
+    public var checkpointEvery = 0
+    public var onCheckpoint: ((Data, Int) throws -> Void)?
+    /// Goes on from such a checkpoint: the model's state, the schedule and the data position
+    /// (the next global batch) are restored; the optimizer's momentum starts afresh.
+    public var resume: (checkpoint: Data, step: Int)?
 
     public init(_ configuration: TrainingConfiguration) {
         self.configuration = configuration
@@ -128,17 +135,26 @@ public struct TrainingRun {
         case .cosine: schedule = .cosine(total: totalSteps, floor: 0)
         }
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, objective: objective, reducer: reducer)
+        var (startEpoch, skippedBatches) = (0, 0)
+        if let resume {
+            try model.load(SafeTensors.decode(resume.checkpoint, path: "resume checkpoint"), path: "resume checkpoint")
+            trainer.resume(atIteration: resume.step)
+            (startEpoch, skippedBatches) = (resume.step / steps, resume.step % steps)
+        }
         // Replicas must start from identical parameters (same seed, same checkpoint): checked once here.
         try reducer.parametersUpdated(trainable, iteration: 0)
         let evaluates = reducer.rank == 0 // the other replicas' models are the same: rank 0 speaks for all
 
         var last: EvaluationResult?
         let trainingStart = Date()
-        for epoch in 0..<c.epochs {
+        for epoch in startEpoch..<c.epochs {
             let epochStart = Date()
             var lossSum = 0.0, correct = 0, seen = 0
-            for batch in loader.batches(epoch: epoch) {
+            for batch in loader.batches(epoch: epoch) where epoch > startEpoch || batch.index >= skippedBatches {
                 let result = try trainer.step(images: batch.images, labels: batch.labels, globalCount: batch.globalCount)
+                if checkpointEvery > 0, trainer.iteration % checkpointEvery == 0, evaluates, let onCheckpoint {
+                    try onCheckpoint(SafeTensors.encode(SafeTensorsFile(tensors: model.stateDict)), trainer.iteration)
+                }
                 lossSum += Double(result.loss) * Double(result.examples)
                 correct += result.correct
                 seen += result.examples

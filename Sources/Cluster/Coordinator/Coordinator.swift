@@ -215,6 +215,7 @@ public final class Coordinator {
             case .artifactChunk: try receiveChunk(routingID, envelope)
             case .artifactRequest: serveArtifact(try envelope.body(ArtifactRequestMessage.self).hash, to: routingID, requestID: envelope.requestID)
             case .ringEndpoint: try receiveRingEndpoint(routingID, envelope.body(RingEndpointMessage.self))
+            case .checkpoint: try receiveCheckpoint(routingID, envelope.body(CheckpointMessage.self))
             case .ready, .heartbeat, .progress:
                 guard let session else {
                     // A worker we declared dead (or that talked to our predecessor): it gets no
@@ -460,6 +461,7 @@ public final class Coordinator {
         }
         guard let attempt else { return true }
         let key = LeaseKey(trialID: record.spec.id, attempt: attempt)
+        let resume = record.attempts > 0 ? (try? store.checkpoint(trialID: record.spec.id)) ?? nil : nil
         scheduler.markLeased(record.spec.id, attempt: attempt, worker: session.name, host: session.host)
         currentLease[record.spec.id] = (key, session.routingID, Date())
         if members.count > 1 { gangs[record.spec.id] = Gang(key: key, members: members.map(\.routingID)) }
@@ -470,12 +472,25 @@ public final class Coordinator {
             var message = LeaseMessage(trialID: record.spec.id, stage: record.spec.stage, job: record.spec.job, parameters: record.spec.parameters,
                                        seed: record.spec.seed, attempt: attempt, parentArtifact: parentArtifact)
             if members.count > 1 { message.replica = ReplicaAssignment(rank: rank, worldSize: members.count) }
+            message.resume = resume
             guard let envelope = try? WireEnvelope.make(.lease, message), send(envelope, to: member.routingID) else {
                 endLease(key, reason: "could not deliver the lease to \(member.name)", worker: member.name)
                 return false
             }
         }
         return true
+    }
+
+    /// A running trial's checkpoint arrived (its chunks first): the next attempt, if any, resumes from it.
+    private func receiveCheckpoint(_ routingID: Data, _ message: CheckpointMessage) throws {
+        guard currentLease[message.trialID]?.key == LeaseKey(trialID: message.trialID, attempt: message.attempt) else { return }
+        guard vault.has(message.artifact.hash) else {
+            log.log(.warning, "coordinator", "checkpoint of \(message.trialID) from \(peerName(routingID)) did not arrive intact; ignored")
+            return
+        }
+        try store.recordCheckpoint(trialID: message.trialID, attempt: message.attempt, reference: message.artifact,
+                                   path: vault.url(for: message.artifact.hash).path, step: message.step,
+                                   worker: sessions[routingID]?.name ?? peerName(routingID))
     }
 
     /// A replica says where its ring listens; when all have, every replica learns all addresses.

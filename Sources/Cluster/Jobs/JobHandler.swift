@@ -15,6 +15,12 @@ public struct JobContext: Sendable {
     public var progress: @Sendable (_ fraction: Double, _ note: String) -> Void
     /// Set when the trial is data-parallel (`replicas:` > 1): this worker's replica of it.
     public var replica: ReplicaSlot?
+    /// A checkpoint an earlier attempt stored (`saveCheckpoint`) and the step it was taken after:
+    /// the job should go on from there instead of starting over.
+    public var resume: (bytes: Data, step: Int)?
+    /// Stores a checkpoint of the running trial with the coordinator (sent in the background);
+    /// if this attempt is lost, the next one gets it as `resume`.
+    public var saveCheckpoint: (@Sendable (_ bytes: Data, _ step: Int) -> Void)?
 
     public init(trialID: String, stage: String, job: String, parameters: [String: JSONValue], seed: Int, attempt: Int,
                 parentArtifact: Data?, cancellation: CancellationFlag, replica: ReplicaSlot? = nil,

@@ -13,6 +13,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case statusRequest = 9
     /// A data-parallel replica's ring address (and CURVE public key), for its peers.
     case ringEndpoint = 10
+    /// A running trial's checkpoint (uploaded as artifact chunks first): a requeue resumes from it.
+    case checkpoint = 11
 
     // coordinator -> worker
     case lease = 32
@@ -26,7 +28,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
 
     public var sentByWorker: Bool {
         switch self {
-        case .register, .ready, .heartbeat, .progress, .result, .artifactChunk, .failure, .artifactRequest, .statusRequest, .ringEndpoint:
+        case .register, .ready, .heartbeat, .progress, .result, .artifactChunk, .failure, .artifactRequest, .statusRequest, .ringEndpoint, .checkpoint:
             return true
         case .lease, .cancel, .shutdown, .statusReply, .artifactMissing, .ringPeers:
             return false

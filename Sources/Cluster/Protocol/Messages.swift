@@ -35,6 +35,22 @@ public struct LeaseMessage: Codable, Equatable, Sendable {
     public var parentArtifact: ArtifactReference?
     /// Set for a data-parallel trial: this worker's place in the gang that runs it together.
     public var replica: ReplicaAssignment? = nil
+    /// Set when an earlier attempt stored a checkpoint: the job goes on from it.
+    public var resume: ResumePoint? = nil
+}
+
+public struct ResumePoint: Codable, Equatable, Sendable {
+    public var artifact: ArtifactReference
+    /// Steps the checkpoint was taken after.
+    public var step: Int
+}
+
+public struct CheckpointMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    /// Uploaded (as artifactChunk messages) before this message on the same connection.
+    public var artifact: ArtifactReference
+    public var step: Int
 }
 
 public struct ReplicaAssignment: Codable, Equatable, Sendable {

@@ -194,6 +194,29 @@ public final class RunStore: @unchecked Sendable {
         }
     }
 
+    // MARK: Checkpoints of running trials
+
+    /// Keeps `reference` (already in the vault at `path`) as the trial's latest checkpoint.
+    public func recordCheckpoint(trialID: String, attempt: Int, reference: ArtifactReference, path: String, step: Int, worker: String) throws {
+        try pool.write { db in
+            try Self.recordArtifact(db, reference, trialID: trialID, parentHash: nil, path: path)
+            try Self.exec(db, "INSERT OR REPLACE INTO checkpoints(trial_id, hash, step, attempt, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [trialID, reference.hash, step, attempt, Date().timeIntervalSince1970])
+            try Self.event(db, trial: trialID, kind: "checkpoint", worker: worker, detail: "attempt \(attempt), step \(step)")
+        }
+    }
+
+    /// The trial's latest checkpoint, if an attempt stored one.
+    public func checkpoint(trialID: String) throws -> ResumePoint? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT c.step, a.hash, a.size, a.name FROM checkpoints c JOIN artifacts a ON a.hash = c.hash WHERE c.trial_id = ?
+                """, arguments: [trialID]).map {
+                ResumePoint(artifact: ArtifactReference(hash: $0["hash"], size: $0["size"], name: $0["name"]), step: $0["step"])
+            }
+        }
+    }
+
     // MARK: Reading for reports
 
     public func events(trialID: String? = nil) throws -> [(at: Double, kind: String, trial: String?, worker: String?, detail: String)] {

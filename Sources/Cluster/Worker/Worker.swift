@@ -28,6 +28,8 @@ public final class Worker {
     private var requestCounter: UInt64 = 0
     /// Data-parallel leases running here, for the coordinator's `ringPeers` and `cancel`.
     private var replicaSlots: [LeaseKey: ReplicaSlot] = [:]
+    /// An artifact just downloaded, while the leases that waited for it are admitted.
+    private var downloaded: [String: Data] = [:]
 
     private struct Download {
         var data = Data()
@@ -150,21 +152,7 @@ public final class Worker {
         case .heartbeat, .statusReply:
             return
         case .lease:
-            let lease = try envelope.body(LeaseMessage.self)
-            guard let parent = lease.parentArtifact else { start(lease, parentArtifact: nil); return }
-            guard SHA256.isDigest(parent.hash) else { throw WireError.badPayload(type: .lease, reason: "parent artifact hash is not a SHA-256 digest") }
-            if let cached = try? Data(contentsOf: cacheURL(parent.hash)) {
-                // Re-checked: the cache is shared and outlives us, so trust nothing in it blindly.
-                if SHA256.hex(cached) == parent.hash { start(lease, parentArtifact: cached); return }
-                try? FileManager.default.removeItem(at: cacheURL(parent.hash))
-            }
-            let alreadyRequested = waitingForArtifact[parent.hash] != nil
-            waitingForArtifact[parent.hash, default: []].append(lease)
-            if !alreadyRequested {
-                downloads[parent.hash] = Download(deadline: Date().addingTimeInterval(configuration.downloadTimeout))
-                requestCounter += 1
-                send(try WireEnvelope.make(.artifactRequest, ArtifactRequestMessage(hash: parent.hash), requestID: requestCounter))
-            }
+            try admit(try envelope.body(LeaseMessage.self))
         case .cancel:
             let cancel = try envelope.body(CancelMessage.self)
             running[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel()
@@ -190,7 +178,40 @@ public final class Worker {
         }
     }
 
-    private func start(_ lease: LeaseMessage, parentArtifact: Data?) {
+    /// Starts a lease once the artifacts it needs (its parent's, the checkpoint it resumes from)
+    /// are here; otherwise asks for the first missing one and waits (`receiveChunk` calls again).
+    private func admit(_ lease: LeaseMessage) throws {
+        var artifacts: [String: Data] = [:]
+        for reference in [lease.parentArtifact, lease.resume?.artifact].compactMap({ $0 }) {
+            guard SHA256.isDigest(reference.hash) else { throw WireError.badPayload(type: .lease, reason: "artifact hash is not a SHA-256 digest") }
+            if let cached = cachedArtifact(reference.hash) {
+                artifacts[reference.hash] = cached
+                continue
+            }
+            let alreadyRequested = waitingForArtifact[reference.hash] != nil
+            waitingForArtifact[reference.hash, default: []].append(lease)
+            if !alreadyRequested {
+                downloads[reference.hash] = Download(deadline: Date().addingTimeInterval(configuration.downloadTimeout))
+                requestCounter += 1
+                send(try WireEnvelope.make(.artifactRequest, ArtifactRequestMessage(hash: reference.hash), requestID: requestCounter))
+            }
+            return
+        }
+        start(lease, parentArtifact: lease.parentArtifact.flatMap { artifacts[$0.hash] },
+              resume: lease.resume.flatMap { point in artifacts[point.artifact.hash].map { ($0, point.step) } })
+    }
+
+    /// Verified bytes of an artifact from the shared cache (re-checked: the cache outlives us,
+    /// so nothing in it is trusted blindly) or from this session's downloads.
+    private func cachedArtifact(_ hash: String) -> Data? {
+        if let fresh = downloaded[hash] { return fresh }
+        guard let cached = try? Data(contentsOf: cacheURL(hash)) else { return nil }
+        if SHA256.hex(cached) == hash { return cached }
+        try? FileManager.default.removeItem(at: cacheURL(hash))
+        return nil
+    }
+
+    private func start(_ lease: LeaseMessage, parentArtifact: Data?, resume: (Data, Int)? = nil) {
         let flag = CancellationFlag()
         let key = LeaseKey(trialID: lease.trialID, attempt: lease.attempt)
         running[key] = flag
@@ -207,7 +228,7 @@ public final class Worker {
             }
             replicaSlots[key] = slot
         }
-        executor.jobs.push(PendingJob(lease: lease, parentArtifact: parentArtifact, cancellation: flag, replica: slot))
+        executor.jobs.push(PendingJob(lease: lease, parentArtifact: parentArtifact, cancellation: flag, replica: slot, resume: resume))
     }
 
     // MARK: Parent artifacts
@@ -228,7 +249,11 @@ public final class Worker {
             return
         }
         try? download.data.write(to: cacheURL(chunk.hash), options: .atomic)
-        for lease in waitingForArtifact.removeValue(forKey: chunk.hash) ?? [] { start(lease, parentArtifact: download.data) }
+        downloaded[chunk.hash] = download.data
+        for lease in waitingForArtifact.removeValue(forKey: chunk.hash) ?? [] {
+            do { try admit(lease) } catch { log.log(.warning, "worker", "\(configuration.name): \(lease.trialID): \(error)") }
+        }
+        downloaded[chunk.hash] = nil
     }
 
     private func abandonDownload(_ hash: String, reason: String) {
@@ -260,6 +285,15 @@ public final class Worker {
             }
         case let .ringEndpoint(message):
             send((try? WireEnvelope.make(.ringEndpoint, message))!)
+        case let .checkpoint(lease, bytes, step):
+            guard running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] != nil else { return }
+            do {
+                let (chunks, reference) = try artifactChunks(name: "checkpoint.safetensors", bytes: bytes, trialID: lease.trialID)
+                for message in chunks { send(message) }
+                send(try WireEnvelope.make(.checkpoint, CheckpointMessage(trialID: lease.trialID, attempt: lease.attempt, artifact: reference, step: step)))
+            } catch {
+                log.log(.warning, "worker", "\(configuration.name): checkpoint of \(lease.trialID) not sent: \(error)")
+            }
         case let .failed(lease, reason):
             running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             replicaSlots[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
@@ -293,16 +327,7 @@ public final class Worker {
         var messages: [WireEnvelope] = []
         var reference: ArtifactReference?
         if let artifact = outcome.artifact {
-            let hash = SHA256.hex(artifact.bytes)
-            reference = ArtifactReference(hash: hash, size: artifact.bytes.count, name: artifact.name)
-            let chunkSize = configuration.chunkSize
-            let count = max(1, (artifact.bytes.count + chunkSize - 1) / chunkSize)
-            for index in 0..<count {
-                let start = artifact.bytes.startIndex + index * chunkSize
-                let bytes = artifact.bytes[start..<min(start + chunkSize, artifact.bytes.endIndex)]
-                let meta = ArtifactChunkMessage(hash: hash, name: artifact.name, totalSize: artifact.bytes.count, index: index, count: count, trialID: lease.trialID)
-                messages.append(try WireEnvelope.make(.artifactChunk, meta, binary: [Data(bytes)]))
-            }
+            (messages, reference) = try artifactChunks(name: artifact.name, bytes: artifact.bytes, trialID: lease.trialID)
         }
         let maskNames = outcome.masks.keys.sorted()
         guard maskNames.count < WireEnvelope.maxPayloadFrames else {
@@ -312,5 +337,19 @@ public final class Worker {
                                    maskNames: maskNames, seconds: seconds)
         messages.append(try WireEnvelope.make(.result, result, binary: maskNames.map { outcome.masks[$0]! }))
         return messages
+    }
+
+    /// An upload: the artifact in chunks, in the order they must arrive, and its reference.
+    private func artifactChunks(name: String, bytes: Data, trialID: String) throws -> ([WireEnvelope], ArtifactReference) {
+        let hash = SHA256.hex(bytes)
+        let chunkSize = configuration.chunkSize
+        let count = max(1, (bytes.count + chunkSize - 1) / chunkSize)
+        let messages = try (0..<count).map { index -> WireEnvelope in
+            let start = bytes.startIndex + index * chunkSize
+            let piece = bytes[start..<min(start + chunkSize, bytes.endIndex)]
+            let meta = ArtifactChunkMessage(hash: hash, name: name, totalSize: bytes.count, index: index, count: count, trialID: trialID)
+            return try WireEnvelope.make(.artifactChunk, meta, binary: [Data(piece)])
+        }
+        return (messages, ArtifactReference(hash: hash, size: bytes.count, name: name))
     }
 }
