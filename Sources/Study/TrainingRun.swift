@@ -63,12 +63,14 @@ public struct TrainingRun {
     public let configuration: TrainingConfiguration
     public var objective: TrainingObjective = CrossEntropyObjective()
     public var reducer: GradientReducer = LocalReducer()
-    /// Every this many steps (0: never) rank 0 hands `onCheckpoint` the model's state (safetensors
-    /// bytes: parameters and batch-norm statistics) and the number of steps taken.
+    /// Every this many steps (0: never) rank 0 hands `onCheckpoint` the run's state (safetensors
+    /// bytes: parameters, batch-norm statistics and, under `optimizer/`, the optimizer's state)
+    /// and the number of steps taken.
     public var checkpointEvery = 0
     public var onCheckpoint: ((Data, Int) throws -> Void)?
-    /// Goes on from such a checkpoint: the model's state, the schedule and the data position
-    /// (the next global batch) are restored; the optimizer's momentum starts afresh.
+    /// Goes on from such a checkpoint: the model's and the optimizer's state, the schedule and the
+    /// data position (the next global batch) are restored, so the steps that follow are the ones
+    /// an uninterrupted run takes (batch-norm statistics are rank 0's until the epoch's average).
     public var resume: (checkpoint: Data, step: Int)?
 
     public init(_ configuration: TrainingConfiguration) {
@@ -137,7 +139,12 @@ public struct TrainingRun {
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, objective: objective, reducer: reducer)
         var (startEpoch, skippedBatches) = (0, 0)
         if let resume {
-            try model.load(SafeTensors.decode(resume.checkpoint, path: "resume checkpoint"), path: "resume checkpoint")
+            let file = try SafeTensors.decode(resume.checkpoint, path: "resume checkpoint")
+            let optimizerPrefix = "optimizer/"
+            try model.load(SafeTensorsFile(tensors: file.tensors.filter { !$0.0.hasPrefix(optimizerPrefix) }), path: "resume checkpoint")
+            var state: [String: Tensor] = [:]
+            for (name, t) in file.tensors where name.hasPrefix(optimizerPrefix) { state[String(name.dropFirst(optimizerPrefix.count))] = t }
+            try (optimizer as? OptimizerStateful)?.loadState(state)
             trainer.resume(atIteration: resume.step)
             (startEpoch, skippedBatches) = (resume.step / steps, resume.step % steps)
         }
@@ -153,7 +160,8 @@ public struct TrainingRun {
             for batch in loader.batches(epoch: epoch) where epoch > startEpoch || batch.index >= skippedBatches {
                 let result = try trainer.step(images: batch.images, labels: batch.labels, globalCount: batch.globalCount)
                 if checkpointEvery > 0, trainer.iteration % checkpointEvery == 0, evaluates, let onCheckpoint {
-                    try onCheckpoint(SafeTensors.encode(SafeTensorsFile(tensors: model.stateDict)), trainer.iteration)
+                    let state = ((optimizer as? OptimizerStateful)?.stateTensors() ?? []).map { ("optimizer/" + $0.0, $0.1) }
+                    try onCheckpoint(SafeTensors.encode(SafeTensorsFile(tensors: model.stateDict + state)), trainer.iteration)
                 }
                 lossSum += Double(result.loss) * Double(result.examples)
                 correct += result.correct
