@@ -30,9 +30,10 @@ public enum LinkThroughput {
             try sender.send([Data([1])])
             _ = try receiver.receive()
         }
-        let payload = UnsafeMutableRawPointer.allocate(byteCount: pieceBytes, alignment: 64)
+        let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: 64)
         defer { payload.deallocate() }
-        memset(payload, 7, pieceBytes)
+        payload.initializeMemory(as: UInt8.self, repeating: 7)
+        let source = Int(bitPattern: payload.baseAddress) // every sender reads the same bytes
         let pieces = (bytes + pieceBytes - 1) / pieceBytes
         let start = Date()
         let group = DispatchGroup()
@@ -44,7 +45,7 @@ public enum LinkThroughput {
                 defer { group.leave() }
                 for piece in 0..<pieces {
                     let size = min(pieceBytes, bytes - piece * pieceBytes)
-                    while zmq_send(sender.handle, payload, size, 0) < 0 {
+                    while zmq_send(sender.handle, UnsafeRawPointer(bitPattern: source), size, 0) < 0 {
                         if zmq_errno() == EINTR { continue }
                         failure.set(ZMQError.last("zmq_send of piece \(piece)"))
                         return

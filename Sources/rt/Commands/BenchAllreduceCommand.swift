@@ -95,18 +95,22 @@ struct BenchAllreduceCommand: ParsableCommand {
 
     /// Runs `body(rank)` on k threads at once (ring operations need every rank).
     private func everyRank(_ k: Int, _ body: @escaping (Int) throws -> Void) throws {
+        final class FirstError: @unchecked Sendable {
+            let lock = NSLock()
+            var error: Error?
+            func keep(_ e: Error) { lock.lock(); error = error ?? e; lock.unlock() }
+        }
         let group = DispatchGroup()
-        let lock = NSLock()
-        var failure: Error?
+        let failure = FirstError()
         for rank in 0..<k {
             group.enter()
             Thread {
-                do { try body(rank) } catch { lock.lock(); failure = failure ?? error; lock.unlock() }
+                do { try body(rank) } catch { failure.keep(error) }
                 group.leave()
             }.start()
         }
         group.wait()
-        if let failure { throw failure }
+        if let error = failure.error { throw error }
     }
 }
 

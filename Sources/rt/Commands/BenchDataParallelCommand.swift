@@ -61,7 +61,7 @@ struct BenchDataParallelCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("out.jsonl")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil) // FileHandle(forWritingTo:) reports failure
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["train", "--model", model, "--dataset", "synthetic:classes=10,channels=3,size=32,train=\(images),test=64,seed=1",
