@@ -127,6 +127,42 @@ final class RingAllreduceTests: XCTestCase {
         XCTAssertEqual(outputs, [[2, 4, 6], [2, 4, 6]])
     }
 
+    /// As in a sweep: each rank binds knowing only its own keys; the peers' keys come with the addresses.
+    func testCurveKeysCanArriveWithThePeersAddresses() throws {
+        let keys = try (0..<3).map { _ in try CurveKeyPair.generate() }
+        let rings = try (0..<3).map {
+            try RingCommunicator(configuration: RingConfiguration(rank: $0, worldSize: 3, bind: "tcp://127.0.0.1:*", session: "late-keys",
+                                                                  heartbeat: heartbeat, security: RingSecurity(keys: keys[$0])))
+        }
+        defer { rings.forEach { $0.close() } }
+        let endpoints = rings.map(\.boundEndpoint)
+        let outputs = try onEveryRank(3) { rank -> [Float] in
+            try rings[rank].connect(endpoints: endpoints, peerPublicKeys: keys.map(\.publicKey))
+            var buffer: [Float] = [Float(rank), 1]
+            try buffer.withUnsafeMutableBufferPointer { try rings[rank].sum($0.baseAddress!, count: 2, step: 0, bucket: 0) }
+            return buffer
+        }
+        XCTAssertEqual(outputs, Array(repeating: [3, 3], count: 3))
+    }
+
+    func testAPeerWithAnotherKeyIsNeverAdmitted() throws {
+        let keys = try (0..<2).map { _ in try CurveKeyPair.generate() }
+        let stranger = try CurveKeyPair.generate()
+        let rings = try (0..<2).map {
+            try RingCommunicator(configuration: RingConfiguration(rank: $0, worldSize: 2, bind: "tcp://127.0.0.1:*", session: "stranger",
+                                                                  heartbeat: heartbeat, connectTimeout: 1.5, security: RingSecurity(keys: keys[$0])))
+        }
+        defer { rings.forEach { $0.close() } }
+        let endpoints = rings.map(\.boundEndpoint)
+        // Rank 1 expects rank 0 to hold the stranger's key, so it admits nobody rank 0 can be.
+        let believed = [[keys[0].publicKey, keys[1].publicKey], [stranger.publicKey, keys[1].publicKey]]
+        let errors = try onEveryRank(2) { rank -> String in
+            do { try rings[rank].connect(endpoints: endpoints, peerPublicKeys: believed[rank]); return "formed" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(errors[1].contains("rank(s) 0 did not connect"), errors[1])
+        XCTAssertTrue(errors[0].contains("did not connect"), errors[0])
+    }
+
     // MARK: Failures
 
     func testASilentPeerFailsTheSumNamingItsRank() throws {

@@ -19,6 +19,7 @@ struct BenchAllreduceCommand: ParsableCommand {
     @Option(help: "Ranks to measure, comma-separated.") var ranks = "2,3"
     @Option(help: "Buffer sizes in MiB, comma-separated.") var sizes = "4,64"
     @Option(help: "Seconds to spend per measurement (at least 3 repetitions).") var seconds = 2.0
+    @Option(name: .customLong("piece-kb"), help: "Message size of the ring and of the point-to-point streams, in KiB.") var pieceKilobytes = 512
     @Flag(help: "Print JSON.") var json = false
 
     struct Row: Codable {
@@ -49,7 +50,7 @@ struct BenchAllreduceCommand: ParsableCommand {
                 }
             }
         }
-        let results = Results(rows: rows, pieceBytes: 512 << 10, loadAverageBefore: before, loadAverageAfter: loadAverage())
+        let results = Results(rows: rows, pieceBytes: pieceKilobytes << 10, loadAverageBefore: before, loadAverageAfter: loadAverage())
         if json { print(String(decoding: try ClusterJSON.encode(results, pretty: true), as: UTF8.self)) }
         else { print("load average: before \(results.loadAverageBefore), after \(results.loadAverageAfter)") }
     }
@@ -61,8 +62,8 @@ struct BenchAllreduceCommand: ParsableCommand {
         let bus = Double(sentPerRank) / perAllreduce
         // The yardsticks, right after (the rings closed), with the same bytes per link.
         let total = sentPerRank * repetitions
-        let p2p = Double(total) / (try LinkThroughput.measure(bytes: total))
-        let ringP2p = Double(total) / (try LinkThroughput.measure(bytes: total, streams: k))
+        let p2p = Double(total) / (try LinkThroughput.measure(bytes: total, pieceBytes: pieceKilobytes << 10))
+        let ringP2p = Double(total) / (try LinkThroughput.measure(bytes: total, pieceBytes: pieceKilobytes << 10, streams: k))
         return Row(ranks: k, megabytes: megabytes, repetitions: repetitions, secondsPerAllreduce: perAllreduce, busGBps: bus / 1e9,
                    p2pGBps: p2p / 1e9, ringP2pGBps: ringP2p / 1e9, ratioToP2p: bus / p2p, ratioToRingP2p: bus / ringP2p)
     }
@@ -70,7 +71,8 @@ struct BenchAllreduceCommand: ParsableCommand {
     /// Seconds per all-reduce of `count` Floats on k ranks, and how many were timed.
     private func timeAllreduce(k: Int, count: Int, session: String) throws -> (Double, Int) {
         let rings = try (0..<k).map {
-            try RingCommunicator(configuration: RingConfiguration(rank: $0, worldSize: k, bind: "tcp://127.0.0.1:*", session: session))
+            try RingCommunicator(configuration: RingConfiguration(rank: $0, worldSize: k, bind: "tcp://127.0.0.1:*", session: session,
+                                                                  pieceBytes: pieceKilobytes << 10))
         }
         defer { rings.forEach { $0.close() } }
         let endpoints = rings.map(\.boundEndpoint)
