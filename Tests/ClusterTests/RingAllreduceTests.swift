@@ -188,6 +188,7 @@ final class RingAllreduceTests: XCTestCase {
                 try fake.dealer.send([Data(header), Data(count: 8)])
             }, "version 9"),
             ("size", { try $0.sendData(step: 9, chunk: 0, floats: 3) }, "expected 8"),
+            ("frames", { try $0.dealer.send(Array(repeating: Data(count: 4), count: 6)) }, "frames in one message"),
         ]
         for (name, misbehave, reason) in cases {
             let (ring, fake) = try ringWithFakeRightNeighbour(session: "garbage-\(name)")
@@ -212,6 +213,7 @@ final class RingAllreduceTests: XCTestCase {
         try stray.setRoutingID(Data("intruder".utf8))
         try stray.connect(rings[0].boundEndpoint)
         try stray.send([Data(repeating: 0xFF, count: 32), Data(count: 8)])
+        try stray.send(Array(repeating: Data([1]), count: 7))
         let outputs = try onEveryRank(2) { rank -> [Float] in
             var buffer: [Float] = [Float(rank), 1]
             try buffer.withUnsafeMutableBufferPointer { try rings[rank].sum($0.baseAddress!, count: 2, step: 0, bucket: 0) }

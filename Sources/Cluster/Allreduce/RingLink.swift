@@ -305,7 +305,7 @@ final class RingLink {
     /// Reads one message from the left neighbour (ROUTER: routing id, header, payload?) if one
     /// is queued. Heartbeats and control messages are handled here; data goes to `body`.
     private func receiveFromLeft(_ body: (RingHeader, UnsafeRawBufferPointer?) throws -> Void) throws -> Bool {
-        try receive(inbound) { frames in
+        try receive(inbound) { frames, truncated in
             guard frames.count >= 2 else { return } // a bare routing id: nothing to check
             let id = Data(frames[0])
             guard id == routingID(of: left) else {
@@ -313,6 +313,7 @@ final class RingLink {
                 log.log(.warning, "ring", "rank \(rank): dropped a message from unknown peer \(String(decoding: id, as: UTF8.self)) (expected rank \(left))")
                 return
             }
+            if truncated { throw AllreduceError.badFrame(rank: left, reason: "more than \(Self.maxParts - 1) frames in one message") }
             let h = try check(frames[1], payload: frames.count > 2 ? frames[2] : nil, payloadFrames: frames.count - 2, from: left)
             lastHeardLeft = Date()
             try handleControl(h, payload: frames.count > 2 ? frames[2] : nil, from: left, fromLeft: true, body)
@@ -322,7 +323,8 @@ final class RingLink {
     /// Reads one message from the right neighbour (DEALER: header, payload?) if one is queued.
     private func receiveFromRight(_ body: (RingHeader, UnsafeRawBufferPointer?) throws -> Void) throws -> Bool {
         guard let outbound else { return false }
-        return try receive(outbound) { frames in
+        return try receive(outbound) { frames, truncated in
+            if truncated { throw AllreduceError.badFrame(rank: right, reason: "more than \(Self.maxParts) frames in one message") }
             let h = try check(frames[0], payload: frames.count > 1 ? frames[1] : nil, payloadFrames: frames.count - 1, from: right)
             lastHeardRight = Date()
             guard h.kind != .data && h.kind != .gather else {
@@ -368,17 +370,23 @@ final class RingLink {
         }
     }
 
-    /// Receives one whole multipart message without copying it, if one is queued.
-    private func receive(_ socket: ZMQSocket, _ body: ([UnsafeRawBufferPointer]) throws -> Void) throws -> Bool {
+    /// Receives one whole multipart message without copying it, if one is queued. `body` gets
+    /// its frames and whether there were more than fit (such a message is malformed; the
+    /// caller decides whose fault that is once it knows the sender).
+    private func receive(_ socket: ZMQSocket, _ body: ([UnsafeRawBufferPointer], _ truncated: Bool) throws -> Void) throws -> Bool {
         var count = 0
+        var truncated = false
         defer { for i in 0..<count { zmq_msg_close(parts + i) } }
-        var overflow = false
         while true {
-            let slot = count < Self.maxParts ? parts + count : parts + Self.maxParts - 1
-            if count >= Self.maxParts { zmq_msg_close(slot); overflow = true; count -= 1 }
+            if count == Self.maxParts {
+                // Parts past the last slot are read into it in turn and dropped.
+                count -= 1
+                zmq_msg_close(parts + count)
+                truncated = true
+            }
+            let slot = parts + count
             zmq_msg_init(slot)
-            let rc = zmq_msg_recv(slot, socket.handle, count == 0 ? ZMQ_DONTWAIT : 0)
-            if rc < 0 {
+            if zmq_msg_recv(slot, socket.handle, count == 0 && !truncated ? ZMQ_DONTWAIT : 0) < 0 {
                 let error = ZMQError.last("zmq_msg_recv")
                 zmq_msg_close(slot)
                 if error.code == EINTR { continue }
@@ -388,12 +396,7 @@ final class RingLink {
             count += 1
             if zmq_msg_more(slot) == 0 { break }
         }
-        if overflow {
-            let peer = socket === inbound ? left : right
-            throw AllreduceError.badFrame(rank: peer, reason: "more than \(Self.maxParts) frames in one message")
-        }
-        let frames = (0..<count).map { UnsafeRawBufferPointer(start: zmq_msg_data(parts + $0), count: zmq_msg_size(parts + $0)) }
-        try body(frames)
+        try body((0..<count).map { UnsafeRawBufferPointer(start: zmq_msg_data(parts + $0), count: zmq_msg_size(parts + $0)) }, truncated)
         return true
     }
 }
