@@ -32,6 +32,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("ring-host"), help: "Address data-parallel replicas on this worker listen on and are reached at (default 127.0.0.1; this host's address across hosts).")
     var ringHost = "127.0.0.1"
 
+    @Flag(name: .long, help: "Allow data-parallel rings on a non-loopback --ring-host without CurveZMQ keys.")
+    var insecure = false
+
     @OptionGroup var heartbeat: HeartbeatOptions
 
     @Flag(name: .long, help: "Log only warnings and errors.")
@@ -49,6 +52,10 @@ struct WorkerCommand: ParsableCommand {
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
+        // Gradients are as private as the data: off loopback the ring runs over CurveZMQ, or on request in the clear.
+        if case .none = security, !insecure, !EndpointPolicy.isLocal("tcp://\(ringHost):0") {
+            throw ValidationError("--ring-host \(ringHost) is not loopback: give --keys (CurveZMQ) or --insecure")
+        }
         var configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,
                                                 heartbeat: heartbeat.settings,
                                                 maxReconnectBackoff: Double(max(10, maxBackoffMilliseconds)) / 1000)
