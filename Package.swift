@@ -41,9 +41,11 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Cluster"]),
         .target(name: "Robustness", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets"], swiftSettings: kernelSettings),
         .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets", "Robustness", "Cluster"]),
+        // The data-parallel adapter: the engine's GradientReducer over Cluster's ring all-reduce.
+        .target(name: "DataParallel", dependencies: ["Cluster", "Study", "NeuralNetworks", "TensorEngine"]),
         .target(name: "Benchmarks", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks", "Robustness"], swiftSettings: kernelSettings),
         .executableTarget(name: "rt", dependencies: [
-            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Reports", "Benchmarks", "Study", "Robustness",
+            "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Reports", "Benchmarks", "Study", "Robustness", "DataParallel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "StudyTests", dependencies: ["Study", "Datasets", "NeuralNetworks", "TensorEngine", "Cluster", "Robustness"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Cluster"]),
+        .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "Cluster", "Study", "NeuralNetworks", "TensorEngine"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "Study", "Datasets", "NeuralNetworks", "TensorEngine"]),
     ],
     swiftLanguageModes: [.v5]

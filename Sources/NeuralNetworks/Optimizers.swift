@@ -47,8 +47,8 @@ public final class SGD: Optimizer {
     public var groups: [ParameterGroup]
     public var learningRateFactor: Float = 1
     public let momentum: Float, nesterov: Bool
-    private var buffers: [ObjectIdentifier: [Storage]] = [:]
-    private var started = Set<ObjectIdentifier>()
+    fileprivate var buffers: [ObjectIdentifier: [Storage]] = [:]
+    fileprivate var started = Set<ObjectIdentifier>()
 
     public init(groups: [ParameterGroup], momentum: Float = 0, nesterov: Bool = false) {
         (self.groups, self.momentum, self.nesterov) = (groups, momentum, nesterov)
@@ -75,6 +75,25 @@ public final class SGD: Optimizer {
     }
 }
 
+extension SGD: OptimizerStateful {
+    public func stateTensors() -> [(String, Tensor)] {
+        namedParameters.compactMap { name, p in
+            guard started.contains(ObjectIdentifier(p)), let b = buffers[ObjectIdentifier(p)]?.first else { return nil }
+            return ("momentum/" + name, Self.snapshot(b, shape: p.shape))
+        }
+    }
+
+    public func loadState(_ tensors: [String: Tensor]) throws {
+        for (p, value) in try parameter(for: "optimizer state", slot: "momentum", in: tensors, shape: \.shape) {
+            let key = ObjectIdentifier(p)
+            let buffer = Storage(count: p.count)
+            buffer.pointer.update(from: value.pointer, count: p.count)
+            buffers[key] = [buffer]
+            started.insert(key)
+        }
+    }
+}
+
 /// Adam (L2 weight decay added to the gradient) and AdamW (decoupled decay), as torch.optim:
 /// m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  p −= lr · m/(1−β1ᵗ) / (sqrt(v/(1−β2ᵗ)) + ε)
 public final class Adam: Optimizer {
@@ -83,8 +102,8 @@ public final class Adam: Optimizer {
     public let beta1: Float, beta2: Float, epsilon: Float
     /// AdamW: p −= lr·wd·p before the Adam step, instead of adding wd·p to the gradient.
     public let decoupledWeightDecay: Bool
-    private var moments: [ObjectIdentifier: [Storage]] = [:]
-    private var steps: [ObjectIdentifier: Int] = [:]
+    fileprivate var moments: [ObjectIdentifier: [Storage]] = [:]
+    fileprivate var steps: [ObjectIdentifier: Int] = [:]
 
     public init(groups: [ParameterGroup], beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 decoupledWeightDecay: Bool = false) {
@@ -109,5 +128,35 @@ public final class Adam: Optimizer {
             }
         }
         self.steps = steps
+    }
+}
+
+extension Adam: OptimizerStateful {
+    public func stateTensors() -> [(String, Tensor)] {
+        namedParameters.flatMap { name, p -> [(String, Tensor)] in
+            let key = ObjectIdentifier(p)
+            guard let slots = moments[key], let t = steps[key] else { return [] }
+            return [("m/" + name, Self.snapshot(slots[0], shape: p.shape)), ("v/" + name, Self.snapshot(slots[1], shape: p.shape)),
+                    ("step/" + name, Tensor(scalar: Float(t)))]
+        }
+    }
+
+    public func loadState(_ tensors: [String: Tensor]) throws {
+        let m = try parameter(for: "optimizer state", slot: "m", in: tensors, shape: \.shape)
+        let v = Dictionary(try parameter(for: "optimizer state", slot: "v", in: tensors, shape: \.shape).map { (ObjectIdentifier($0.0), $0.1) },
+                           uniquingKeysWith: { a, _ in a })
+        let t = Dictionary(try parameter(for: "optimizer state", slot: "step", in: tensors, shape: { _ in [] }).map { (ObjectIdentifier($0.0), $0.1) },
+                           uniquingKeysWith: { a, _ in a })
+        for (p, mean) in m {
+            let key = ObjectIdentifier(p)
+            guard let variance = v[key], let step = t[key] else {
+                throw TensorError.checkpoint(path: "optimizer state", tensor: "m/…", reason: "a parameter has m but no v or step")
+            }
+            let (ms, vs) = (Storage(count: p.count), Storage(count: p.count))
+            ms.pointer.update(from: mean.pointer, count: p.count)
+            vs.pointer.update(from: variance.pointer, count: p.count)
+            moments[key] = [ms, vs]
+            steps[key] = Int(step.item)
+        }
     }
 }

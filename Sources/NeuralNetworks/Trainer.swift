@@ -1,19 +1,5 @@
 import TensorEngine
 
-/// Averages gradients across data-parallel replicas, in place. The single-process trainer
-/// uses `LocalReducer`; the cluster provides a ring all-reduce. There is one trainer, not two.
-public protocol GradientReducer: AnyObject {
-    /// Replaces each gradient with its mean over all replicas. Called once per step with
-    /// the gradients of the trainable parameters, in model order.
-    func averageGradients(_ gradients: [(String, Tensor)]) throws
-}
-
-/// One process: nothing to average.
-public final class LocalReducer: GradientReducer {
-    public init() {}
-    public func averageGradients(_ gradients: [(String, Tensor)]) throws {}
-}
-
 /// How a batch becomes a loss (plain cross-entropy, adversarial training, TRADES, DM...).
 public protocol TrainingObjective {
     /// The loss to minimise and the logits on the clean inputs (for the running accuracy).
@@ -46,24 +32,41 @@ public final class Trainer {
     /// Steps taken so far (the schedule's iteration).
     public private(set) var iteration = 0
 
+    /// Continues a run from a checkpoint taken after `iteration` steps: the schedule goes on from there.
+    public func resume(atIteration iteration: Int) { self.iteration = iteration }
+
     public init(model: ImageClassifier, optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
                 objective: TrainingObjective = CrossEntropyObjective(), reducer: GradientReducer = LocalReducer()) {
         (self.model, self.optimizer, self.schedule, self.objective, self.reducer) = (model, optimizer, schedule, objective, reducer)
     }
 
-    /// One step on a batch. A loss that is NaN or infinite stops training with an error naming
-    /// the step, before it can reach the parameters.
-    public func step(images: Tensor, labels: [Int]) throws -> StepResult {
+    /// One step on this replica's slice of a global batch of `globalCount` examples (default:
+    /// the slice is the whole batch). A loss that is NaN or infinite stops training with an
+    /// error naming the step, before it can reach the parameters. The result is the global
+    /// batch's: loss and counts are summed over replicas.
+    public func step(images: Tensor, labels: [Int], globalCount: Int? = nil) throws -> StepResult {
         model.train()
         optimizer.learningRateFactor = schedule.factor(atIteration: iteration)
         optimizer.zeroGrad()
-        let (loss, logits) = try objective.loss(model: model, images: images, labels: labels)
-        guard loss.item.isFinite else { throw TensorError.nonFinite(what: "training loss", step: iteration + 1) }
-        try loss.backward()
-        try reducer.averageGradients(model.trainableParameters.compactMap { name, p in p.grad.map { (name, $0) } })
+        let parameters = model.trainableParameters
+        let global = globalCount ?? labels.count
+        let weight = global > 0 ? Float(labels.count) / Float(global) : 0
+        try reducer.beginStep(parameters: parameters, weight: weight)
+        var localLoss: Float = 0, correct = 0
+        if !labels.isEmpty { // a replica's slice of a tiny last batch can be empty: it adds nothing
+            let (loss, logits) = try objective.loss(model: model, images: images, labels: labels)
+            guard loss.item.isFinite else { throw TensorError.nonFinite(what: "training loss", step: iteration + 1) }
+            let reducer = self.reducer
+            try loss.backward(onGradientFinal: reducer.worldSize > 1 ? { reducer.gradientReady($0) } : nil)
+            localLoss = loss.item
+            correct = Metrics.correct(logits: logits, labels: labels)
+        }
+        try reducer.finishStep()
+        let totals = try reducer.sum([localLoss * weight, Float(correct), Float(labels.count)])
         optimizer.step()
         iteration += 1
-        return StepResult(loss: loss.item, correct: Metrics.correct(logits: logits, labels: labels), examples: labels.count)
+        try reducer.parametersUpdated(parameters, iteration: iteration)
+        return StepResult(loss: totals[0], correct: Int(totals[1]), examples: Int(totals[2]))
     }
 }
 

@@ -68,6 +68,15 @@ public struct TrainingRun {
     /// Measure the test split after every epoch (a learning curve) or only after the last (sweeps,
     /// which evaluate the final model anyway and need not pay for the curve).
     public var evaluateEveryEpoch = true
+    /// Every this many steps (0: never) rank 0 hands `onCheckpoint` the run's state (safetensors
+    /// bytes: parameters, batch-norm statistics and, under `optimizer/`, the optimizer's state)
+    /// and the number of steps taken.
+    public var checkpointEvery = 0
+    public var onCheckpoint: ((Data, Int) throws -> Void)?
+    /// Goes on from such a checkpoint: the model's and the optimizer's state, the schedule and the
+    /// data position (the next global batch) are restored, so the steps that follow are the ones
+    /// an uninterrupted run takes (batch-norm statistics are rank 0's until the epoch's average).
+    public var resume: (checkpoint: Data, step: Int)?
 
     public init(_ configuration: TrainingConfiguration) {
         self.configuration = configuration
@@ -121,8 +130,10 @@ public struct TrainingRun {
         case .adamw: optimizer = Adam(groups: groups, decoupledWeightDecay: true)
         }
 
-        let loader = try DataLoader(dataset: task.train, batchSize: c.batchSize, shuffle: true, seed: c.seed,
+        var loader = try DataLoader(dataset: task.train, batchSize: c.batchSize, shuffle: true, seed: c.seed,
                                     augmentation: Augmentation(cropPadding: c.cropPadding, horizontalFlip: c.horizontalFlip))
+        // Data-parallel: this replica's slice of every global batch (same batches, same order).
+        if reducer.worldSize > 1 { loader = try loader.shard(rank: reducer.rank, worldSize: reducer.worldSize) }
         let steps = loader.batchesPerEpoch
         let totalSteps = steps * c.epochs
         let schedule: LearningRateSchedule
@@ -132,14 +143,32 @@ public struct TrainingRun {
         case .cosine: schedule = .cosine(total: totalSteps, floor: 0)
         }
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, objective: objective, reducer: reducer)
+        var (startEpoch, skippedBatches) = (0, 0)
+        if let resume {
+            let file = try SafeTensors.decode(resume.checkpoint, path: "resume checkpoint")
+            let optimizerPrefix = "optimizer/"
+            try model.load(SafeTensorsFile(tensors: file.tensors.filter { !$0.0.hasPrefix(optimizerPrefix) }), path: "resume checkpoint")
+            var state: [String: Tensor] = [:]
+            for (name, t) in file.tensors where name.hasPrefix(optimizerPrefix) { state[String(name.dropFirst(optimizerPrefix.count))] = t }
+            try (optimizer as? OptimizerStateful)?.loadState(state)
+            trainer.resume(atIteration: resume.step)
+            (startEpoch, skippedBatches) = (resume.step / steps, resume.step % steps)
+        }
+        // Replicas must start from identical parameters (same seed, same checkpoint): checked once here.
+        try reducer.parametersUpdated(trainable, iteration: 0)
+        let evaluates = reducer.rank == 0 // the other replicas' models are the same: rank 0 speaks for all
 
         var last: EvaluationResult?
         let trainingStart = Date()
-        for epoch in 0..<c.epochs {
+        for epoch in startEpoch..<c.epochs {
             let epochStart = Date()
             var lossSum = 0.0, correct = 0, seen = 0
-            for batch in loader.batches(epoch: epoch) {
-                let result = try trainer.step(images: batch.images, labels: batch.labels)
+            for batch in loader.batches(epoch: epoch) where epoch > startEpoch || batch.index >= skippedBatches {
+                let result = try trainer.step(images: batch.images, labels: batch.labels, globalCount: batch.globalCount)
+                if checkpointEvery > 0, trainer.iteration % checkpointEvery == 0, evaluates, let onCheckpoint {
+                    let state = ((optimizer as? OptimizerStateful)?.stateTensors() ?? []).map { ("optimizer/" + $0.0, $0.1) }
+                    try onCheckpoint(SafeTensors.encode(SafeTensorsFile(tensors: model.stateDict + state)), trainer.iteration)
+                }
                 lossSum += Double(result.loss) * Double(result.examples)
                 correct += result.correct
                 seen += result.examples
@@ -151,6 +180,9 @@ public struct TrainingRun {
                                           remainingSeconds: elapsed / Double(done) * Double(totalSteps - done))))
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
+            // Buffers are batch-norm running statistics, gathered by each replica on its own shard.
+            if reducer.worldSize > 1 { try reducer.averageBuffers(model.namedBuffers) }
+            guard evaluates else { continue }
             let test = evaluateEveryEpoch || epoch == c.epochs - 1 ? try Evaluation.evaluate(model, on: task.test) : nil
             if let test { last = test }
             try report(.epoch(EpochSummary(epoch: epoch + 1, trainLoss: lossSum / Double(max(seen, 1)),

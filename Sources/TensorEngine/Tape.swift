@@ -50,7 +50,11 @@ extension Tensor {
 
     /// Back-propagates from this tensor (a scalar loss unless `seed` is given) and
     /// accumulates gradients into `.grad` of every leaf that requires one.
-    public func backward(seed: Tensor? = nil) throws {
+    ///
+    /// `onGradientFinal(leaf)` is called, during the backward pass, as soon as no remaining op
+    /// will add to that leaf's gradient: a data-parallel trainer starts sending the last layers'
+    /// gradients while the first layers' are still being computed.
+    public func backward(seed: Tensor? = nil, onGradientFinal: ((Tensor) -> Void)? = nil) throws {
         let start: Tensor
         if let seed {
             try require(seed.shape == shape, .shapeMismatch(op: "backward", shapes: [shape, seed.shape],
@@ -76,16 +80,35 @@ extension Tensor {
         }
         recorded.sort { $0.tapeIndex > $1.tapeIndex }
 
+        // With a hook: how many uses by recorded ops each leaf has left (an op using a leaf twice counts twice).
+        var usesLeft: [ObjectIdentifier: Int] = [:]
+        if onGradientFinal != nil {
+            for t in recorded {
+                for input in t.producer!.inputs where input.requiresGrad && input.producer == nil {
+                    usesLeft[ObjectIdentifier(input), default: 0] += 1
+                }
+            }
+        }
+
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): start]
         for t in recorded {
-            guard let gradOut = pending.removeValue(forKey: ObjectIdentifier(t)) else { continue }
-            for (input, g) in try t.producer!.backward(gradOutput: gradOut, output: t) where input.requiresGrad {
-                if input.producer == nil {
-                    input.accumulateGrad(g)
-                } else {
+            if let gradOut = pending.removeValue(forKey: ObjectIdentifier(t)) {
+                for (input, g) in try t.producer!.backward(gradOutput: gradOut, output: t) where input.requiresGrad {
+                    if input.producer == nil {
+                        input.accumulateGrad(g)
+                    } else {
+                        let key = ObjectIdentifier(input)
+                        // Never add in place: an op may hand the same gradient buffer to several inputs.
+                        pending[key] = pending[key].map { Kernels.add($0, g) } ?? g
+                    }
+                }
+            }
+            if let onGradientFinal {
+                for input in t.producer!.inputs where input.requiresGrad && input.producer == nil {
                     let key = ObjectIdentifier(input)
-                    // Never add in place: an op may hand the same gradient buffer to several inputs.
-                    pending[key] = pending[key].map { Kernels.add($0, g) } ?? g
+                    let left = usesLeft[key, default: 1] - 1
+                    usesLeft[key] = left
+                    if left == 0 { onGradientFinal(input) }
                 }
             }
         }

@@ -15,6 +15,7 @@ struct RT: ParsableCommand {
             AttackCommand.self,
             AnalyzeCommand.self,
             BenchCommand.self,
+            ReplicaCommand.self,
             KeysCommand.self,
             CoordinatorCommand.self,
             WorkerCommand.self,

@@ -70,6 +70,12 @@ final class SweepParserTests: XCTestCase {
         XCTAssertEqual(SweepExpander.expand(sweep).map { $0.parameters["i"] }, [.int(0), .int(3), .int(6), .int(9)])
     }
 
+    func testReplicasGoFromStageToTrials() throws {
+        let sweep = try parse("name: r\nstages:\n  - {name: a, job: train, replicas: 3}\n  - {name: b, job: sleep, from: a}\n")
+        XCTAssertEqual(SweepExpander.expand(sweep).map(\.replicas), [3, 1])
+        assertError("name: x\nstages:\n  - name: a\n    job: train\n    replicas: 0\n", line: 5, key: "stages[0].replicas", mentions: "1...256")
+    }
+
     func testErrorsNameLineAndKey() {
         assertError("stages: []\n", line: 1, key: "name", mentions: "missing")
         assertError("name: x\nstages:\n  - name: a\n    job: sleep\n    gird: {a: [1]}\n", line: 5, key: "stages[0].gird", mentions: "unknown key")

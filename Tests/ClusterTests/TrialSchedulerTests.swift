@@ -44,4 +44,20 @@ final class TrialSchedulerTests: XCTestCase {
         let scheduler = TrialScheduler(records: list)
         XCTAssertEqual(scheduler.doomed().map(\.id), (0..<6).map { String(format: "fine-%04d", $0) })
     }
+
+    func testGangsTakeDistinctFreeWorkersOrWait() {
+        func session(_ name: String, credits: Int) -> WorkerSession {
+            let registration = RegisterMessage(workerID: name, name: name, host: "h", pid: 1, threads: 1, version: "v")
+            let s = WorkerSession(routingID: Data(name.utf8), registration: registration, keyName: nil, now: Date())
+            s.credits = credits
+            return s
+        }
+        let all = [session("a", credits: 1), session("b", credits: 0), session("c", credits: 2), session("d", credits: 1)]
+        let sessions = Dictionary(uniqueKeysWithValues: all.map { ($0.routingID, $0) })
+        let order = all.map(\.routingID)
+        let gang = TrialScheduler.gangMembers(2, first: Data("c".utf8), order: order, sessions: sessions)
+        XCTAssertEqual(gang?.map(\.name), ["c", "d"], "round-robin from the asking worker, one replica per worker")
+        XCTAssertEqual(TrialScheduler.gangMembers(3, first: Data("a".utf8), order: order, sessions: sessions)?.map(\.name), ["a", "c", "d"])
+        XCTAssertNil(TrialScheduler.gangMembers(4, first: Data("a".utf8), order: order, sessions: sessions), "b has no free slot: the gang waits")
+    }
 }

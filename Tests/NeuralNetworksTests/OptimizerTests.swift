@@ -77,6 +77,23 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(cosine.factor(atIteration: 100), 0.1, accuracy: 1e-6)
         XCTAssertEqual(cosine.factor(atIteration: 150), 0.1, accuracy: 1e-6)
     }
+
+    /// A checkpoint carries the optimizer's state: a restored optimizer takes the same next step.
+    func testOptimizerStateRoundTripsThroughNamedTensors() throws {
+        let makers: [([ParameterGroup]) -> OptimizerStateful] = [{ SGD(groups: $0, momentum: 0.9) }, { Adam(groups: $0) }]
+        for makeOptimizer in makers {
+            let original = try parameterWithGradient(1, 0.5), copy = try parameterWithGradient(1, 0.5)
+            let a = makeOptimizer([ParameterGroup(parameters: [("w", original)], learningRate: 0.1)])
+            a.step(); a.step()
+            copy.pointer[0] = original.item
+            let b = makeOptimizer([ParameterGroup(parameters: [("w", copy)], learningRate: 0.1)])
+            try b.loadState(Dictionary(uniqueKeysWithValues: a.stateTensors().map { ($0.0, $0.1) }))
+            a.step(); b.step()
+            XCTAssertEqual(copy.item, original.item, "\(type(of: a))")
+            let (name, tensor) = a.stateTensors()[0]
+            XCTAssertThrowsError(try b.loadState([name + "x": tensor])) { XCTAssertTrue("\($0)".contains("wx"), "\($0)") }
+        }
+    }
 }
 
 final class TrainerTests: XCTestCase {

@@ -120,3 +120,23 @@ final class RandomGeneratorTests: XCTestCase {
         XCTAssertGreaterThan(k.map(abs).max()!, 0.3)
     }
 }
+
+final class GradientFinalHookTests: XCTestCase {
+    /// The hook fires once per leaf, after the last op that adds to its gradient: the value it
+    /// sees is the final one, even for a leaf used by several ops.
+    func testHookSeesEveryLeafOnceWithItsFinalGradient() throws {
+        let a = try Tensor(shape: [2], values: [1, 2]), b = try Tensor(shape: [2], values: [3, 4])
+        let frozen = try Tensor(shape: [2], values: [5, 6])
+        a.requiresGrad = true
+        b.requiresGrad = true
+        let loss = try ((a * b) + (a * a) + (b * frozen)).sum()
+        var seen: [(ObjectIdentifier, [Float])] = []
+        try loss.backward(onGradientFinal: { seen.append((ObjectIdentifier($0), $0.grad!.values)) })
+        XCTAssertEqual(seen.count, 2)
+        XCTAssertEqual(Set(seen.map(\.0)), [ObjectIdentifier(a), ObjectIdentifier(b)])
+        for (id, values) in seen {
+            XCTAssertEqual(values, id == ObjectIdentifier(a) ? a.grad!.values : b.grad!.values, "final when reported")
+        }
+        XCTAssertEqual(a.grad!.values, [3 + 2, 4 + 4])
+    }
+}

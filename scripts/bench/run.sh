@@ -6,12 +6,15 @@
 #   4. scripts/bench/pytorch_engine.py --threads N --json   (the same workloads in PyTorch, if installed)
 #   4b. rt bench loader --json                  (loader throughput against the engine's consumption)
 #   4c. rt bench cluster --json                 (dispatch rate, scheduling overhead, failure detection)
+#   4d. rt bench allreduce --json               (ring all-reduce bus bandwidth vs ZeroMQ point-to-point)
+#   4e. rt bench dataparallel --json            (resnet20 images/s with replicas and threads)
 #   5. folds them into scripts/bench/results/10-engine.json and renders every
 #      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
 #
-# Usage: scripts/bench/run.sh [--threads N] [--no-build] [--compose-only]
+# Usage: scripts/bench/run.sh [--threads N] [--no-build] [--compose-only] [--only data-parallel]
 #   --no-build      use the existing release binary
 #   --compose-only  run nothing; re-render BENCHMARKS.md from scripts/bench/results/
+#   --only data-parallel   run only 4d and 4e (the other sections keep their recorded results)
 # Environment: RT_BIN (default .build/release/rt), RT_TORCH_PYTHON (python with torch),
 #              RT_BENCH_PYTHON (python for JSON/Markdown; default python3).
 # Other benchmark producers add a section by writing scripts/bench/results/NN-name.json
@@ -22,16 +25,19 @@ cd "$(dirname "$0")/../.."
 THREADS=2
 BUILD=1
 RUN=1
+ONLY=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
     --threads=*) THREADS="${1#*=}"; shift ;;
     --no-build) BUILD=0; shift ;;
     --compose-only) RUN=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only) ONLY="${2:?--only needs a value}"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+[[ -z "$ONLY" || "$ONLY" == data-parallel ]] || { echo "run.sh: --only knows data-parallel, got '$ONLY'" >&2; exit 2; }
 [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --threads wants a positive integer, got '$THREADS'" >&2; exit 2; }
 
 PY=${RT_BENCH_PYTHON:-python3}
@@ -55,7 +61,10 @@ if [[ $RUN -eq 1 ]]; then
     swift build -c release >&2
   fi
   [[ -x "$RT" ]] || { echo "run.sh: $RT not found or not executable (build first, or set RT_BIN)" >&2; exit 1; }
+  mkdir -p "$RESULTS"
+fi
 
+if [[ $RUN -eq 1 && -z "$ONLY" ]]; then
   echo "== $RT bench sgemm --threads $THREADS --json" >&2
   record "$RT bench sgemm --threads $THREADS --json"
   "$RT" bench sgemm --threads "$THREADS" --json >"$TMP/sgemm.json"
@@ -123,6 +132,15 @@ PY
 
   "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "$TMP/rt-engine.json" \
     "${PYTORCH_ARG[@]}" --commands "$TMP/commands" --load-average "$LOAD_AT_START" --out "$RESULTS/10-engine.json"
+fi
+
+if [[ $RUN -eq 1 ]]; then
+  echo "== $RT bench allreduce --json" >&2
+  "$RT" bench allreduce --json >"$TMP/allreduce.json"
+  "$PY" scripts/bench/benchmarks_md.py record-allreduce --json "$TMP/allreduce.json" --out "$RESULTS/40-allreduce.json"
+  echo "== $RT bench dataparallel --json" >&2
+  "$RT" bench dataparallel --json >"$TMP/dataparallel.json"
+  "$PY" scripts/bench/benchmarks_md.py record-dataparallel --json "$TMP/dataparallel.json" --out "$RESULTS/50-dataparallel.json"
 fi
 
 "$PY" scripts/bench/benchmarks_md.py compose --results "$RESULTS" --out BENCHMARKS.md

@@ -37,6 +37,8 @@ public final class Coordinator {
     private var dropped: [String: Int] = [:]
     private var lateResults: [String: Int] = [:]
     private var roundRobin: [Data] = []
+    /// Data-parallel trials' leases, by trial id.
+    private var gangs: [String: Gang] = [:]
     private let startedAt = Date()
     private var finishedInSession = 0
     private var stopRequested = false
@@ -241,6 +243,8 @@ public final class Coordinator {
             case .failure: receiveFailure(routingID, try envelope.body(FailureMessage.self))
             case .artifactChunk: try receiveChunk(routingID, envelope)
             case .artifactRequest: serveArtifact(try envelope.body(ArtifactRequestMessage.self).hash, to: routingID, requestID: envelope.requestID)
+            case .ringEndpoint: try receiveRingEndpoint(routingID, envelope.body(RingEndpointMessage.self))
+            case .checkpoint: try receiveCheckpoint(routingID, envelope.body(CheckpointMessage.self))
             case .ready, .heartbeat, .progress:
                 guard let session else {
                     // A worker we declared dead (or that talked to our predecessor): it gets no
@@ -299,7 +303,10 @@ public final class Coordinator {
             session.leases = old.leases
             session.stats = old.stats
             for (key, _) in old.leases where currentLease[key.trialID]?.key == key {
-                currentLease[key.trialID]?.routingID = routingID
+                if currentLease[key.trialID]?.routingID == oldRoute { currentLease[key.trialID]?.routingID = routingID }
+                if let gang = gangs[key.trialID], gang.key == key {
+                    gangs[key.trialID]?.members = gang.members.map { $0 == oldRoute ? routingID : $0 }
+                }
             }
             roundRobin.removeAll { $0 == oldRoute }
             vault.abandon(peer: oldRoute)
@@ -346,6 +353,12 @@ public final class Coordinator {
         case .accepted:
             let wasCurrent = currentLease[result.trialID]
             currentLease[result.trialID] = nil
+            if let gang = gangs.removeValue(forKey: result.trialID) {
+                for member in gang.members {
+                    sessions[member]?.leases[gang.key] = nil
+                    sessions[member]?.progress[result.trialID] = nil
+                }
+            }
             if let wasCurrent, wasCurrent.key != key {
                 // A presumed-dead worker delivered after all; whoever holds the re-lease stops.
                 lateResults["accepted", default: 0] += 1
@@ -434,18 +447,38 @@ public final class Coordinator {
 
     private func dispatch() {
         guard scheduler.hasReady, !roundRobin.isEmpty else { return }
+        defer {
+            for id in waitingGangs.reversed() { scheduler.pushFront(id) }
+            waitingGangs.removeAll()
+        }
         var progressed = true
         while progressed && scheduler.hasReady {
             progressed = false
             for routingID in roundRobin {
                 guard let session = sessions[routingID], session.credits > 0 else { continue }
                 guard let record = scheduler.popReady() else { return }
-                if lease(record, to: session) { progressed = true }
+                let size = record.spec.replicas
+                if size > 1 {
+                    // All or none: a gang that does not fit now waits, and the trials behind it go on.
+                    guard let members = TrialScheduler.gangMembers(size, first: routingID, order: roundRobin, sessions: sessions) else {
+                        waitingGangs.append(record.spec.id)
+                        progressed = true
+                        continue
+                    }
+                    if lease(record, to: members) { progressed = true }
+                } else if lease(record, to: [session]) {
+                    progressed = true
+                }
             }
         }
     }
 
-    private func lease(_ record: TrialRecord, to session: WorkerSession) -> Bool {
+    /// Gangs popped in this dispatch that did not fit; back to the front of the queue after it.
+    private var waitingGangs: [String] = []
+
+    /// Leases a trial to one worker, or a data-parallel trial to one worker per replica (rank = index).
+    private func lease(_ record: TrialRecord, to members: [WorkerSession]) -> Bool {
+        let session = members[0]
         var parents: [LeasedParent] = []
         for parentID in record.spec.parentTrialIDs {
             guard let parent = scheduler.record(parentID), let hash = parent.artifactHash, let stored = try? store.artifact(hash: hash) else {
@@ -461,26 +494,70 @@ public final class Coordinator {
             return false
         }
         guard let attempt else { return true }
-        session.credits -= 1
-        let message = LeaseMessage(trialID: record.spec.id, stage: record.spec.stage, job: record.spec.job, parameters: record.spec.parameters,
-                                   seed: record.spec.seed, attempt: attempt, parentArtifact: parents.first?.artifact,
-                                   parentArtifacts: parents.isEmpty ? nil : parents)
         let key = LeaseKey(trialID: record.spec.id, attempt: attempt)
+        let resume = record.attempts > 0 ? (try? store.checkpoint(trialID: record.spec.id)) ?? nil : nil
         scheduler.markLeased(record.spec.id, attempt: attempt, worker: session.name, host: session.host)
         currentLease[record.spec.id] = (key, session.routingID, Date())
-        session.leases[key] = Date()
-        session.stats.leased += 1
-        guard let envelope = try? WireEnvelope.make(.lease, message), send(envelope, to: session.routingID) else {
-            endLease(key, reason: "could not deliver the lease to \(session.name)", worker: session.name)
-            return false
+        if members.count > 1 { gangs[record.spec.id] = Gang(key: key, members: members.map(\.routingID)) }
+        for (rank, member) in members.enumerated() {
+            member.credits -= 1
+            member.leases[key] = Date()
+            member.stats.leased += 1
+            var message = LeaseMessage(trialID: record.spec.id, stage: record.spec.stage, job: record.spec.job, parameters: record.spec.parameters,
+                                       seed: record.spec.seed, attempt: attempt, parentArtifact: parents.first?.artifact,
+                                       parentArtifacts: parents.isEmpty ? nil : parents)
+            if members.count > 1 { message.replica = ReplicaAssignment(rank: rank, worldSize: members.count) }
+            message.resume = resume
+            guard let envelope = try? WireEnvelope.make(.lease, message), send(envelope, to: member.routingID) else {
+                endLease(key, reason: "could not deliver the lease to \(member.name)", worker: member.name)
+                return false
+            }
         }
         return true
+    }
+
+    /// A running trial's checkpoint arrived (its chunks first): the next attempt, if any, resumes from it.
+    private func receiveCheckpoint(_ routingID: Data, _ message: CheckpointMessage) throws {
+        guard currentLease[message.trialID]?.key == LeaseKey(trialID: message.trialID, attempt: message.attempt) else { return }
+        guard vault.has(message.artifact.hash) else {
+            log.log(.warning, "coordinator", "checkpoint of \(message.trialID) from \(peerName(routingID)) did not arrive intact; ignored")
+            return
+        }
+        try store.recordCheckpoint(trialID: message.trialID, attempt: message.attempt, reference: message.artifact,
+                                   path: vault.url(for: message.artifact.hash).path, step: message.step,
+                                   worker: sessions[routingID]?.name ?? peerName(routingID))
+    }
+
+    /// A replica says where its ring listens; when all have, every replica learns all addresses.
+    private func receiveRingEndpoint(_ routingID: Data, _ message: RingEndpointMessage) throws {
+        guard var gang = gangs[message.trialID], gang.key == LeaseKey(trialID: message.trialID, attempt: message.attempt) else {
+            return // an ended lease: its replicas are being cancelled
+        }
+        guard gang.members.indices.contains(message.rank), gang.members[message.rank] == routingID else {
+            throw WireError.badPayload(type: .ringEndpoint, reason: "\(message.trialID): rank \(message.rank) is not this worker's replica")
+        }
+        gang.endpoints[message.rank] = message.endpoint
+        gang.publicKeys[message.rank] = message.publicKey
+        gangs[message.trialID] = gang
+        guard let peers = gang.peers else { return }
+        let envelope = try WireEnvelope.make(.ringPeers, peers)
+        for member in gang.members { _ = send(envelope, to: member) }
     }
 
     /// The lease ended without a result: requeue within the retry budget, else fail (and its dependants).
     private func endLease(_ key: LeaseKey, reason: String, worker: String) {
         guard currentLease[key.trialID]?.key == key else { return }
         currentLease[key.trialID] = nil
+        if let gang = gangs.removeValue(forKey: key.trialID) {
+            // One replica is gone, so is the ring: the others stop (their ring fails within a
+            // heartbeat window anyway; the cancel says why).
+            let cancel = try? WireEnvelope.make(.cancel, CancelMessage(trialID: key.trialID, attempt: key.attempt, reason: reason))
+            for member in gang.members {
+                sessions[member]?.leases[key] = nil
+                sessions[member]?.progress[key.trialID] = nil
+                if let cancel { _ = send(cancel, to: member) }
+            }
+        }
         let newState: TrialState?
         do { newState = try store.releaseLease(trialID: key.trialID, reason: reason, worker: worker) } catch {
             log.log(.error, "coordinator", "store: cannot release \(key.trialID): \(error)")

@@ -14,9 +14,18 @@ public struct JobContext: Sendable {
     public var parentArtifacts: [ParentArtifact]
     public var cancellation: CancellationFlag
     public var progress: @Sendable (_ fraction: Double, _ note: String) -> Void
+    /// Set when the trial is data-parallel (`replicas:` > 1): this worker's replica of it.
+    public var replica: ReplicaSlot?
+    /// A checkpoint an earlier attempt stored (`saveCheckpoint`) and the step it was taken after:
+    /// the job should go on from there instead of starting over.
+    public var resume: (bytes: Data, step: Int)?
+    /// Stores a checkpoint of the running trial with the coordinator (sent in the background);
+    /// if this attempt is lost, the next one gets it as `resume`.
+    public var saveCheckpoint: (@Sendable (_ bytes: Data, _ step: Int) -> Void)?
 
     public init(trialID: String, stage: String, job: String, parameters: [String: JSONValue], seed: Int, attempt: Int,
-                parentArtifacts: [ParentArtifact], cancellation: CancellationFlag, progress: @escaping @Sendable (Double, String) -> Void) {
+                parentArtifacts: [ParentArtifact], cancellation: CancellationFlag, replica: ReplicaSlot? = nil,
+                progress: @escaping @Sendable (Double, String) -> Void) {
         self.trialID = trialID
         self.stage = stage
         self.job = job
@@ -25,6 +34,7 @@ public struct JobContext: Sendable {
         self.attempt = attempt
         self.parentArtifacts = parentArtifacts
         self.cancellation = cancellation
+        self.replica = replica
         self.progress = progress
     }
 

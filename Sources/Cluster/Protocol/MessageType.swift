@@ -11,6 +11,10 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case failure = 7
     case artifactRequest = 8
     case statusRequest = 9
+    /// A data-parallel replica's ring address (and CURVE public key), for its peers.
+    case ringEndpoint = 10
+    /// A running trial's checkpoint (uploaded as artifact chunks first): a requeue resumes from it.
+    case checkpoint = 11
 
     // coordinator -> worker
     case lease = 32
@@ -18,20 +22,22 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case shutdown = 34
     case statusReply = 35
     case artifactMissing = 36
+    /// Every replica's ring address, once all of a gang's have arrived.
+    case ringPeers = 37
     // heartbeat and artifactChunk travel both ways with the same type byte.
 
     public var sentByWorker: Bool {
         switch self {
-        case .register, .ready, .heartbeat, .progress, .result, .artifactChunk, .failure, .artifactRequest, .statusRequest:
+        case .register, .ready, .heartbeat, .progress, .result, .artifactChunk, .failure, .artifactRequest, .statusRequest, .ringEndpoint, .checkpoint:
             return true
-        case .lease, .cancel, .shutdown, .statusReply, .artifactMissing:
+        case .lease, .cancel, .shutdown, .statusReply, .artifactMissing, .ringPeers:
             return false
         }
     }
 
     public var sentByCoordinator: Bool {
         switch self {
-        case .heartbeat, .artifactChunk, .lease, .cancel, .shutdown, .statusReply, .artifactMissing: return true
+        case .heartbeat, .artifactChunk, .lease, .cancel, .shutdown, .statusReply, .artifactMissing, .ringPeers: return true
         default: return false
         }
     }

@@ -40,6 +40,10 @@ public struct LeaseMessage: Codable, Equatable, Sendable {
     /// Every parent in `from:` order, the first included (revision 2); nil for a root stage
     /// and from revision-1 coordinators.
     public var parentArtifacts: [LeasedParent]? = nil
+    /// Set for a data-parallel trial: this worker's place in the gang that runs it together.
+    public var replica: ReplicaAssignment? = nil
+    /// Set when an earlier attempt stored a checkpoint: the job goes on from it.
+    public var resume: ResumePoint? = nil
 }
 
 /// One parent of a leased trial: which trial made the artifact, and the artifact to fetch.
@@ -47,6 +51,44 @@ public struct LeasedParent: Codable, Equatable, Sendable {
     public var stage: String
     public var trialID: String
     public var artifact: ArtifactReference
+}
+
+public struct ResumePoint: Codable, Equatable, Sendable {
+    public var artifact: ArtifactReference
+    /// Steps the checkpoint was taken after.
+    public var step: Int
+}
+
+public struct CheckpointMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    /// Uploaded (as artifactChunk messages) before this message on the same connection.
+    public var artifact: ArtifactReference
+    public var step: Int
+}
+
+public struct ReplicaAssignment: Codable, Equatable, Sendable {
+    public var rank: Int
+    public var worldSize: Int
+}
+
+public struct RingEndpointMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    public var rank: Int
+    /// Where this replica's ring socket listens, e.g. tcp://10.0.0.5:41234.
+    public var endpoint: String
+    /// The replica's CurveZMQ public key (Z85) when the worker has keys; its peers admit only it.
+    public var publicKey: String?
+}
+
+public struct RingPeersMessage: Codable, Equatable, Sendable {
+    public var trialID: String
+    public var attempt: Int
+    /// By rank.
+    public var endpoints: [String]
+    /// By rank; nil unless every replica sent a key.
+    public var publicKeys: [String]?
 }
 
 public struct ProgressMessage: Codable, Equatable, Sendable {

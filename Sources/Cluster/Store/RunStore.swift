@@ -55,10 +55,10 @@ public final class RunStore: @unchecked Sendable {
     static func insertTrials(_ db: Database, _ trials: [TrialSpec]) throws {
         for trial in trials {
             try exec(db, """
-                INSERT INTO trials(id, stage, job, parameters, seed, parent_trial, max_attempts, ord, state, attempts)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)
+                INSERT INTO trials(id, stage, job, parameters, seed, parent_trial, max_attempts, ord, state, attempts, replicas)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
                 """, arguments: [trial.id, trial.stage, trial.job, ClusterJSON.string(trial.parameters),
-                                 trial.seed, trial.parentTrialID, trial.maxAttempts, trial.order])
+                                 trial.seed, trial.parentTrialID, trial.maxAttempts, trial.order, trial.replicas])
             for (position, parent) in trial.parentTrialIDs.enumerated().dropFirst() {
                 try exec(db, "INSERT INTO trial_parents(trial_id, position, parent_trial) VALUES (?, ?, ?)",
                          arguments: [trial.id, position, parent])
@@ -204,6 +204,29 @@ public final class RunStore: @unchecked Sendable {
         }
     }
 
+    // MARK: Checkpoints of running trials
+
+    /// Keeps `reference` (already in the vault at `path`) as the trial's latest checkpoint.
+    public func recordCheckpoint(trialID: String, attempt: Int, reference: ArtifactReference, path: String, step: Int, worker: String) throws {
+        try pool.write { db in
+            try Self.recordArtifact(db, reference, trialID: trialID, parentHash: nil, path: path)
+            try Self.exec(db, "INSERT OR REPLACE INTO checkpoints(trial_id, hash, step, attempt, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [trialID, reference.hash, step, attempt, Date().timeIntervalSince1970])
+            try Self.event(db, trial: trialID, kind: "checkpoint", worker: worker, detail: "attempt \(attempt), step \(step)")
+        }
+    }
+
+    /// The trial's latest checkpoint, if an attempt stored one.
+    public func checkpoint(trialID: String) throws -> ResumePoint? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT c.step, a.hash, a.size, a.name FROM checkpoints c JOIN artifacts a ON a.hash = c.hash WHERE c.trial_id = ?
+                """, arguments: [trialID]).map {
+                ResumePoint(artifact: ArtifactReference(hash: $0["hash"], size: $0["size"], name: $0["name"]), step: $0["step"])
+            }
+        }
+    }
+
     // MARK: Reading for reports
 
     public func events(trialID: String? = nil) throws -> [(at: Double, kind: String, trial: String?, worker: String?, detail: String)] {
@@ -299,7 +322,7 @@ public final class RunStore: @unchecked Sendable {
             id: id, stage: row["stage"], job: row["job"],
             parameters: (try? ClusterJSON.decode([String: JSONValue].self, from: Data(parametersText.utf8))) ?? [:],
             seed: row["seed"], parentTrialIDs: first.map { [$0] + extraParents[id, default: []] } ?? [],
-            maxAttempts: row["max_attempts"], order: row["ord"])
+            maxAttempts: row["max_attempts"], order: row["ord"], replicas: row["replicas"])
         return TrialRecord(spec: spec, state: TrialState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
                            worker: row["worker"], host: row["host"], failureReason: row["failure"], artifactHash: row["artifact_hash"])
     }

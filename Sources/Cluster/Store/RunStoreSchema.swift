@@ -43,6 +43,18 @@ enum RunStoreSchema {
                     id INTEGER PRIMARY KEY AUTOINCREMENT, stages TEXT NOT NULL, trials INTEGER NOT NULL, created_at REAL NOT NULL);
                 """)
         }
+        migrator.registerMigration("v3: replicas") { db in
+            // Data-parallel trials run on this many workers at once.
+            try db.execute(sql: "ALTER TABLE trials ADD COLUMN replicas INTEGER NOT NULL DEFAULT 1")
+        }
+        migrator.registerMigration("v4: checkpoints") { db in
+            // The latest checkpoint of a running trial: a requeued attempt resumes from it.
+            try db.execute(sql: """
+                CREATE TABLE checkpoints (
+                    trial_id TEXT PRIMARY KEY REFERENCES trials(id), hash TEXT NOT NULL, step INTEGER NOT NULL,
+                    attempt INTEGER NOT NULL, created_at REAL NOT NULL)
+                """)
+        }
         return migrator
     }
 }

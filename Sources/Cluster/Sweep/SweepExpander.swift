@@ -17,6 +17,8 @@ public struct TrialSpec: Equatable, Sendable {
 
     /// The first parent: the one whose artifact the lineage records (`artifacts.parent_hash`).
     public var parentTrialID: String? { parentTrialIDs.first }
+    /// Workers that run the trial together (data-parallel replicas); 1 for an ordinary trial.
+    public var replicas: Int = 1
 }
 
 /// Expands a sweep into trials: grid axes x random samples x seeds for root stages,
@@ -56,7 +58,8 @@ public enum SweepExpander {
                         stageTrials.append(TrialSpec(
                             id: String(format: "%@-%04d", stage.name, index), stage: stage.name, job: stage.job,
                             parameters: parameters, seed: seed, parentTrialIDs: parents,
-                            maxAttempts: 1 + (stage.retries ?? retries), order: firstOrder + trials.count + index))
+                            maxAttempts: 1 + (stage.retries ?? retries), order: firstOrder + trials.count + index,
+                            replicas: stage.replicas))
                     }
                 }
             }

@@ -79,7 +79,7 @@ public struct SweepParser {
     }
 
     private func parseStage(_ node: Node, _ path: String, earlier: [String]) throws -> StageSpec {
-        let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "inherit", "retries"])
+        let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "inherit", "retries", "replicas"])
         guard let nameNode = map["name"] else { throw fail(node, "\(path).name", "missing: every stage needs a name") }
         let name = try string(nameNode, "\(path).name")
         guard name.range(of: "^[A-Za-z0-9_-]+$", options: .regularExpression) != nil else {
@@ -119,7 +119,13 @@ public struct SweepParser {
             retries = try int(r, "\(path).retries")
             guard retries! >= 0 else { throw fail(r, "\(path).retries", "must be 0 or more") }
         }
-        return StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, inherit: inherit, retries: retries)
+        var replicas = 1
+        if let r = map["replicas"] {
+            replicas = try int(r, "\(path).replicas")
+            guard (1...256).contains(replicas) else { throw fail(r, "\(path).replicas", "must be in 1...256, got \(replicas)") }
+        }
+        return StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, inherit: inherit,
+                         retries: retries, replicas: replicas)
     }
 
     /// `from: a` or `from: [a, b]`: stages that come earlier, each named once.

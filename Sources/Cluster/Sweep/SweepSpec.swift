@@ -28,9 +28,11 @@ public struct StageSpec: Codable, Equatable, Sendable {
     /// when not given, so stored definitions written before it existed keep their canonical text.
     public var inherit: [String]?
     public var retries: Int?
+    /// Data-parallel replicas of each trial: k workers run it together (gang-scheduled).
+    public var replicas: Int = 1
 
     public init(name: String, job: String, parameters: [String: JSONValue] = [:], grid: [GridAxis] = [],
-                random: RandomAxes? = nil, from: [String] = [], inherit: [String]? = nil, retries: Int? = nil) {
+                random: RandomAxes? = nil, from: [String] = [], inherit: [String]? = nil, retries: Int? = nil, replicas: Int = 1) {
         self.inherit = inherit
         self.name = name
         self.job = job
@@ -39,6 +41,7 @@ public struct StageSpec: Codable, Equatable, Sendable {
         self.random = random
         self.from = from
         self.retries = retries
+        self.replicas = replicas
     }
 
     /// The stage's definition as canonical JSON (sorted keys): two stages are the same stage

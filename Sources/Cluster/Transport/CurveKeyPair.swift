@@ -19,7 +19,7 @@ public enum CurveKeyError: Error, CustomStringConvertible {
 ///
 /// On disk a key directory holds `public.key` and `secret.key` (mode 0600), one Z85 line each.
 /// Workers also keep the coordinator's public key there as `coordinator.key`.
-public struct CurveKeyPair: Equatable {
+public struct CurveKeyPair: Equatable, Sendable {
     public let publicKey: String
     public let secretKey: String
 

@@ -9,7 +9,7 @@ public final class ZAPHandler: @unchecked Sendable {
     public static let endpoint = "inproc://zeromq.zap.01"
 
     private let socket: ZMQSocket
-    private let allowList: CurveAllowList
+    private var allowList: CurveAllowList
     private let lock = NSLock()
     private var stopRequested = false
     private var _denied = 0
@@ -23,6 +23,11 @@ public final class ZAPHandler: @unchecked Sendable {
         try socket.setLinger(milliseconds: 0)
         try socket.bind(Self.endpoint)
         self.allowList = allowList
+    }
+
+    /// Replaces the allow-list (a ring replica learns its neighbour's key only after binding).
+    public func update(allowList: CurveAllowList) {
+        lock.lock(); self.allowList = allowList; lock.unlock()
     }
 
     public var deniedCount: Int { lock.lock(); defer { lock.unlock() }; return _denied }
@@ -73,7 +78,10 @@ public final class ZAPHandler: @unchecked Sendable {
             return reply("400", "CURVE required", user: "")
         }
         let key = frames[6]
-        guard let name = allowList.name(of: key) else {
+        lock.lock()
+        let admitted = allowList.name(of: key)
+        lock.unlock()
+        guard let name = admitted else {
             count(denied: true)
             log.log(.warning, "zap", "peer \(address): public key \(Z85.encode(key) ?? "?") is not allow-listed: denied")
             return reply("400", "key not allow-listed", user: "")

@@ -11,9 +11,17 @@ public final class ZMQContext: @unchecked Sendable {
         zmq_ctx_set(handle, ZMQ_IO_THREADS, ioThreads)
     }
 
-    deinit {
-        // zmq_ctx_term blocks until every socket is closed; sockets retain the context,
-        // so by the time we get here they are all gone.
+    private var terminated = false
+
+    deinit { terminate() }
+
+    /// Waits until every socket of this context is closed and has delivered what it still
+    /// queues (within its linger), then frees the context. Called by deinit; call it earlier to
+    /// be sure messages are on the wire before going on (e.g. before the process exits).
+    /// Sockets retain the context, so in deinit they are all gone already.
+    public func terminate() {
+        guard !terminated else { return }
+        terminated = true
         while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
     }
 

@@ -5,6 +5,8 @@ struct PendingJob {
     var lease: LeaseMessage
     var parentArtifacts: [ParentArtifact]
     var cancellation: CancellationFlag
+    var replica: ReplicaSlot?
+    var resume: (Data, Int)?
 }
 
 /// What a job thread hands back to the link thread.
@@ -12,6 +14,8 @@ enum JobReport {
     case finished(LeaseMessage, JobOutcome, seconds: Double)
     case failed(LeaseMessage, reason: String)
     case progress(trialID: String, attempt: Int, fraction: Double, note: String)
+    case ringEndpoint(RingEndpointMessage)
+    case checkpoint(LeaseMessage, Data, step: Int)
 }
 
 /// `threads` job threads running handlers from the registry. They never touch a socket:
@@ -43,9 +47,15 @@ final class JobExecutor {
             wake.wake()
             return
         }
-        let context = JobContext(trialID: lease.trialID, stage: lease.stage, job: lease.job, parameters: lease.parameters, seed: lease.seed,
-                                 attempt: lease.attempt, parentArtifacts: job.parentArtifacts, cancellation: job.cancellation) { fraction, note in
+        var context = JobContext(trialID: lease.trialID, stage: lease.stage, job: lease.job, parameters: lease.parameters, seed: lease.seed,
+                                 attempt: lease.attempt, parentArtifacts: job.parentArtifacts, cancellation: job.cancellation,
+                                 replica: job.replica) { fraction, note in
             outbox.push(.progress(trialID: lease.trialID, attempt: lease.attempt, fraction: fraction, note: note))
+            wake.wake()
+        }
+        context.resume = job.resume.map { (bytes: $0.0, step: $0.1) }
+        context.saveCheckpoint = { bytes, step in
+            outbox.push(.checkpoint(lease, bytes, step: step))
             wake.wake()
         }
         let started = Date()

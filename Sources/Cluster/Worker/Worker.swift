@@ -29,6 +29,8 @@ public final class Worker {
     private var backoff: TimeInterval
     private var shutdownReason: String?
     private var requestCounter: UInt64 = 0
+    /// Data-parallel leases running here, for the coordinator's `ringPeers` and `cancel`.
+    private var replicaSlots: [LeaseKey: ReplicaSlot] = [:]
 
     private struct Download {
         var data = Data()
@@ -41,7 +43,10 @@ public final class Worker {
         /// In `from:` order. Two parents may have made identical bytes: one hash, one download.
         var parents: [LeasedParent]
         var bytes: [String: Data] = [:]
-        var missing: Set<String> { Set(parents.map(\.artifact.hash)).subtracting(bytes.keys) }
+        /// Every parent's artifact, and the checkpoint a requeued data-parallel trial resumes from.
+        var missing: Set<String> {
+            Set(parents.map(\.artifact.hash) + [lease.resume?.artifact.hash].compactMap { $0 }).subtracting(bytes.keys)
+        }
     }
 
     public init(configuration: WorkerConfiguration, registry: JobRegistry) throws {
@@ -161,6 +166,7 @@ public final class Worker {
         case .cancel:
             let cancel = try envelope.body(CancelMessage.self)
             running[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel()
+            replicaSlots[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel(reason: "cancelled: \(cancel.reason)")
             log.log(.info, "worker", "\(configuration.name): \(cancel.trialID) attempt \(cancel.attempt) cancelled: \(cancel.reason)")
         case .shutdown:
             shutdownReason = try envelope.body(ShutdownMessage.self).reason
@@ -170,6 +176,13 @@ public final class Worker {
         case .artifactMissing:
             let hash = try envelope.body(ArtifactRequestMessage.self).hash
             abandonDownload(hash, reason: "coordinator has no artifact \(hash.prefix(16))")
+        case .ringPeers:
+            let peers = try envelope.body(RingPeersMessage.self)
+            guard let slot = replicaSlots[LeaseKey(trialID: peers.trialID, attempt: peers.attempt)] else { return }
+            guard peers.endpoints.count == slot.worldSize, peers.publicKeys.map({ $0.count == slot.worldSize }) ?? true else {
+                throw WireError.badPayload(type: .ringPeers, reason: "\(peers.endpoints.count) endpoints for \(slot.worldSize) replicas")
+            }
+            slot.deliver(endpoints: peers.endpoints, publicKeys: peers.publicKeys)
         default:
             throw WireError.wrongDirection(envelope.type)
         }
@@ -178,9 +191,24 @@ public final class Worker {
     private func start(_ assembly: Assembly) {
         let lease = assembly.lease
         let flag = CancellationFlag()
-        running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = flag
+        let key = LeaseKey(trialID: lease.trialID, attempt: lease.attempt)
+        running[key] = flag
         let parents = assembly.parents.map { ParentArtifact(stage: $0.stage, trialID: $0.trialID, bytes: assembly.bytes[$0.artifact.hash]!) }
-        executor.jobs.push(PendingJob(lease: lease, parentArtifacts: parents, cancellation: flag))
+        let resume = lease.resume.map { point in (assembly.bytes[point.artifact.hash]!, point.step) }
+        var slot: ReplicaSlot?
+        if let replica = lease.replica {
+            var keys: CurveKeyPair?
+            if case let .curveClient(pair, _) = configuration.security { keys = pair }
+            let (outbox, wake) = (executor.outbox, executor.wake)
+            slot = ReplicaSlot(rank: replica.rank, worldSize: replica.worldSize, host: configuration.ringHost, keys: keys,
+                               heartbeat: configuration.heartbeat) { endpoint, publicKey in
+                outbox.push(.ringEndpoint(RingEndpointMessage(trialID: lease.trialID, attempt: lease.attempt, rank: replica.rank,
+                                                              endpoint: endpoint, publicKey: publicKey)))
+                wake.wake()
+            }
+            replicaSlots[key] = slot
+        }
+        executor.jobs.push(PendingJob(lease: lease, parentArtifacts: parents, cancellation: flag, replica: slot, resume: resume))
     }
 
     // MARK: Parent artifacts
@@ -193,6 +221,9 @@ public final class Worker {
         let parents = lease.parentArtifacts ?? lease.parentArtifact.map { [LeasedParent(stage: "", trialID: "", artifact: $0)] } ?? []
         for parent in parents where !SHA256.isDigest(parent.artifact.hash) {
             throw WireError.badPayload(type: .lease, reason: "artifact of parent \(parent.trialID) is not a SHA-256 digest")
+        }
+        if let resume = lease.resume, !SHA256.isDigest(resume.artifact.hash) {
+            throw WireError.badPayload(type: .lease, reason: "checkpoint to resume from is not a SHA-256 digest")
         }
         var assembly = Assembly(lease: lease, parents: parents)
         for hash in assembly.missing {
@@ -283,14 +314,32 @@ public final class Worker {
             if running[key] != nil {
                 pendingProgress[key] = ProgressMessage(trialID: trialID, attempt: attempt, fraction: fraction, note: note)
             }
+        case let .ringEndpoint(message):
+            send((try? WireEnvelope.make(.ringEndpoint, message))!)
+        case let .checkpoint(lease, bytes, step):
+            guard running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] != nil else { return }
+            do {
+                let (chunks, reference) = try artifactChunks(name: "checkpoint.safetensors", bytes: bytes, trialID: lease.trialID)
+                for message in chunks { send(message) }
+                send(try WireEnvelope.make(.checkpoint, CheckpointMessage(trialID: lease.trialID, attempt: lease.attempt, artifact: reference, step: step)))
+            } catch {
+                log.log(.warning, "worker", "\(configuration.name): checkpoint of \(lease.trialID) not sent: \(error)")
+            }
         case let .failed(lease, reason):
             running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            replicaSlots[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: reason)))!)
             send(ready)
         case let .finished(lease, outcome, seconds):
             running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            replicaSlots[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            if let replica = lease.replica, replica.rank > 0 {
+                // Rank 0 reports the trial's result; the other replicas only free their slot.
+                send(ready)
+                return
+            }
             do {
                 let messages = try resultMessages(lease, outcome, seconds: seconds)
                 for message in messages { send(message) }
@@ -309,16 +358,7 @@ public final class Worker {
         var messages: [WireEnvelope] = []
         var reference: ArtifactReference?
         if let artifact = outcome.artifact {
-            let hash = SHA256.hex(artifact.bytes)
-            reference = ArtifactReference(hash: hash, size: artifact.bytes.count, name: artifact.name)
-            let chunkSize = configuration.chunkSize
-            let count = max(1, (artifact.bytes.count + chunkSize - 1) / chunkSize)
-            for index in 0..<count {
-                let start = artifact.bytes.startIndex + index * chunkSize
-                let bytes = artifact.bytes[start..<min(start + chunkSize, artifact.bytes.endIndex)]
-                let meta = ArtifactChunkMessage(hash: hash, name: artifact.name, totalSize: artifact.bytes.count, index: index, count: count, trialID: lease.trialID)
-                messages.append(try WireEnvelope.make(.artifactChunk, meta, binary: [Data(bytes)]))
-            }
+            (messages, reference) = try artifactChunks(name: artifact.name, bytes: artifact.bytes, trialID: lease.trialID)
         }
         let maskNames = outcome.masks.keys.sorted()
         guard maskNames.count < WireEnvelope.maxPayloadFrames else {
@@ -328,5 +368,19 @@ public final class Worker {
                                    maskNames: maskNames, seconds: seconds)
         messages.append(try WireEnvelope.make(.result, result, binary: maskNames.map { outcome.masks[$0]! }))
         return messages
+    }
+
+    /// An upload: the artifact in chunks, in the order they must arrive, and its reference.
+    private func artifactChunks(name: String, bytes: Data, trialID: String) throws -> ([WireEnvelope], ArtifactReference) {
+        let hash = SHA256.hex(bytes)
+        let chunkSize = configuration.chunkSize
+        let count = max(1, (bytes.count + chunkSize - 1) / chunkSize)
+        let messages = try (0..<count).map { index -> WireEnvelope in
+            let start = bytes.startIndex + index * chunkSize
+            let piece = bytes[start..<min(start + chunkSize, bytes.endIndex)]
+            let meta = ArtifactChunkMessage(hash: hash, name: name, totalSize: bytes.count, index: index, count: count, trialID: trialID)
+            return try WireEnvelope.make(.artifactChunk, meta, binary: [Data(piece)])
+        }
+        return (messages, ArtifactReference(hash: hash, size: bytes.count, name: name))
     }
 }

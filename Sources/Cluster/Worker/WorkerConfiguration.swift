@@ -20,6 +20,9 @@ public struct WorkerConfiguration {
     public var cacheDirectory: URL
     /// Give up a parent-artifact download after this long (the trial fails and is requeued).
     public var downloadTimeout: TimeInterval
+    /// Where data-parallel replicas on this worker bind their ring sockets, and the address their
+    /// peers reach them at: loopback for one machine, this host's address across hosts.
+    public var ringHost = "127.0.0.1"
 
     public init(connect: String, security: TransportSecurity = .none, name: String? = nil, threads: Int = 1, prefetch: Int = 0,
                 heartbeat: HeartbeatSettings = .default, maxReconnectBackoff: TimeInterval = 8, chunkSize: Int = 1 << 20,

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Cluster
+import DataParallel
 import Foundation
 import Robustness
 import Study
@@ -11,6 +13,9 @@ struct TrainCommand: ParsableCommand {
         On a terminal a progress bar shows epoch, step, loss, accuracy, images/s and ETA; otherwise
         (and with --json) one JSON object per epoch on its own line, then a summary line.
         The checkpoint is written only when training completes.
+        With --replicas k, k processes on this machine train data-parallel (each takes its slice of
+        every global batch; gradients are summed by a ring all-reduce over ipc://); this process is
+        rank 0, which reports progress and writes the checkpoint.
         """)
 
     @Option(help: "Model: small-cnn, resnet8, resnet20, resnet18, resnet18-cifar.") var model = "small-cnn"
@@ -39,8 +44,21 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("step-size"), help: "Inner attack step (default 2.5·eps/steps; dm 1.25·eps/steps).") var stepSize: String?
     @Option(help: "Where to write the checkpoint (safetensors).") var out: String
     @Flag(help: "JSON lines instead of a progress bar.") var json = false
+    @OptionGroup var dataParallel: DataParallelOptions
 
     func run() throws {
+        let c = try configuration()
+        let display = TrainingProgressDisplay(json: json)
+        let summary: TrainingSummary
+        if dataParallel.replicas > 1 {
+            summary = try LocalReplicas(configuration: c, options: dataParallel).train(saveTo: out) { display.show($0) }
+        } else {
+            summary = try TrainingRun(c).run(saveTo: out) { display.show($0) }.summary
+        }
+        display.finish(summary)
+    }
+
+    func configuration() throws -> TrainingConfiguration {
         var c = TrainingConfiguration(model: model, dataset: dataset)
         c.classes = classes
         c.perClass = perClass
@@ -63,9 +81,7 @@ struct TrainCommand: ParsableCommand {
             c.objective = ObjectiveSettings(kind: objective, beta: beta, eps: try eps.map { try EpsilonParser.parse($0, name: "--eps") },
                                             steps: steps, stepSize: try stepSize.map { try EpsilonParser.parse($0, name: "--step-size") })
         }
-        let display = TrainingProgressDisplay(json: json)
-        let (_, summary) = try TrainingRun(c).run(saveTo: out) { display.show($0) }
-        display.finish(summary)
+        return c
     }
 }
 

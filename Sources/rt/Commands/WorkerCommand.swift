@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import DataParallel
 import Foundation
 import Study
 
@@ -29,6 +30,12 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("max-backoff-ms"), help: "Longest wait between reconnection attempts, in milliseconds.")
     var maxBackoffMilliseconds: Int = 8000
 
+    @Option(name: .customLong("ring-host"), help: "Address data-parallel replicas on this worker listen on and are reached at (default 127.0.0.1; this host's address across hosts).")
+    var ringHost = "127.0.0.1"
+
+    @Flag(name: .long, help: "Allow data-parallel rings on a non-loopback --ring-host without CurveZMQ keys.")
+    var insecure = false
+
     @OptionGroup var heartbeat: HeartbeatOptions
 
     @Flag(name: .long, help: "Log only warnings and errors.")
@@ -39,6 +46,7 @@ struct WorkerCommand: ParsableCommand {
         var registry = JobRegistry()
         ToyJobs.register(into: &registry)
         StudyJobs.register(into: &registry)
+        registry.register("train", TrainJob())
         return registry
     }
 
@@ -46,9 +54,14 @@ struct WorkerCommand: ParsableCommand {
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
-        let configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,
+        // Gradients are as private as the data: off loopback the ring runs over CurveZMQ, or on request in the clear.
+        if case .none = security, !insecure, !EndpointPolicy.isLocal("tcp://\(ringHost):0") {
+            throw ValidationError("--ring-host \(ringHost) is not loopback: give --keys (CurveZMQ) or --insecure")
+        }
+        var configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,
                                                 heartbeat: heartbeat.settings,
                                                 maxReconnectBackoff: Double(max(10, maxBackoffMilliseconds)) / 1000)
+        configuration.ringHost = ringHost
         let worker = try Worker(configuration: configuration, registry: Self.jobRegistry())
         _ = try worker.run()
     }

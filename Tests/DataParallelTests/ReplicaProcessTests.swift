@@ -1,0 +1,126 @@
+import Foundation
+import XCTest
+import TensorEngine
+
+/// `rt train --replicas k` as a user runs it: real processes, a ring over ipc:// sockets.
+final class ReplicaProcessTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-dp-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        if testRun?.hasSucceeded ?? false { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// 615 examples in global batches of 32: 20 steps, the last of 7 examples (3 + 4 on two replicas).
+    let trainArguments = ["train", "--dataset", "synthetic:classes=4,channels=1,size=12,train=615,test=64,seed=5", "--model", "small-cnn",
+                          "--epochs", "1", "--batch-size", "32", "--lr", "0.05", "--threads", "1", "--seed", "11", "--json"]
+
+    func testTwoReplicasMatchOneProcessAndRepeatBitForBit() throws {
+        let single = try train("single", replicas: 1)
+        // 64 KiB buckets: small-cnn's gradients go out in several, while backward still runs.
+        let first = try train("first", replicas: 2, extra: ["--bucket-kb", "64"])
+        let second = try train("second", replicas: 2, extra: ["--bucket-kb", "64"])
+        let three = try train("three", replicas: 3) // slices of 10, 11 and 11 (the last batch: 2, 2, 3)
+
+        for (name, run) in [("2 replicas", first), ("3 replicas", three)] {
+            XCTAssertEqual(run.loss, single.loss, accuracy: 1e-4 * abs(single.loss), "\(name): epoch loss of 20 steps")
+            XCTAssertEqual(single.tensors.keys.sorted(), run.tensors.keys.sorted())
+            for (tensor, reference) in single.tensors {
+                var difference: Float = 0, norm: Float = 0
+                for (a, b) in zip(run.tensors[tensor]!, reference) { difference += (a - b) * (a - b); norm += b * b }
+                XCTAssertLessThanOrEqual(difference.squareRoot(), 1e-4 * norm.squareRoot(), "\(name), \(tensor): relative difference")
+            }
+        }
+        XCTAssertEqual(first.checkpoint, second.checkpoint, "same seed and replicas: the same bytes")
+    }
+
+    func testKillingAReplicaStopsTheOthersWithinTheWindow() throws {
+        let out = directory.appendingPathComponent("killed.safetensors").path
+        var arguments = trainArguments + ["--replicas", "2", "--out", out, "--heartbeat-ms", "250", "--liveness", "4"]
+        arguments[arguments.firstIndex(of: "--epochs")! + 1] = "200"
+        let rank0 = try RTProcess(arguments, log: directory.appendingPathComponent("killed.log"))
+        defer { rank0.kill(SIGKILL) }
+        XCTAssertTrue(wait(timeout: 120) { rank0.output.contains("\"epoch\"") || !rank0.isRunning }, "no epoch finished:\n\(rank0.output)")
+        let children = rank0.childProcesses()
+        XCTAssertEqual(children.count, 1, "one `rt replica` child:\n\(rank0.output)")
+        let killedAt = Date()
+        for child in children { kill(child, SIGKILL) }
+        XCTAssertTrue(wait(timeout: 30) { !rank0.isRunning }, "rank 0 must stop, not hang:\n\(rank0.output)")
+        let seconds = Date().timeIntervalSince(killedAt)
+        XCTAssertNotEqual(rank0.exitStatus, 0)
+        XCTAssertTrue(rank0.output.contains("rank 1"), "the error names the lost replica:\n\(rank0.output)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no checkpoint from a failed run")
+        // Not a timing assertion on speed: a guard that failure detection is the liveness window (1 s), not a hang.
+        XCTAssertLessThan(seconds, 10, "rank 0 noticed after \(seconds) s")
+    }
+
+    // MARK: Helpers
+
+    struct Trained {
+        var loss: Double
+        var tensors: [String: [Float]]
+        var checkpoint: Data
+    }
+
+    func train(_ name: String, replicas: Int, extra: [String] = []) throws -> Trained {
+        let out = directory.appendingPathComponent("\(name).safetensors").path
+        let process = try RTProcess(trainArguments + ["--replicas", "\(replicas)", "--out", out] + extra,
+                                    log: directory.appendingPathComponent("\(name).log"))
+        XCTAssertTrue(wait(timeout: 300) { !process.isRunning }, "\(name) did not finish")
+        XCTAssertEqual(process.exitStatus, 0, process.output)
+        let epoch = try XCTUnwrap(process.output.split(separator: "\n").first { $0.contains("\"train_loss\"") }, process.output)
+        let object = try JSONSerialization.jsonObject(with: Data(epoch.utf8)) as! [String: Any]
+        let file = try SafeTensors.read(out)
+        var tensors: [String: [Float]] = [:]
+        for (name, tensor) in file.tensors { tensors[name] = tensor.values }
+        return Trained(loss: object["train_loss"] as! Double, tensors: tensors, checkpoint: try Data(contentsOf: URL(fileURLWithPath: out)))
+    }
+
+    func wait(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            if Date() > deadline { return false }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return true
+    }
+}
+
+/// The built `rt` (next to this test bundle in .build/<configuration>/, or $RT_BINARY), with
+/// its stdout and stderr in one log file.
+final class RTProcess {
+    let process = Process()
+    let log: URL
+
+    init(_ arguments: [String], log: URL) throws {
+        self.log = log
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        // The bundle is the .xctest file or the directory that holds it, depending on the platform.
+        let bundle = Bundle(for: RTProcess.self).bundleURL
+        let nearby = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("rt") }
+        let binary = ProcessInfo.processInfo.environment["RT_BINARY"].map(URL.init(fileURLWithPath:))
+            ?? nearby.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? nearby[0]
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var isRunning: Bool { process.isRunning }
+    var exitStatus: Int32 { process.waitUntilExit(); return process.terminationStatus }
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    func kill(_ signal: Int32) { if process.isRunning { Foundation.kill(process.processIdentifier, signal) } }
+
+    /// Direct children, from /proc.
+    func childProcesses() -> [pid_t] {
+        let pid = process.processIdentifier
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+}
