@@ -6,6 +6,8 @@
 #   4. scripts/bench/pytorch_engine.py --threads N --json   (the same workloads in PyTorch, if installed)
 #   4b. rt bench loader --json                  (loader throughput against the engine's consumption)
 #   4c. rt bench cluster --json                 (dispatch rate, scheduling overhead, failure detection)
+#   4d. scripts/bench/robustness.sh             (rt attack vs the engine, UAP and CKA on 10,000 images;
+#                                                alone it re-measures and re-renders just that section)
 #   5. folds them into scripts/bench/results/10-engine.json and renders every
 #      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
 #
@@ -28,7 +30,7 @@ while [[ $# -gt 0 ]]; do
     --threads=*) THREADS="${1#*=}"; shift ;;
     --no-build) BUILD=0; shift ;;
     --compose-only) RUN=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -120,6 +122,9 @@ json.dump({"kind": "table", "title": "Cluster: coordinator and workers over Zero
            "columns": ["measure", "measured", "target (issue 3)"], "rows": rows,
            "commands": ["rt bench cluster --json"]}, open(sys.argv[2], "w"), indent=1)
 PY
+
+  # Trains its own checkpoints on Fashion-MNIST and writes 40-robustness.json.
+  RT_BIN="$RT" RT_BENCH_PYTHON="$PY" scripts/bench/robustness.sh --threads "$THREADS" --no-build --no-compose
 
   "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "$TMP/rt-engine.json" \
     "${PYTORCH_ARG[@]}" --commands "$TMP/commands" --load-average "$LOAD_AT_START" --out "$RESULTS/10-engine.json"
