@@ -8,6 +8,8 @@
 #   4c. rt bench cluster --json                 (dispatch rate, scheduling overhead, failure detection)
 #   4d. rt bench allreduce --json               (ring all-reduce bus bandwidth vs ZeroMQ point-to-point)
 #   4e. rt bench dataparallel --json            (resnet20 images/s with replicas and threads)
+#   4f. scripts/bench/robustness.sh             (rt attack vs the engine, UAP and CKA on 10,000 images;
+#                                                alone it re-measures and re-renders just that section)
 #   5. folds them into scripts/bench/results/10-engine.json and renders every
 #      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
 #
@@ -33,7 +35,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD=0; shift ;;
     --compose-only) RUN=0; shift ;;
     --only) ONLY="${2:?--only needs a value}"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -129,6 +131,9 @@ json.dump({"kind": "table", "title": "Cluster: coordinator and workers over Zero
            "columns": ["measure", "measured", "target (issue 3)"], "rows": rows,
            "commands": ["rt bench cluster --json"]}, open(sys.argv[2], "w"), indent=1)
 PY
+
+  # Trains its own checkpoints on Fashion-MNIST and writes 60-robustness.json.
+  RT_BIN="$RT" RT_BENCH_PYTHON="$PY" scripts/bench/robustness.sh --threads "$THREADS" --no-build --no-compose
 
   "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "$TMP/rt-engine.json" \
     "${PYTORCH_ARG[@]}" --commands "$TMP/commands" --load-average "$LOAD_AT_START" --out "$RESULTS/10-engine.json"

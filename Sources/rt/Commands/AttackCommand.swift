@@ -77,7 +77,10 @@ enum AttackReportFormat {
         let results = report.results.map { r in
             "{\"attack\": \(quoted(r.attack)), \"norm\": \(quoted(r.norm)), \"eps\": \(r.eps), \"steps\": \(r.steps), "
                 + "\"robust_accuracy\": \(r.robustAccuracy), \"success_rate\": \(r.successRate), "
-                + "\"mean_true_confidence_clean\": \(r.meanTrueConfidenceClean), \"mean_true_confidence_adv\": \(r.meanTrueConfidenceAdversarial)}"
+                + "\"mean_true_confidence_clean\": \(r.meanTrueConfidenceClean), \"mean_true_confidence_adv\": \(r.meanTrueConfidenceAdversarial), "
+                // Time of this attack alone (crafting + judging its result; not data loading or the clean pass),
+                // so scripts/bench/robustness.sh can compare it with `rt bench engine`.
+                + "\"seconds\": \(r.seconds), \"cpu_seconds\": \(r.cpuSeconds)}"
         }
         return "{\"clean_accuracy\": \(report.cleanAccuracy), \"examples\": \(report.examples), "
             + "\"results\": [\(results.joined(separator: ", "))], "
