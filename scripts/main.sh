@@ -6,5 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-swift build -c release
+# The same flags as scripts/test.sh, so running both compiles the package once.
+swift build -c release -Xswiftc -enable-testing --product rt
 exec .build/release/rt study "$@"
