@@ -322,7 +322,8 @@ public final class RunStore: @unchecked Sendable {
             id: id, stage: row["stage"], job: row["job"],
             parameters: (try? ClusterJSON.decode([String: JSONValue].self, from: Data(parametersText.utf8))) ?? [:],
             seed: row["seed"], parentTrialIDs: first.map { [$0] + extraParents[id, default: []] } ?? [],
-            maxAttempts: row["max_attempts"], order: row["ord"], replicas: row["replicas"])
+            // A store from before migration v3 opened read-only has no replicas column: every trial had one.
+            maxAttempts: row["max_attempts"], order: row["ord"], replicas: row.hasColumn("replicas") ? row["replicas"] : 1)
         return TrialRecord(spec: spec, state: TrialState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
                            worker: row["worker"], host: row["host"], failureReason: row["failure"], artifactHash: row["artifact_hash"])
     }
