@@ -30,6 +30,10 @@ struct StudyCommand: ParsableCommand {
     func run() throws {
         let sweepPath = try sweep ?? Self.defaultSweep()
         let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: sweepPath))
+        let runDirectory = URL(fileURLWithPath: runs).appendingPathComponent(spec.name)
+        if !resume && FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
+            throw ValidationError("\(runDirectory.path) already holds this study: --resume continues it (nothing finished is re-run) and prints its report; --runs DIR starts a new one elsewhere")
+        }
         var arguments = [sweepPath, "--workers", "\(workers)", "--runs", runs]
         if resume { arguments.append("--resume") }
         if quiet { arguments.append("--quiet") }
@@ -37,7 +41,6 @@ struct StudyCommand: ParsableCommand {
         let runCommand = try RunCommand.parse(arguments)
         var failure: Error?
         do { try runCommand.run() } catch { failure = error }
-        let runDirectory = URL(fileURLWithPath: runs).appendingPathComponent(spec.name)
         // A sweep with failed trials still has a report of what finished; the exit status says it failed.
         if FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
             try StudySummary.print(runDirectory: runDirectory, wallSeconds: Date().timeIntervalSince(started))
