@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 # The same flags as scripts/test.sh, so running both compiles the package once.
-swift build -c release -Xswiftc -enable-testing --product rt
+swift build -c release -Xswiftc -enable-testing
 exec .build/release/rt study "$@"
