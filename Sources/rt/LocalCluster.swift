@@ -69,8 +69,11 @@ struct LocalCluster {
                 replacements += 1
                 children[index] = try startWorker("local-\(index + 1)-\(replacements)")
             }
-            if let snapshot = try? status.status(timeout: 0.5) { display.show(snapshot) }
-            else { Thread.sleep(forTimeInterval: 0.2) }
+            // Twice a second is live enough; asking back to back kept the coordinator and this
+            // process busy (most of a core on a 2-core machine) for nothing.
+            let asked = Date()
+            if !quiet, let snapshot = try? status.status(timeout: 0.5) { display.show(snapshot) }
+            Thread.sleep(forTimeInterval: max(0.05, 0.5 - Date().timeIntervalSince(asked)))
         }
         display.finish()
         // Workers leave on the coordinator's shutdown; if it failed to start there is none.
