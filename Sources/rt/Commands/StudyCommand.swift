@@ -34,18 +34,15 @@ struct StudyCommand: ParsableCommand {
         if !resume && FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
             throw ValidationError("\(runDirectory.path) already holds this study: --resume continues it (nothing finished is re-run) and prints its report; --runs DIR starts a new one elsewhere")
         }
-        var arguments = [sweepPath, "--workers", "\(workers)", "--runs", runs]
-        if resume { arguments.append("--resume") }
-        if quiet { arguments.append("--quiet") }
+        let cluster = LocalCluster(workers: workers, threads: 1, prefetch: 0, runsDirectory: runs,
+                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet)
         let started = Date()
-        let runCommand = try RunCommand.parse(arguments)
-        var failure: Error?
-        do { try runCommand.run() } catch { failure = error }
+        let status = try cluster.run(.sweep(path: sweepPath, resume: resume))
         // A sweep with failed trials still has a report of what finished; the exit status says it failed.
         if FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
             try StudySummary.print(runDirectory: runDirectory, wallSeconds: Date().timeIntervalSince(started))
         }
-        if let failure { throw failure }
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// `cluster/sweeps/default.yaml` of the working directory, else of the checkout this `rt` was built in.
