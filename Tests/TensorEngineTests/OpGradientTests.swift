@@ -59,6 +59,25 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// The kernels walk output columns in tiles: bands of rows of a large image, or several small
+    /// images side by side. Tiny targets force bands of 1 and 2 rows on 7×6 images, a large one
+    /// groups all images; every path (unfold, fold, pointwise, transposed) must give the same
+    /// gradients.
+    func testConvolutionInBandsAndGroups() throws {
+        let saved = ColumnTiles.targetColumns
+        defer { ColumnTiles.targetColumns = saved }
+        let cases = [(4, 3, 1, 1), (4, 3, 2, 1), (4, 3, 1, 0), (3, 5, 1, 1), (4, 3, 1, 0)]
+        for target in [1, 13, 1000] {
+            ColumnTiles.targetColumns = target
+            for (index, (out, input, stride, padding)) in cases.enumerated() {
+                let kernel = index == 4 ? 1 : 3
+                let x = parameter([3, input, 7, 6], seed: 40), w = parameter([out, input, kernel, kernel], seed: 41)
+                let b = parameter([out], seed: 42)
+                try checker.check([x, w, b]) { try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: stride, padding: padding) }
+            }
+        }
+    }
+
     func testConvolutionMatchesDirectSum() throws {
         let x = parameter([2, 3, 6, 5], seed: 16), w = parameter([2, 3, 3, 3], seed: 17), b = parameter([2], seed: 18)
         for (stride, padding) in [(1, 1), (2, 1), (2, 0)] {

@@ -39,12 +39,15 @@ enum BatchNorm {
                 for c in range {
                     var mean: Float, variance: Float
                     if training {
-                        // Shifted sums in Double: one pass, without the cancellation of E[x²] − E[x]² in Float.
-                        let shift = Double(xp[c * spatial])
+                        // Shifted sums, one pass, without the cancellation of E[x²] − E[x]² in Float
+                        // (8 Float lanes per block of a row, blocks added in Double.)
+                        let shiftValue = xp[c * spatial], shift = Double(shiftValue)
                         var s = 0.0, ss = 0.0
                         for n in 0..<batch {
-                            let p = xp + (n * channels + c) * spatial
-                            for i in 0..<spatial { let d = Double(p[i]) - shift; s += d; ss += d * d }
+                            let (rowSum, rowSquares) = VectorKernels.shiftedSums(xp + (n * channels + c) * spatial,
+                                                                                 count: spatial, shift: shiftValue)
+                            s += rowSum
+                            ss += rowSquares
                         }
                         let mu = s / Double(m)
                         let centered = max(ss - s * mu, 0)
@@ -94,12 +97,15 @@ enum BatchNorm {
                     let mean = meanBuffer[c], invStd = inv[c]
                     var sumG: Float = 0, sumGX: Float = 0
                     if needSums {
+                        var totalG = 0.0, totalGX = 0.0
                         for n in 0..<batch {
                             let offset = (n * channels + c) * spatial
-                            let gr = gp + offset, xr = xp + offset
-                            for i in 0..<spatial { sumG += gr[i]; sumGX += gr[i] * (xr[i] - mean) }
+                            let (rowG, rowGX) = VectorKernels.gradientSums(gp + offset, xp + offset, count: spatial, mean: mean)
+                            totalG += rowG
+                            totalGX += rowGX
                         }
-                        sumGX *= invStd  // Σ g·x̂
+                        sumG = Float(totalG)
+                        sumGX = Float(totalGX) * invStd  // Σ g·x̂
                     }
                     dgp[c] = sumGX
                     dbp[c] = sumG

@@ -49,7 +49,7 @@ enum Unary {
         let out = Storage(uninitializedCount: g.count)
         let d = out.pointer, gp = g.pointer, yp = y.pointer
         Parallel.forEachChunk(g.count, grain: Parallel.elementwiseGrain) { _, range in
-            for i in range { d[i] = yp[i] > 0 ? gp[i] : 0 }
+            VectorKernels.passWherePositive(d + range.lowerBound, gp + range.lowerBound, yp + range.lowerBound, count: range.count)
         }
         return Tensor(shape: g.shape, storage: out)
     }
