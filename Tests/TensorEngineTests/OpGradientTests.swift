@@ -66,14 +66,19 @@ final class OpGradientTests: XCTestCase {
     func testConvolutionInBandsAndGroups() throws {
         let saved = ColumnTiles.targetColumns
         defer { ColumnTiles.targetColumns = saved }
-        let cases = [(4, 3, 1, 1), (4, 3, 2, 1), (4, 3, 1, 0), (3, 5, 1, 1), (4, 3, 1, 0)]
-        for target in [1, 13, 1000] {
+        // (out, in, kernel, stride, padding): row-shifted (3×3 and 5×5 keeping the size), strided,
+        // unpadded, transposed input gradient (fewer outputs), pointwise.
+        let cases = [(4, 3, 3, 1, 1), (3, 2, 5, 1, 2), (4, 3, 3, 2, 1), (4, 3, 3, 1, 0), (3, 5, 3, 1, 1), (4, 3, 1, 1, 0)]
+        var reference: [Tensor] = []
+        for target in [1000, 1, 13] {
             ColumnTiles.targetColumns = target
-            for (index, (out, input, stride, padding)) in cases.enumerated() {
-                let kernel = index == 4 ? 1 : 3
+            for (index, (out, input, kernel, stride, padding)) in cases.enumerated() {
                 let x = parameter([3, input, 7, 6], seed: 40), w = parameter([out, input, kernel, kernel], seed: 41)
                 let b = parameter([out], seed: 42)
                 try checker.check([x, w, b]) { try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: stride, padding: padding) }
+                let y = try x.conv2d(weight: w, bias: b, stride: stride, padding: padding)
+                if target == 1000 { reference.append(y); continue }
+                for i in 0..<y.count { XCTAssertEqual(y.pointer[i], reference[index].pointer[i], accuracy: 1e-5, "case \(index), target \(target)") }
             }
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 /// The sizes of one 2-D convolution, checked once so the kernels can trust them.
 public struct Conv2dGeometry: Equatable, Sendable {
     public let batch, inChannels, height, width: Int
@@ -45,6 +46,7 @@ public struct Conv2dGeometry: Equatable, Sendable {
 /// walked in `ColumnTiles` (several small images side by side, or bands of a large one), so
 /// each GEMM is wide enough for OpenBLAS and its unfolded operand stays in cache.
 enum Conv2d {
+    nonisolated(unsafe) static var piecesPerThread = Int(ProcessInfo.processInfo.environment["RT_PIECES"] ?? "") ?? 1
     static func forward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int) throws -> Tensor {
         let geo = try Conv2dGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding)
         if let b {
@@ -54,12 +56,27 @@ enum Conv2d {
         let out = Storage(uninitializedCount: geo.batch * o * p)
         let xp = x.pointer, wp = w.pointer, yp = out.pointer, bp = b?.pointer
         let inStride = geo.inChannels * geo.height * geo.width
-        Parallel.forEachChunk(geo.batch) { _, images in
+        let weightRows = RowShiftedConv.applies(geo) ? RowShiftedConv.weightsByKernelRow(wp, geo) : nil
+        Parallel.forEachChunk(geo.batch, piecesPerThread: Conv2d.piecesPerThread) { _, images in
             let tiles = ColumnTiles(images, rows: geo.outHeight, width: geo.outWidth)
-            let col = Storage(uninitializedCount: k * tiles.maxColumns)
+            let blockSize = weightRows == nil ? 0 : RowShiftedConv.blockRows(geo) * RowShiftedConv.blockColumns(geo, rows: tiles.bandRows)
+            let col = Storage(uninitializedCount: max(k * tiles.maxColumns, blockSize))
             let product = tiles.maxImages > 1 ? Storage(uninitializedCount: o * tiles.maxColumns) : nil
             for tile in tiles {
                 let columns = tile.columns
+                if tile.count == 1, let weightRows {
+                    // Y (O, band) = Σ_ki W_ki · block shifted by ki rows, straight into the image's plane.
+                    let y = yp + tile.first * o * p + tile.pixelOffset
+                    if let bp { for c in 0..<o { (y + c * p).initialize(repeating: bp[c], count: columns) } }
+                    let blockColumns = RowShiftedConv.blockColumns(geo, rows: tile.rows.count), blockRows = RowShiftedConv.blockRows(geo)
+                    RowShiftedConv.unfold(xp + tile.first * inStride, geo, rows: tile.rows, into: col.pointer, rowStride: blockColumns)
+                    for ki in 0..<geo.kernelHeight {
+                        Gemm.multiply(m: o, n: columns, k: blockRows, a: weightRows.pointer + ki * o * blockRows, lda: blockRows,
+                                      b: col.pointer + ki * geo.width, ldb: blockColumns,
+                                      beta: ki == 0 && bp == nil ? 0 : 1, c: y, ldc: p)
+                    }
+                    continue
+                }
                 // col (K, columns): image i's patches in columns [i·P', (i+1)·P')
                 let source: UnsafePointer<Float>, sourceStride: Int
                 if geo.isPointwise && tile.count == 1 {
@@ -105,11 +122,17 @@ enum Conv2d {
         // Only the fold path adds into dx; the GEMM paths overwrite it.
         let folds = needInput && transposed == nil && !geo.isPointwise
         let dx = needInput ? (folds ? Storage(count: x.count) : Storage(uninitializedCount: x.count)) : nil
-        let chunks = Parallel.chunkCount(geo.batch)
+        let chunks = Parallel.chunkCount(geo.batch, piecesPerThread: Conv2d.piecesPerThread)
         // One weight-gradient accumulator per thread, summed in a fixed order afterwards (deterministic).
         let dwPartials = needWeight ? (0..<chunks).map { _ in Storage(count: w.count) } : []
+        // Bands of a row-shifted convolution accumulate their weight gradient by kernel row.
+        let rowShifted = RowShiftedConv.applies(geo)
+        let dwRowPartials = needWeight && rowShifted ? (0..<chunks).map { _ in Storage(count: w.count) } : []
+        let transposedRows = transposed.flatMap { t in
+            RowShiftedConv.applies(t.geometry) ? RowShiftedConv.weightsByKernelRow(t.flipped.pointer, t.geometry) : nil
+        }
 
-        Parallel.forEachChunk(geo.batch) { chunk, images in
+        Parallel.forEachChunk(geo.batch, piecesPerThread: Conv2d.piecesPerThread) { chunk, images in
             // The weight gradient and the pointwise/fold input gradients walk the output's columns;
             // the transposed input gradient walks the input's (its own output).
             let tiles = ColumnTiles(images, rows: geo.outHeight, width: geo.outWidth)
@@ -117,7 +140,13 @@ enum Conv2d {
             let walksOutput = needWeight || (needInput && transposed == nil)
             let gathered = walksOutput && tiles.maxImages > 1 ? Storage(uninitializedCount: o * tiles.maxColumns) : nil
             let transposedColSize = transposed.map { t in t.geometry.patchSize * (inputTiles?.maxColumns ?? 0) } ?? 0
-            let colSize = max(walksOutput ? k * tiles.maxColumns : 0, transposedColSize)
+            let blockSize = walksOutput && rowShifted && tiles.maxImages == 1
+                ? RowShiftedConv.blockRows(geo) * RowShiftedConv.blockColumns(geo, rows: tiles.bandRows) : 0
+            let transposedBlockSize = zipOptional(transposed, inputTiles).map { t, tiles in
+                transposedRows != nil && tiles.maxImages == 1
+                    ? RowShiftedConv.blockRows(t.geometry) * RowShiftedConv.blockColumns(t.geometry, rows: tiles.bandRows) : 0
+            } ?? 0
+            let colSize = max(walksOutput ? k * tiles.maxColumns : 0, transposedColSize, blockSize, transposedBlockSize)
             let col = Storage(uninitializedCount: colSize)
             let productSize = max(geo.isPointwise && tiles.maxImages > 1 ? c * tiles.maxColumns : 0,
                                   inputTiles.map { $0.maxImages > 1 ? c * $0.maxColumns : 0 } ?? 0)
@@ -133,7 +162,16 @@ enum Conv2d {
                 } else {
                     (gG, gStride) = (UnsafePointer(gp + tile.first * o * p + tile.pixelOffset), p)
                 }
-                if needWeight {
+                if needWeight && rowShifted && tile.count == 1 {
+                    // dW_ki (O, C·kw) += g (O, band) · (block shifted by ki rows)ᵀ
+                    let blockColumns = RowShiftedConv.blockColumns(geo, rows: tile.rows.count), blockRows = RowShiftedConv.blockRows(geo)
+                    RowShiftedConv.unfold(xp + tile.first * inStride, geo, rows: tile.rows, into: col.pointer, rowStride: blockColumns)
+                    for ki in 0..<geo.kernelHeight {
+                        Gemm.multiply(transposeB: true, m: o, n: blockRows, k: columns, a: gG, lda: gStride,
+                                      b: col.pointer + ki * geo.width, ldb: blockColumns,
+                                      beta: 1, c: dwRowPartials[chunk].pointer + ki * o * blockRows, ldc: blockRows)
+                    }
+                } else if needWeight {
                     let source: UnsafePointer<Float>, sourceStride: Int
                     if geo.isPointwise && tile.count == 1 {
                         (source, sourceStride) = (UnsafePointer(xp + tile.first * inStride + tile.pixelOffset), p)
@@ -176,6 +214,17 @@ enum Conv2d {
             let tg = transposed.geometry
             for tile in inputTiles {
                 let columns = tile.columns
+                if tile.count == 1, let transposedRows {
+                    // dx (C, band) = Σ_ki W'_ki (C, O·kw) · (block of g shifted by ki rows)
+                    let blockColumns = RowShiftedConv.blockColumns(tg, rows: tile.rows.count), blockRows = RowShiftedConv.blockRows(tg)
+                    RowShiftedConv.unfold(gp + tile.first * o * p, tg, rows: tile.rows, into: col.pointer, rowStride: blockColumns)
+                    for ki in 0..<tg.kernelHeight {
+                        Gemm.multiply(m: c, n: columns, k: blockRows, a: transposedRows.pointer + ki * c * blockRows, lda: blockRows,
+                                      b: col.pointer + ki * tg.width, ldb: blockColumns,
+                                      beta: ki == 0 ? 0 : 1, c: dx.pointer + tile.first * inStride + tile.pixelOffset, ldc: hw)
+                    }
+                    continue
+                }
                 for i in 0..<tile.count {
                     Im2col.unfold(gp + (tile.first + i) * o * p, tg, rows: tile.rows,
                                   into: col.pointer + i * tile.pixelsPerImage, rowStride: columns)
@@ -197,6 +246,7 @@ enum Conv2d {
         if needWeight {
             let dw = dwPartials[0]
             for partial in dwPartials.dropFirst() { Kernels.addInPlace(dw, partial) }
+            for partial in dwRowPartials { RowShiftedConv.addKernelRows(partial.pointer, geo, into: dw.pointer) }
             grads.append((w, Tensor(shape: w.shape, storage: dw)))
         }
         if let b, b.requiresGrad {
@@ -213,6 +263,12 @@ enum Conv2d {
         }
         return grads
     }
+}
+
+/// Both values when both are present.
+private func zipOptional<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }
 
 extension Tensor {
