@@ -91,6 +91,32 @@ public final class BatchNorm2d: Module {
     }
 }
 
+extension BatchNorm2d {
+    /// `self(conv(x))`. In evaluation batch-norm is a fixed affine map per channel, so it is
+    /// folded into the convolution: weight·γ/σ and bias β − μ·γ/σ (+ the conv's bias·γ/σ), one
+    /// convolution instead of a convolution plus a normalization pass forward and another
+    /// backward (about 5% of a resnet20 PGD step). The fold is built from tape ops, so gradients
+    /// reach the conv weight, γ and β as they would through the two layers; the outputs agree to
+    /// float rounding. Observers still see both modules.
+    public func folding(_ conv: Conv2d, _ x: Tensor) throws -> Tensor {
+        guard !isTraining else { return try self(conv(x)) }
+        let channels = weight.count
+        try require(conv.weight.shape[0] == channels,
+                    "batch-norm over \(channels) channels follows a convolution with \(conv.weight.shape[0]) outputs")
+        let inverseStd = try Tensor(shape: [channels], values: runningVar.values.map { 1 / ($0 + epsilon).squareRoot() })
+        let scale = try weight * inverseStd
+        var shift = try bias - runningMean * scale
+        if let convBias = conv.bias { shift = try shift + convBias * scale }
+        let foldedWeight = try conv.weight * scale.reshaped([channels, 1, 1, 1])
+        let y = try x.conv2d(weight: foldedWeight, bias: shift, stride: conv.stride, padding: conv.padding)
+        if let observe = Module.observer.value {
+            observe(conv, x, y)
+            observe(self, y, y)
+        }
+        return y
+    }
+}
+
 public final class ReLU: Module {
     public override func forward(_ x: Tensor) throws -> Tensor { x.relu() }
 }
@@ -131,6 +157,15 @@ public final class Sequential: Module {
         for layer in layers { y = try layer(y) }
         return y
     }
+
+    /// A (Conv2d, BatchNorm2d) pair, as ResNet's `downsample`, applied with the batch-norm folded
+    /// in evaluation; any other sequence runs layer by layer.
+    func convBatchNorm(_ x: Tensor) throws -> Tensor {
+        guard layers.count == 2, let conv = layers[0] as? Conv2d, let bn = layers[1] as? BatchNorm2d else { return try self(x) }
+        let y = try bn.folding(conv, x)
+        Module.observer.value?(self, x, y)
+        return y
+    }
 }
 
 /// The two-convolution residual block of ResNet-18/20, with a 1×1 conv + BN
@@ -159,8 +194,8 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        let y = try bn2(conv2(bn1(conv1(x)).relu()))
-        let shortcut = try downsample.map { try $0(x) } ?? x
+        let y = try bn2.folding(conv2, bn1.folding(conv1, x).relu())
+        let shortcut = try downsample.map { try $0.convBatchNorm(x) } ?? x
         return try (y + shortcut).relu()
     }
 }
