@@ -13,9 +13,11 @@
 #   5. folds them into scripts/bench/results/10-engine.json and renders every
 #      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
 #
-# Usage: scripts/bench/run.sh [--threads N] [--no-build] [--compose-only] [--only data-parallel]
+# Usage: scripts/bench/run.sh [--threads N] [--no-build] [--compose-only] [--only engine|data-parallel]
 #   --no-build      use the existing release binary
 #   --compose-only  run nothing; re-render BENCHMARKS.md from scripts/bench/results/
+#   --only engine          run only 2-4b (the engine, PyTorch and loader sections; the others keep
+#                          their recorded results)
 #   --only data-parallel   run only 4d and 4e (the other sections keep their recorded results)
 # Environment: RT_BIN (default .build/release/rt), RT_TORCH_PYTHON (python with torch),
 #              RT_BENCH_PYTHON (python for JSON/Markdown; default python3).
@@ -39,7 +41,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ -z "$ONLY" || "$ONLY" == data-parallel ]] || { echo "run.sh: --only knows data-parallel, got '$ONLY'" >&2; exit 2; }
+[[ -z "$ONLY" || "$ONLY" == engine || "$ONLY" == data-parallel ]] || { echo "run.sh: --only knows engine and data-parallel, got '$ONLY'" >&2; exit 2; }
 [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --threads wants a positive integer, got '$THREADS'" >&2; exit 2; }
 
 PY=${RT_BENCH_PYTHON:-python3}
@@ -66,7 +68,7 @@ if [[ $RUN -eq 1 ]]; then
   mkdir -p "$RESULTS"
 fi
 
-if [[ $RUN -eq 1 && -z "$ONLY" ]]; then
+if [[ $RUN -eq 1 && ( -z "$ONLY" || "$ONLY" == engine ) ]]; then
   echo "== $RT bench sgemm --threads $THREADS --json" >&2
   record "$RT bench sgemm --threads $THREADS --json"
   "$RT" bench sgemm --threads "$THREADS" --json >"$TMP/sgemm.json"
@@ -109,6 +111,7 @@ json.dump({"kind": "table", "title": "Data loader against the engine",
            "commands": ["rt bench loader --json"]}, open(sys.argv[3], "w"), indent=1)
 PY
 
+  if [[ -z "$ONLY" ]]; then
   echo "== $RT bench cluster --json" >&2
   record "$RT bench cluster --json"
   "$RT" bench cluster --json >"$TMP/cluster.json"
@@ -134,12 +137,13 @@ PY
 
   # Trains its own checkpoints on Fashion-MNIST and writes 60-robustness.json.
   RT_BIN="$RT" RT_BENCH_PYTHON="$PY" scripts/bench/robustness.sh --threads "$THREADS" --no-build --no-compose
+  fi
 
   "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "$TMP/rt-engine.json" \
     "${PYTORCH_ARG[@]}" --commands "$TMP/commands" --load-average "$LOAD_AT_START" --out "$RESULTS/10-engine.json"
 fi
 
-if [[ $RUN -eq 1 ]]; then
+if [[ $RUN -eq 1 && ( -z "$ONLY" || "$ONLY" == data-parallel ) ]]; then
   echo "== $RT bench allreduce --json" >&2
   "$RT" bench allreduce --json >"$TMP/allreduce.json"
   "$PY" scripts/bench/benchmarks_md.py record-allreduce --json "$TMP/allreduce.json" --out "$RESULTS/40-allreduce.json"
