@@ -92,6 +92,38 @@ final class ClusterProcessTests: XCTestCase {
         for key in ["id", "stage", "parameters", "state", "attempts", "worker", "metrics"] { XCTAssertNotNil(first[key], key) }
     }
 
+    /// A gang of 2 that finds one worker busy waits while single trials behind it go on; after
+    /// `--gang-reservation` the freed worker is held for it, so a stream of short trials does not
+    /// starve it: it runs as soon as the long trial ends, with most short trials still to come.
+    func testWaitingGangGetsWorkersHeldInsteadOfStarving() throws {
+        let endpoint = harness.ipcEndpoint()
+        let sweep = try harness.writeSweep("gang-wait", """
+            name: gang-wait
+            stages:
+              - name: hog
+                job: sleep
+                parameters: {seconds: 3}
+              - name: pair
+                job: sleep
+                replicas: 2
+                parameters: {seconds: 0.2}
+              - name: solo
+                job: sleep
+                parameters: {seconds: 0.3}
+                grid: {index: {range: [0, 40]}}
+            """)
+        let coordinator = try startCoordinator(sweep, endpoint: endpoint, extra: ["--gang-reservation", "1"])
+        try startWorker("w1", endpoint: endpoint)
+        try startWorker("w2", endpoint: endpoint)
+        XCTAssertEqual(coordinator.waitForExit(timeout: 90), 0, coordinator.logTail())
+        _ = try assertAllDoneExactlyOnce("gang-wait", count: 42)
+        let events = try harness.store("gang-wait").events()
+        XCTAssertTrue(events.contains { $0.kind == "gang_reserved" && $0.trial == "pair-0000" }, "\(events.map(\.kind))")
+        let pairDone = try XCTUnwrap(events.first { $0.kind == "done" && $0.trial == "pair-0000" }?.at)
+        let soloDoneAfter = events.filter { $0.kind == "done" && ($0.trial ?? "").hasPrefix("solo") && $0.at > pairDone }.count
+        XCTAssertGreaterThanOrEqual(soloDoneAfter, 20, "the gang ran before most short trials, not after them")
+    }
+
     func testKilledWorkersTrialIsRequeuedAndDoneOnce() throws {
         let endpoint = harness.ipcEndpoint()
         let sweep = try sleepSweep("kill-worker", trials: 24, seconds: 0.5)

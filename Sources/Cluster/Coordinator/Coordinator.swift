@@ -459,12 +459,26 @@ public final class Coordinator {
                 guard let record = scheduler.popReady() else { return }
                 let size = record.spec.replicas
                 if size > 1 {
-                    // All or none: a gang that does not fit now waits, and the trials behind it go on.
+                    // All or none: a gang that does not fit now waits, and the trials behind it go on,
+                    // until it has waited `gangReservation`: then the free slots are held for it.
                     guard let members = TrialScheduler.gangMembers(size, first: routingID, order: roundRobin, sessions: sessions) else {
                         waitingGangs.append(record.spec.id)
+                        let since = gangWaitingSince[record.spec.id] ?? Date()
+                        gangWaitingSince[record.spec.id] = since
+                        // Only a gang the connected workers can hold at all reserves them.
+                        if size <= sessions.count && Date().timeIntervalSince(since) >= configuration.gangReservation {
+                            if reservingFor != record.spec.id {
+                                reservingFor = record.spec.id
+                                log.log(.info, "coordinator", "holding free workers for \(record.spec.id) (\(size) replicas), waiting \(Int(Date().timeIntervalSince(since))) s")
+                                try? store.recordEvent(kind: "gang_reserved", trialID: record.spec.id, detail: "\(size) replicas")
+                            }
+                            return
+                        }
                         progressed = true
                         continue
                     }
+                    gangWaitingSince[record.spec.id] = nil
+                    if reservingFor == record.spec.id { reservingFor = nil }
                     if lease(record, to: members) { progressed = true }
                 } else if lease(record, to: [session]) {
                     progressed = true
@@ -475,6 +489,9 @@ public final class Coordinator {
 
     /// Gangs popped in this dispatch that did not fit; back to the front of the queue after it.
     private var waitingGangs: [String] = []
+    /// Since when each waiting gang has not fit, and the one free workers are held for.
+    private var gangWaitingSince: [String: Date] = [:]
+    private var reservingFor: String?
 
     /// Leases a trial to one worker, or a data-parallel trial to one worker per replica (rank = index).
     private func lease(_ record: TrialRecord, to members: [WorkerSession]) -> Bool {

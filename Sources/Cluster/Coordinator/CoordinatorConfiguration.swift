@@ -15,10 +15,14 @@ public struct CoordinatorConfiguration {
     public var chunkSize: Int
     /// After the last trial is final, how long to keep answering (status, late workers) before exiting.
     public var lingerAfterFinish: TimeInterval
+    /// A data-parallel trial that has waited this long for enough free workers gets them reserved:
+    /// freed slots are held for it instead of going to the trials queued behind it. Until then
+    /// those trials go on, so neither a gang nor single-replica trials wait without bound.
+    public var gangReservation: TimeInterval
 
     public init(bind: String, security: TransportSecurity = .none, allowList: CurveAllowList? = nil, insecure: Bool = false,
                 runsDirectory: URL, heartbeat: HeartbeatSettings = .default, resume: Bool = false,
-                chunkSize: Int = 1 << 20, lingerAfterFinish: TimeInterval = 0.3) {
+                chunkSize: Int = 1 << 20, lingerAfterFinish: TimeInterval = 0.3, gangReservation: TimeInterval = 30) {
         self.bind = bind
         self.security = security
         self.allowList = allowList
@@ -28,6 +32,7 @@ public struct CoordinatorConfiguration {
         self.resume = resume
         self.chunkSize = chunkSize
         self.lingerAfterFinish = lingerAfterFinish
+        self.gangReservation = gangReservation
     }
 }
 

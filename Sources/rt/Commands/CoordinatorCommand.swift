@@ -49,19 +49,24 @@ struct CoordinatorCommand: ParsableCommand {
 
     @OptionGroup var heartbeat: HeartbeatOptions
 
+    @Option(name: .customLong("gang-reservation"), help: "Seconds a data-parallel trial waits for enough free workers before freed workers are held for it (until then trials queued behind it go on).")
+    var gangReservation: Double = 30
+
     @Flag(name: .long, help: "Log only warnings and errors.")
     var quiet = false
 
     func validate() throws {
         guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
         if resume && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
+        guard gangReservation >= 0 && gangReservation.isFinite else { throw ValidationError("--gang-reservation must be a number of seconds >= 0, got \(gangReservation)") }
     }
 
     func run() throws {
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         let (security, allowList) = try KeyOptions.serverSecurity(keys: keys, allow: allow)
         let configuration = CoordinatorConfiguration(bind: bind, security: security, allowList: allowList, insecure: insecure,
-                                                     runsDirectory: URL(fileURLWithPath: runs), heartbeat: heartbeat.settings, resume: resume)
+                                                     runsDirectory: URL(fileURLWithPath: runs), heartbeat: heartbeat.settings, resume: resume,
+                                                     gangReservation: gangReservation)
         let coordinator = try resumeDirectory.map { try Coordinator(resuming: URL(fileURLWithPath: $0), configuration: configuration) }
             ?? Coordinator(sweepFile: URL(fileURLWithPath: sweep!), configuration: configuration)
         let summary = try coordinator.run()
