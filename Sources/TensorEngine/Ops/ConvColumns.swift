@@ -163,19 +163,10 @@ enum Im2col {
                 let ohLo = max(rows.lowerBound, -dy), ohHi = max(ohLo, min(rows.upperBound, h - dy))
                 for kj in 0..<g.kernelWidth {
                     let dx = kj - pad
-                    // Column j of this row reads plane[j + shift]: one contiguous copy, clipped to the plane.
+                    // Column j of this row reads plane[j + shift].
                     let shift = (rows.lowerBound + dy) * w + dx
-                    let first = (ohLo - rows.lowerBound) * w, last = (ohHi - rows.lowerBound) * w
-                    let srcFirst = max(first + shift, 0), srcLast = min(last + shift, planeSize)
-                    for i in 0..<first { row[i] = 0 }
-                    if srcLast > srcFirst {
-                        let dstFirst = srcFirst - shift
-                        let dst = row + dstFirst, src = plane + srcFirst
-                        for i in 0..<(srcLast - srcFirst) { dst[i] = src[i] }
-                        for i in first..<dstFirst { row[i] = 0 }
-                        for i in (dstFirst + srcLast - srcFirst)..<last { row[i] = 0 }
-                    }
-                    for i in last..<bandSize { row[i] = 0 }
+                    shiftedCopy(plane, planeSize: planeSize, shift: shift, into: row,
+                                inside: (ohLo - rows.lowerBound) * w..<(ohHi - rows.lowerBound) * w, count: bandSize)
                     // Columns whose input column falls outside [0, w) picked up a neighbour row's value.
                     // Usually one column each side: a single store, not a memset call per row.
                     if dx != 0 {
@@ -190,6 +181,26 @@ enum Im2col {
                 }
             }
         }
+    }
+
+    /// row[j] = plane[j + shift] for j in `inside` (clipped to the plane), 0 for the rest of [0, count).
+    /// One contiguous copy: callers then zero the columns that wrapped around a row's edge.
+    @inline(__always)
+    static func shiftedCopy(_ plane: UnsafePointer<Float>, planeSize: Int, shift: Int,
+                            into row: UnsafeMutablePointer<Float>, inside: Range<Int>, count: Int) {
+        let (first, last) = (inside.lowerBound, inside.upperBound)
+        let srcFirst = max(first + shift, 0), srcLast = min(last + shift, planeSize)
+        for i in 0..<first { row[i] = 0 }
+        if srcLast > srcFirst {
+            let dstFirst = srcFirst - shift
+            let dst = row + dstFirst, src = plane + srcFirst
+            for i in 0..<(srcLast - srcFirst) { dst[i] = src[i] }
+            for i in first..<dstFirst { row[i] = 0 }
+            for i in (dstFirst + srcLast - srcFirst)..<last { row[i] = 0 }
+        } else {
+            for i in first..<last { row[i] = 0 }
+        }
+        for i in last..<count { row[i] = 0 }
     }
 
     // col (C·kh·kw, rows·Wo, rows rowStride apart) -> image (C, H, W), adding overlapping patches

@@ -53,21 +53,9 @@ enum RowShiftedConv {
             let plane = image + c * planeSize
             for kj in 0..<g.kernelWidth {
                 let dx = kj - pad
-                // Column j of the block reads plane[j + shift]: one contiguous copy, clipped to the plane.
-                let shift = firstRow * w + dx
-                let first = inLo * w, last = inHi * w
-                let srcFirst = max(first + shift, 0), srcLast = min(last + shift, planeSize)
-                for i in 0..<first { row[i] = 0 }
-                if srcLast > srcFirst {
-                    let dstFirst = srcFirst - shift
-                    let dst = row + dstFirst, src = plane + srcFirst
-                    for i in 0..<(srcLast - srcFirst) { dst[i] = src[i] }
-                    for i in first..<dstFirst { row[i] = 0 }
-                    for i in (dstFirst + srcLast - srcFirst)..<last { row[i] = 0 }
-                } else {
-                    for i in first..<last { row[i] = 0 }
-                }
-                for i in last..<blockSize { row[i] = 0 }
+                // Column j of the block reads plane[j + shift].
+                Im2col.shiftedCopy(plane, planeSize: planeSize, shift: firstRow * w + dx, into: row,
+                                   inside: inLo * w..<inHi * w, count: blockSize)
                 // Columns whose input column falls outside [0, w) picked up a neighbour row's value.
                 // Usually one column each side: a single store, not a memset call per row.
                 if dx != 0 {
