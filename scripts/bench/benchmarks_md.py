@@ -30,6 +30,7 @@ import argparse
 import datetime
 import glob
 import json
+import statistics
 import os
 import platform
 import shutil
@@ -164,6 +165,30 @@ def _os_name():
     return platform.system()
 
 
+def _merge_engine_passes(runs, what):
+    """One engine JSON from several interleaved passes: per workload the median images/s (and
+    every pass's figure in `passes_images_per_second`), the largest peak RSS."""
+    runs = [_check_engine_json(_read_json_output(path, what), what) for path in runs]
+    merged = dict(runs[0])
+    workloads = []
+    for name in WORKLOAD_ORDER:
+        entries = [w for run in runs for w in run["workloads"] if w["name"] == name]
+        if not entries:
+            continue
+        figures = [w["images_per_second"] for w in entries]
+        entry = dict(entries[0])
+        entry["images_per_second"] = statistics.median(figures)
+        entry["passes_images_per_second"] = figures
+        rss = [w["peak_rss_bytes"] for w in entries if isinstance(w.get("peak_rss_bytes"), (int, float))]
+        if rss:
+            entry["peak_rss_bytes"] = max(rss)
+        workloads.append(entry)
+    merged["workloads"] = workloads
+    merged["peak_rss_bytes"] = max(run["peak_rss_bytes"] for run in runs)
+    merged["passes"] = len(runs)
+    return merged
+
+
 def record_engine(args):
     with open(args.commands) as f:
         commands = [line.rstrip("\n") for line in f if line.strip()]
@@ -174,15 +199,16 @@ def record_engine(args):
         "machine": machine_description(args.load_average),
         "commands": commands,
         "sgemm": _read_json_output(args.sgemm, "rt bench sgemm"),
-        "rt": _check_engine_json(_read_json_output(args.rt, "rt bench engine"), "rt bench engine"),
+        "rt": _merge_engine_passes(args.rt, "rt bench engine"),
         "pytorch": None,
         "pytorch_skipped": args.pytorch_skipped,
     }
     if not isinstance(record["sgemm"].get("gflops"), (int, float)):
         raise SystemExit("benchmarks_md.py: rt bench sgemm: 'gflops' is not a number")
     if args.pytorch:
-        record["pytorch"] = _check_engine_json(_read_json_output(args.pytorch, "pytorch_engine.py"),
-                                               "pytorch_engine.py")
+        if len(args.pytorch) != len(args.rt):
+            raise SystemExit(f"benchmarks_md.py: {len(args.rt)} rt passes but {len(args.pytorch)} PyTorch passes")
+        record["pytorch"] = _merge_engine_passes(args.pytorch, "pytorch_engine.py")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:
@@ -244,12 +270,26 @@ def render_engine(section):
             row.append(_num(r.get("gflops")) if r else "—")
         rows.append(row)
 
+    passes = section["rt"].get("passes", 1)
+    how = ("Each number is the median of at least 5 timed rounds after warm-up." if passes == 1 else
+           f"rt and PyTorch took turns {passes} times (rt, PyTorch, rt, PyTorch, ...), so both see the "
+           "same machine over the same minutes; each number is the median of the passes, each pass the "
+           "median of at least 5 timed rounds after warm-up, and the peak memory the largest of the passes.")
     lines = [f"## {section['title']}", "",
              f"One run on {section['date']}, {threads} threads, batch 128, random data "
-             "(inputs uniform in [0, 1], random labels). Each number is the median of at least 5 timed "
-             "rounds after warm-up.", ""]
+             f"(inputs uniform in [0, 1], random labels). {how}", ""]
     lines.append(_table(columns, rows, ["---"] + ["--:"] * (len(columns) - 1)))
     lines.append("")
+    if passes > 1 and torch:
+        per_pass = []
+        for name in WORKLOAD_ORDER:
+            r, t = rt.get(name), torch.get(name)
+            if not r or not t or "passes_images_per_second" not in r or "passes_images_per_second" not in t:
+                continue
+            pairs = zip(r["passes_images_per_second"], t["passes_images_per_second"])
+            per_pass.append(f"`{name}` " + ", ".join(f"{a:,.1f} / {b:,.1f} = {a / b:.2f}×" for a, b in pairs))
+        lines.append("rt / PyTorch images/s in each pass: " + "; ".join(per_pass) + ".")
+        lines.append("")
     lines.append(f"OpenBLAS `cblas_sgemm` on this machine ({threads} threads, "
                  f"m={sgemm.get('m')}, n={sgemm.get('n')}, k={sgemm.get('k')}): **{peak:.1f} GFLOP/s** "
                  "(the \"% of sgemm\" columns divide by this).")
@@ -438,9 +478,9 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("record-engine", help="fold one engine run into a section file")
     rec.add_argument("--sgemm", required=True)
-    rec.add_argument("--rt", required=True)
+    rec.add_argument("--rt", required=True, nargs="+", help="one file per pass")
     group = rec.add_mutually_exclusive_group(required=True)
-    group.add_argument("--pytorch")
+    group.add_argument("--pytorch", nargs="+", help="one file per pass, interleaved with rt's")
     group.add_argument("--pytorch-skipped", metavar="REASON")
     rec.add_argument("--commands", required=True, help="file with the exact commands run, one per line")
     rec.add_argument("--load-average", help="1/5/15-minute load averages when the run started")

@@ -3,7 +3,8 @@
 #   1. swift build -c release
 #   2. rt bench sgemm  --threads N --json      (the BLAS peak the engine is measured against)
 #   3. rt bench engine --threads N --json      (the four engine workloads)
-#   4. scripts/bench/pytorch_engine.py --threads N --json   (the same workloads in PyTorch, if installed)
+#   4. scripts/bench/pytorch_engine.py --threads N --json   (the same workloads in PyTorch, if installed;
+#                                                3 and 4 take turns --passes times)
 #   4b. rt bench loader --json                  (loader throughput against the engine's consumption)
 #   4c. rt bench cluster --json                 (dispatch rate, scheduling overhead, failure detection)
 #   4d. rt bench allreduce --json               (ring all-reduce bus bandwidth vs ZeroMQ point-to-point)
@@ -13,7 +14,9 @@
 #   5. folds them into scripts/bench/results/10-engine.json and renders every
 #      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
 #
-# Usage: scripts/bench/run.sh [--threads N] [--no-build] [--compose-only] [--only engine|data-parallel]
+# Usage: scripts/bench/run.sh [--threads N] [--passes P] [--no-build] [--compose-only] [--only engine|data-parallel]
+#   --passes P      rt and PyTorch take turns P times on the engine workloads (default 3); the
+#                   table shows the median of the passes and every pass's ratio
 #   --no-build      use the existing release binary
 #   --compose-only  run nothing; re-render BENCHMARKS.md from scripts/bench/results/
 #   --only engine          run only 2-4b (the engine, PyTorch and loader sections; the others keep
@@ -30,6 +33,7 @@ THREADS=2
 BUILD=1
 RUN=1
 ONLY=
+PASSES=3
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
@@ -37,12 +41,14 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD=0; shift ;;
     --compose-only) RUN=0; shift ;;
     --only) ONLY="${2:?--only needs a value}"; shift 2 ;;
+    --passes) PASSES="${2:?--passes needs a value}"; shift 2 ;;
     -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ -z "$ONLY" || "$ONLY" == engine || "$ONLY" == data-parallel ]] || { echo "run.sh: --only knows engine and data-parallel, got '$ONLY'" >&2; exit 2; }
 [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --threads wants a positive integer, got '$THREADS'" >&2; exit 2; }
+[[ "$PASSES" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --passes wants a positive integer, got '$PASSES'" >&2; exit 2; }
 
 PY=${RT_BENCH_PYTHON:-python3}
 if ! command -v "$PY" >/dev/null 2>&1; then
@@ -73,16 +79,26 @@ if [[ $RUN -eq 1 && ( -z "$ONLY" || "$ONLY" == engine ) ]]; then
   record "$RT bench sgemm --threads $THREADS --json"
   "$RT" bench sgemm --threads "$THREADS" --json >"$TMP/sgemm.json"
 
-  echo "== $RT bench engine --threads $THREADS --json" >&2
-  record "$RT bench engine --threads $THREADS --json"
-  "$RT" bench engine --threads "$THREADS" --json >"$TMP/rt-engine.json"
-
+  # rt and PyTorch take turns PASSES times, so a change in the machine's load over the minutes
+  # of the run falls on both sides rather than on one.
   TORCH_PY=$("$PY" scripts/reference/torch_python.py 2>/dev/null || true)
+  record "$RT bench engine --threads $THREADS --json"
+  if [[ -n "$TORCH_PY" ]]; then record "$TORCH_PY scripts/bench/pytorch_engine.py --threads $THREADS --json"; fi
+  if [[ $PASSES -gt 1 ]]; then record "(the commands above $PASSES times, taking turns)"; fi
+  RT_FILES=() TORCH_FILES=()
+  for pass in $(seq 1 "$PASSES"); do
+    echo "== pass $pass/$PASSES: $RT bench engine --threads $THREADS --json" >&2
+    "$RT" bench engine --threads "$THREADS" --json >"$TMP/rt-engine-$pass.json"
+    RT_FILES+=("$TMP/rt-engine-$pass.json")
+    if [[ -n "$TORCH_PY" ]]; then
+      echo "== pass $pass/$PASSES: $TORCH_PY scripts/bench/pytorch_engine.py --threads $THREADS --json" >&2
+      "$TORCH_PY" scripts/bench/pytorch_engine.py --threads "$THREADS" --json >"$TMP/pytorch-engine-$pass.json"
+      TORCH_FILES+=("$TMP/pytorch-engine-$pass.json")
+    fi
+  done
+  cp "$TMP/rt-engine-1.json" "$TMP/rt-engine.json"  # the loader section's consumer rates
   if [[ -n "$TORCH_PY" ]]; then
-    echo "== $TORCH_PY scripts/bench/pytorch_engine.py --threads $THREADS --json" >&2
-    record "$TORCH_PY scripts/bench/pytorch_engine.py --threads $THREADS --json"
-    "$TORCH_PY" scripts/bench/pytorch_engine.py --threads "$THREADS" --json >"$TMP/pytorch-engine.json"
-    PYTORCH_ARG=(--pytorch "$TMP/pytorch-engine.json")
+    PYTORCH_ARG=(--pytorch "${TORCH_FILES[@]}")
   else
     REASON="PyTorch is not importable here (run scripts/reference/setup_torch.sh, or set RT_TORCH_PYTHON)"
     echo "run.sh: $REASON; the PyTorch columns stay empty" >&2
@@ -139,7 +155,7 @@ PY
   RT_BIN="$RT" RT_BENCH_PYTHON="$PY" scripts/bench/robustness.sh --threads "$THREADS" --no-build --no-compose
   fi
 
-  "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "$TMP/rt-engine.json" \
+  "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "${RT_FILES[@]}" \
     "${PYTORCH_ARG[@]}" --commands "$TMP/commands" --load-average "$LOAD_AT_START" --out "$RESULTS/10-engine.json"
 fi
 
