@@ -84,7 +84,7 @@ if [[ $RUN -eq 1 && ( -z "$ONLY" || "$ONLY" == engine ) ]]; then
   TORCH_PY=$("$PY" scripts/reference/torch_python.py 2>/dev/null || true)
   record "$RT bench engine --threads $THREADS --json"
   if [[ -n "$TORCH_PY" ]]; then record "$TORCH_PY scripts/bench/pytorch_engine.py --threads $THREADS --json"; fi
-  if [[ $PASSES -gt 1 ]]; then record "(the commands above $PASSES times, taking turns)"; fi
+  if [[ $PASSES -gt 1 ]]; then record "(the engine and PyTorch commands above, $PASSES times, taking turns)"; fi
   RT_FILES=() TORCH_FILES=()
   for pass in $(seq 1 "$PASSES"); do
     echo "== pass $pass/$PASSES: $RT bench engine --threads $THREADS --json" >&2
