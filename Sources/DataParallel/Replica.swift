@@ -26,13 +26,13 @@ public final class Replica {
     /// other replicas stop at once with this replica's reason instead of waiting out the window.
     public func train(_ configuration: TrainingConfiguration, endpoints: [String], peerPublicKeys: [String]? = nil,
                       saveTo checkpointPath: String?,
-                      report: (TrainingEvent) -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
+                      report: (TrainingEvent) throws -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
         try train(TrainingRun(configuration), endpoints: endpoints, peerPublicKeys: peerPublicKeys, saveTo: checkpointPath, report: report)
     }
 
     /// The same for a prepared run (checkpoints every N steps, a resume point): its reducer is replaced.
     public func train(_ run: TrainingRun, endpoints: [String], peerPublicKeys: [String]? = nil, saveTo checkpointPath: String?,
-                      report: (TrainingEvent) -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
+                      report: (TrainingEvent) throws -> Void = { _ in }) throws -> (model: ImageClassifier, summary: TrainingSummary) {
         var run = run
         do {
             try ring.connect(endpoints: endpoints, peerPublicKeys: peerPublicKeys)

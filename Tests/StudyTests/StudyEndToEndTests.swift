@@ -110,6 +110,45 @@ final class StudyEndToEndTests: XCTestCase {
         XCTAssertEqual(run.status, 0, "the same attack again adds nothing and succeeds: \(run.output)")
         XCTAssertEqual(try RunStore(path: RunStore.url(runDirectory: runs.appendingPathComponent("tiny-study")).path, readOnly: true).report().trials.count, 16)
     }
+
+    /// Data-parallel fine-tuning: the finetune stage asks for `replicas: 2`, both workers train it
+    /// together over the ring, and rank 0 measures and reports as a single-replica trial would.
+    func testFineTuningWithTwoReplicas() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-study-dp-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sweepURL = directory.appendingPathComponent("dp-study.yaml")
+        try """
+            name: dp-study
+            seeds: [1]
+            defaults:
+              study: &study
+                model: small-cnn
+                source: {dataset: "synthetic:classes=4,channels=1,size=12,train=480,test=120,seed=9", classes: 0-1, epochs: 2}
+                target: {dataset: "synthetic:classes=4,channels=1,size=12,train=480,test=120,seed=9", classes: 2-3, per_class: 60, epochs: 2}
+                batch_size: 32
+                attack_examples: 40
+                attacks:
+                  - {attack: pgd, steps: 3, eps: [16/255]}
+            stages:
+              - {name: pretrain, job: pretrain, parameters: *study}
+              - {name: finetune, job: finetune, from: pretrain, replicas: 2, parameters: *study}
+            """.write(to: sweepURL, atomically: true, encoding: .utf8)
+        let runs = directory.appendingPathComponent("runs")
+        let (status, output) = try RTProcess.run(["study", sweepURL.path, "--workers", "2", "--runs", runs.path, "--quiet"], in: directory)
+        XCTAssertEqual(status, 0, output)
+        let store = try RunStore(path: RunStore.url(runDirectory: runs.appendingPathComponent("dp-study")).path, readOnly: true)
+        let report = try store.report()
+        XCTAssertEqual(report.counts, ["done": 2], output)
+        let finetune = try XCTUnwrap(report.trials.first { $0.stage == "finetune" })
+        let metrics = try XCTUnwrap(finetune.metrics)
+        XCTAssertEqual(metrics["replicas"], .int(2))
+        XCTAssertEqual(metrics["role"], .string("finetune"))
+        XCTAssertNotNil(metrics["clean_accuracy"]?.doubleValue)
+        XCTAssertEqual(metrics["attacks"]?.arrayValue?.count, 1)
+        XCTAssertEqual(try store.masks(trialID: finetune.id)["pgd-linf-16/255"]?.count, 40)
+        XCTAssertNotNil(finetune.artifact, "rank 0 stored the fine-tuned checkpoint")
+    }
 }
 
 /// Runs the built `rt` ($RT_BINARY, else next to the test bundle) and collects its output.

@@ -17,8 +17,21 @@ public struct StudyTrial {
     /// Training is about this share of a trial's progress bar; the measurements the rest.
     private static let trainingShare = 0.7
 
+    /// How the role trains when it is one replica of a data-parallel trial; `measures` is false
+    /// for every replica but rank 0, which alone measures the model and reports.
+    public struct Trainer {
+        public let replicas: Int
+        public let measures: Bool
+        public let train: (TrainingRun, String, (TrainingEvent) throws -> Void) throws -> (model: ImageClassifier, summary: TrainingSummary)
+
+        public init(replicas: Int, measures: Bool,
+                    train: @escaping (TrainingRun, String, (TrainingEvent) throws -> Void) throws -> (model: ImageClassifier, summary: TrainingSummary)) {
+            (self.replicas, self.measures, self.train) = (replicas, measures, train)
+        }
+    }
+
     public func run(parentCheckpoint: Data?, cancellation: CancellationFlag? = nil,
-                    progress: (Double, String) -> Void = { _, _ in }) throws -> JobOutcome {
+                    progress: (Double, String) -> Void = { _, _ in }, trainer: Trainer? = nil) throws -> JobOutcome {
         let role = spec.role
         if role.needsParent && parentCheckpoint == nil {
             throw JobError("\(role.rawValue) starts from a pre-trained checkpoint: give its stage `from: <pretrain stage>`")
@@ -44,14 +57,17 @@ public struct StudyTrial {
         var run = TrainingRun(configuration)
         run.evaluateEveryEpoch = false
         let trainingStart = Date()
-        let (model, summary) = try run.run(saveTo: checkpointPath) { event in
+        func report(_ event: TrainingEvent) throws {
             if cancellation?.isCancelled == true { throw JobError("\(role.rawValue): cancelled by the coordinator") }
             if case let .step(p) = event {
                 let done = Double((p.epoch - 1) * p.stepsPerEpoch + p.step) / Double(p.epochs * p.stepsPerEpoch)
                 progress(Self.trainingShare * done, String(format: "epoch %d/%d, loss %.3f", p.epoch, p.epochs, p.loss))
             }
         }
+        let (model, summary) = try trainer.map { try $0.train(run, checkpointPath, report) } ?? run.run(saveTo: checkpointPath, report: report)
         let trainSeconds = Date().timeIntervalSince(trainingStart)
+        // The other replicas of a data-parallel trial only trained; rank 0 measures and reports.
+        if let trainer, !trainer.measures { return JobOutcome(metrics: [:]) }
 
         // Measure.
         let evaluationStart = Date()
@@ -63,6 +79,7 @@ public struct StudyTrial {
             "model": .string(configuration.model), "train_examples": .int(summary.trainExamples), "epochs": .int(configuration.epochs),
             "clean_accuracy": .double(summary.testAccuracy), "clean_examples": .int(test.count),
             "mean_true_confidence": .double(summary.meanTrueConfidence), "attacked_examples": .int(attacked.count),
+            "replicas": .int(trainer?.replicas ?? 1),
         ]
         if let classes = spec.task.classes { metrics["classes"] = .string(classes) }
         var masks: [String: Data] = [:]

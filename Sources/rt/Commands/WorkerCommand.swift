@@ -45,7 +45,7 @@ struct WorkerCommand: ParsableCommand {
     static func jobRegistry() -> JobRegistry {
         var registry = JobRegistry()
         ToyJobs.register(into: &registry)
-        StudyJobs.register(into: &registry)
+        StudyJobs.register(into: &registry, replicated: StudyReplica.train)
         registry.register("train", TrainJob())
         return registry
     }
