@@ -5,10 +5,8 @@ import XCTest
 /// A reduced default study — the same roles and DAG, synthetic data, a tiny model — run by
 /// `rt study` on a real local cluster of 2 worker processes, then read back from the store.
 final class StudyEndToEndTests: XCTestCase {
-    static let sweep = """
-        name: tiny-study
-        seeds: [1, 2]
-        retries: 1
+    /// The roles' shared parameters (a YAML anchor under `defaults:`).
+    static let defaults = """
         defaults:
           study: &study
             model: small-cnn
@@ -19,6 +17,13 @@ final class StudyEndToEndTests: XCTestCase {
             attacks:
               - {attack: pgd, steps: 3, eps: [2/255, 16/255]}
               - {attack: fgsm, eps: [16/255]}
+        """
+
+    static let sweep = """
+        name: tiny-study
+        seeds: [1, 2]
+        retries: 1
+        \(defaults)
         stages:
           - {name: pretrain, job: pretrain, parameters: *study}
           - {name: robust-pretrain, job: robust-pretrain, parameters: {<<: *study, train_eps: 8/255, train_steps: 2}}
@@ -121,15 +126,7 @@ final class StudyEndToEndTests: XCTestCase {
         try """
             name: dp-study
             seeds: [1]
-            defaults:
-              study: &study
-                model: small-cnn
-                source: {dataset: "synthetic:classes=4,channels=1,size=12,train=480,test=120,seed=9", classes: 0-1, epochs: 2}
-                target: {dataset: "synthetic:classes=4,channels=1,size=12,train=480,test=120,seed=9", classes: 2-3, per_class: 60, epochs: 2}
-                batch_size: 32
-                attack_examples: 40
-                attacks:
-                  - {attack: pgd, steps: 3, eps: [16/255]}
+            \(Self.defaults)
             stages:
               - {name: pretrain, job: pretrain, parameters: *study}
               - {name: finetune, job: finetune, from: pretrain, replicas: 2, parameters: *study}
@@ -145,7 +142,7 @@ final class StudyEndToEndTests: XCTestCase {
         XCTAssertEqual(metrics["replicas"], .int(2))
         XCTAssertEqual(metrics["role"], .string("finetune"))
         XCTAssertNotNil(metrics["clean_accuracy"]?.doubleValue)
-        XCTAssertEqual(metrics["attacks"]?.arrayValue?.count, 1)
+        XCTAssertEqual(metrics["attacks"]?.arrayValue?.count, 3)
         XCTAssertEqual(try store.masks(trialID: finetune.id)["pgd-linf-16/255"]?.count, 40)
         XCTAssertNotNil(finetune.artifact, "rank 0 stored the fine-tuned checkpoint")
     }
