@@ -21,6 +21,20 @@ public final class Replica {
                                                                      heartbeat: heartbeat, security: securityKeys.map { RingSecurity(keys: $0) }))
     }
 
+    /// Runs `run` as this worker's replica of a data-parallel trial: binds the ring socket, meets
+    /// the other replicas through the coordinator (`slot`), trains, and leaves the ring. Only
+    /// rank 0 keeps the checkpoint and sees `report`.
+    public static func train(_ run: TrainingRun, in slot: ReplicaSlot, session: String,
+                             settings: DataParallelSettings = DataParallelSettings(), saveTo checkpointPath: String,
+                             report: (TrainingEvent) throws -> Void) throws -> (model: ImageClassifier, summary: TrainingSummary) {
+        let replica = try Replica(rank: slot.rank, worldSize: slot.worldSize, bind: "tcp://\(slot.host):*", session: session,
+                                  heartbeat: slot.heartbeat, settings: settings, securityKeys: slot.keys)
+        slot.publish(endpoint: replica.endpoint)
+        let peers = try slot.awaitPeers(timeout: 120)
+        return try replica.train(run, endpoints: peers.endpoints, peerPublicKeys: peers.publicKeys,
+                                 saveTo: slot.rank == 0 ? checkpointPath : nil, report: slot.rank == 0 ? report : { _ in })
+    }
+
     /// Forms the ring with `endpoints` (where each rank listens) and trains. Only rank 0 should
     /// be given `checkpointPath` and a `report`. On any failure the ring is aborted, so the
     /// other replicas stop at once with this replica's reason instead of waiting out the window.

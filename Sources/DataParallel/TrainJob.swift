@@ -49,14 +49,9 @@ public struct TrainJob: JobHandler {
 
         let summary: TrainingSummary
         if let slot = context.replica {
-            let replica = try Replica(rank: slot.rank, worldSize: slot.worldSize, bind: "tcp://\(slot.host):*",
-                                      session: "\(context.trialID)/\(context.attempt)", heartbeat: slot.heartbeat,
-                                      settings: DataParallelSettings(bucketBytes: bucketKB * 1024, checksumEvery: checksumEvery),
-                                      securityKeys: slot.keys)
-            slot.publish(endpoint: replica.endpoint)
-            let peers = try slot.awaitPeers(timeout: 120)
-            summary = try replica.train(run, endpoints: peers.endpoints, peerPublicKeys: peers.publicKeys,
-                                        saveTo: slot.rank == 0 ? checkpoint.path : nil, report: slot.rank == 0 ? report : { _ in }).summary
+            summary = try Replica.train(run, in: slot, session: "\(context.trialID)/\(context.attempt)",
+                                        settings: DataParallelSettings(bucketBytes: bucketKB * 1024, checksumEvery: checksumEvery),
+                                        saveTo: checkpoint.path, report: report).summary
             guard slot.rank == 0 else { return JobOutcome(metrics: [:]) }
         } else {
             summary = try run.run(saveTo: checkpoint.path, report: report).summary

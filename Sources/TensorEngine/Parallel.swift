@@ -30,21 +30,13 @@ public enum Parallel {
             if count > 0 { body(0, 0..<count) }
             return
         }
-        let chunks = workers
-        if chunks == threads {
-            DispatchQueue.concurrentPerform(iterations: chunks) { w in
-                let lo = count * w / chunks, hi = count * (w + 1) / chunks
-                if lo < hi { body(w, lo..<hi) }
-            }
-            return
-        }
-        // `threads` runners take the next chunk from a shared counter until none is left.
+        // At most `threads` runners take the next chunk from a shared counter until none is left.
         let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: min(threads, chunks)) { _ in
+        DispatchQueue.concurrentPerform(iterations: min(threads, workers)) { _ in
             while true {
                 let w = next.add(1, ordering: .relaxed).oldValue
-                guard w < chunks else { return }
-                let lo = count * w / chunks, hi = count * (w + 1) / chunks
+                guard w < workers else { return }
+                let lo = count * w / workers, hi = count * (w + 1) / workers
                 if lo < hi { body(w, lo..<hi) }
             }
         }

@@ -60,7 +60,7 @@ enum Conv2d {
         let weightRows = RowShiftedConv.applies(geo) ? RowShiftedConv.weightsByKernelRow(wp, geo) : nil
         Parallel.forEachChunk(geo.batch, piecesPerThread: Conv2d.piecesPerThread) { _, images in
             let tiles = ColumnTiles(images, rows: geo.outHeight, width: geo.outWidth)
-            let blockSize = weightRows == nil ? 0 : RowShiftedConv.blockRows(geo) * RowShiftedConv.blockColumns(geo, rows: tiles.bandRows)
+            let blockSize = weightRows == nil ? 0 : RowShiftedConv.blockSize(geo, rows: tiles.bandRows)
             let col = Storage(uninitializedCount: max(k * tiles.maxColumns, blockSize))
             let product = tiles.maxImages > 1 ? Storage(uninitializedCount: o * tiles.maxColumns) : nil
             for tile in tiles {
@@ -69,13 +69,8 @@ enum Conv2d {
                     // Y (O, band) = Σ_ki W_ki · block shifted by ki rows, straight into the image's plane.
                     let y = yp + tile.first * o * p + tile.pixelOffset
                     if let bp { for c in 0..<o { (y + c * p).initialize(repeating: bp[c], count: columns) } }
-                    let blockColumns = RowShiftedConv.blockColumns(geo, rows: tile.rows.count), blockRows = RowShiftedConv.blockRows(geo)
-                    RowShiftedConv.unfold(xp + tile.first * inStride, geo, rows: tile.rows, into: col.pointer, rowStride: blockColumns)
-                    for ki in 0..<geo.kernelHeight {
-                        Gemm.multiply(m: o, n: columns, k: blockRows, a: weightRows.pointer + ki * o * blockRows, lda: blockRows,
-                                      b: col.pointer + ki * geo.width, ldb: blockColumns,
-                                      beta: ki == 0 && bp == nil ? 0 : 1, c: y, ldc: p)
-                    }
+                    RowShiftedConv.convolve(xp + tile.first * inStride, geo, rows: tile.rows, weightRows: weightRows.pointer,
+                                            block: col.pointer, into: y, ldc: p, accumulate: bp != nil)
                     continue
                 }
                 // col (K, columns): image i's patches in columns [i·P', (i+1)·P')
@@ -140,14 +135,13 @@ enum Conv2d {
             let inputTiles = transposed.map { ColumnTiles(images, rows: $0.geometry.outHeight, width: $0.geometry.outWidth) }
             let walksOutput = needWeight || (needInput && transposed == nil)
             let gathered = walksOutput && tiles.maxImages > 1 ? Storage(uninitializedCount: o * tiles.maxColumns) : nil
-            let transposedColSize = transposed.map { t in t.geometry.patchSize * (inputTiles?.maxColumns ?? 0) } ?? 0
-            let blockSize = walksOutput && rowShifted && tiles.maxImages == 1
-                ? RowShiftedConv.blockRows(geo) * RowShiftedConv.blockColumns(geo, rows: tiles.bandRows) : 0
-            let transposedBlockSize = zipOptional(transposed, inputTiles).map { t, tiles in
-                transposedRows != nil && tiles.maxImages == 1
-                    ? RowShiftedConv.blockRows(t.geometry) * RowShiftedConv.blockColumns(t.geometry, rows: tiles.bandRows) : 0
-            } ?? 0
-            let colSize = max(walksOutput ? k * tiles.maxColumns : 0, transposedColSize, blockSize, transposedBlockSize)
+            // col holds whichever unfolding a tile takes: im2col or a row-shifted block, of x or of g.
+            var colSize = walksOutput ? max(k * tiles.maxColumns, rowShifted ? RowShiftedConv.blockSize(geo, rows: tiles.bandRows) : 0) : 0
+            if let transposed, let inputTiles {
+                let tg = transposed.geometry
+                colSize = max(colSize, tg.patchSize * inputTiles.maxColumns,
+                              transposedRows == nil ? 0 : RowShiftedConv.blockSize(tg, rows: inputTiles.bandRows))
+            }
             let col = Storage(uninitializedCount: colSize)
             let productSize = max(geo.isPointwise && tiles.maxImages > 1 ? c * tiles.maxColumns : 0,
                                   inputTiles.map { $0.maxImages > 1 ? c * $0.maxColumns : 0 } ?? 0)
@@ -164,14 +158,8 @@ enum Conv2d {
                     (gG, gStride) = (UnsafePointer(gp + tile.first * o * p + tile.pixelOffset), p)
                 }
                 if needWeight && rowShifted && tile.count == 1 {
-                    // dW_ki (O, C·kw) += g (O, band) · (block shifted by ki rows)ᵀ
-                    let blockColumns = RowShiftedConv.blockColumns(geo, rows: tile.rows.count), blockRows = RowShiftedConv.blockRows(geo)
-                    RowShiftedConv.unfold(xp + tile.first * inStride, geo, rows: tile.rows, into: col.pointer, rowStride: blockColumns)
-                    for ki in 0..<geo.kernelHeight {
-                        Gemm.multiply(transposeB: true, m: o, n: blockRows, k: columns, a: gG, lda: gStride,
-                                      b: col.pointer + ki * geo.width, ldb: blockColumns,
-                                      beta: 1, c: dwRowPartials[chunk].pointer + ki * o * blockRows, ldc: blockRows)
-                    }
+                    RowShiftedConv.addWeightGradient(gG, gStride: gStride, xp + tile.first * inStride, geo, rows: tile.rows,
+                                                     block: col.pointer, into: dwRowPartials[chunk].pointer)
                 } else if needWeight {
                     let source: UnsafePointer<Float>, sourceStride: Int
                     if geo.isPointwise && tile.count == 1 {
@@ -217,13 +205,9 @@ enum Conv2d {
                 let columns = tile.columns
                 if tile.count == 1, let transposedRows {
                     // dx (C, band) = Σ_ki W'_ki (C, O·kw) · (block of g shifted by ki rows)
-                    let blockColumns = RowShiftedConv.blockColumns(tg, rows: tile.rows.count), blockRows = RowShiftedConv.blockRows(tg)
-                    RowShiftedConv.unfold(gp + tile.first * o * p, tg, rows: tile.rows, into: col.pointer, rowStride: blockColumns)
-                    for ki in 0..<tg.kernelHeight {
-                        Gemm.multiply(m: c, n: columns, k: blockRows, a: transposedRows.pointer + ki * c * blockRows, lda: blockRows,
-                                      b: col.pointer + ki * tg.width, ldb: blockColumns,
-                                      beta: ki == 0 ? 0 : 1, c: dx.pointer + tile.first * inStride + tile.pixelOffset, ldc: hw)
-                    }
+                    RowShiftedConv.convolve(gp + tile.first * o * p, tg, rows: tile.rows, weightRows: transposedRows.pointer,
+                                            block: col.pointer, into: dx.pointer + tile.first * inStride + tile.pixelOffset, ldc: hw,
+                                            accumulate: false)
                     continue
                 }
                 for i in 0..<tile.count {
@@ -264,12 +248,6 @@ enum Conv2d {
         }
         return grads
     }
-}
-
-/// Both values when both are present.
-private func zipOptional<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
-    guard let a, let b else { return nil }
-    return (a, b)
 }
 
 extension Tensor {

@@ -18,6 +18,33 @@ enum RowShiftedConv {
     /// Columns of the block for a band of `rows` output rows: the band and its halo.
     static func blockColumns(_ g: Conv2dGeometry, rows: Int) -> Int { (rows + g.kernelHeight - 1) * g.width }
 
+    /// Floats of the block for a band of `rows` output rows.
+    static func blockSize(_ g: Conv2dGeometry, rows: Int) -> Int { blockRows(g) * blockColumns(g, rows: rows) }
+
+    /// y (O, band; rows ldc apart) = Σ_ki W_ki · block shifted by ki rows (added to y when
+    /// `accumulate`), unfolding the band of `image` into `block` first.
+    static func convolve(_ image: UnsafePointer<Float>, _ g: Conv2dGeometry, rows: Range<Int>, weightRows: UnsafePointer<Float>,
+                         block: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let columns = blockColumns(g, rows: rows.count), inner = blockRows(g), o = g.outChannels
+        unfold(image, g, rows: rows, into: block, rowStride: columns)
+        for ki in 0..<g.kernelHeight {
+            Gemm.multiply(m: o, n: rows.count * g.width, k: inner, a: weightRows + ki * o * inner, lda: inner,
+                          b: block + ki * g.width, ldb: columns, beta: ki == 0 && !accumulate ? 0 : 1, c: y, ldc: ldc)
+        }
+    }
+
+    /// dW_ki (O, C·kw) += g (O, band; `gStride` apart) · (block shifted by ki rows)ᵀ, into kh
+    /// matrices laid out as `weightsByKernelRow`, unfolding the band of `image` into `block` first.
+    static func addWeightGradient(_ grad: UnsafePointer<Float>, gStride: Int, _ image: UnsafePointer<Float>, _ g: Conv2dGeometry,
+                                  rows: Range<Int>, block: UnsafeMutablePointer<Float>, into dwRows: UnsafeMutablePointer<Float>) {
+        let columns = blockColumns(g, rows: rows.count), inner = blockRows(g), o = g.outChannels
+        unfold(image, g, rows: rows, into: block, rowStride: columns)
+        for ki in 0..<g.kernelHeight {
+            Gemm.multiply(transposeB: true, m: o, n: inner, k: rows.count * g.width, a: grad, lda: gStride,
+                          b: block + ki * g.width, ldb: columns, beta: 1, c: dwRows + ki * o * inner, ldc: inner)
+        }
+    }
+
     /// The weights (O, C, kh, kw) as kh matrices (O, C·kw): [ki][o][c·kw + kj] = W[o][c][ki][kj].
     static func weightsByKernelRow(_ w: UnsafePointer<Float>, _ g: Conv2dGeometry) -> Storage {
         let (o, c, kh, kw) = (g.outChannels, g.inChannels, g.kernelHeight, g.kernelWidth)
