@@ -29,11 +29,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
+        // PR_SET_PDEATHSIG for the processes `rt` starts (a variadic C call Swift cannot make).
+        .target(name: "CProcessControl"),
+
         .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
         .target(name: "NeuralNetworks", dependencies: ["TensorEngine"], swiftSettings: kernelSettings),
         .target(name: "Datasets", dependencies: ["TensorEngine", "CPNG", "CJPEG", "CZlib"], swiftSettings: kernelSettings),
         .target(name: "Cluster", dependencies: [
-            "CZeroMQ",
+            "CZeroMQ", "CProcessControl",
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),

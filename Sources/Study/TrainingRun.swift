@@ -77,6 +77,9 @@ public struct TrainingRun {
     /// data position (the next global batch) are restored, so the steps that follow are the ones
     /// an uninterrupted run takes (batch-norm statistics are rank 0's until the epoch's average).
     public var resume: (checkpoint: Data, step: Int)?
+    /// Polled after every step: when it answers true, rank 0 hands `onCheckpoint` the state
+    /// (as above) and the run throws `TrainingStopped`, so a requeued attempt resumes from it.
+    public var stopRequested: (() -> Bool)?
 
     public init(_ configuration: TrainingConfiguration) {
         self.configuration = configuration
@@ -165,9 +168,16 @@ public struct TrainingRun {
             var lossSum = 0.0, correct = 0, seen = 0
             for batch in loader.batches(epoch: epoch) where epoch > startEpoch || batch.index >= skippedBatches {
                 let result = try trainer.step(images: batch.images, labels: batch.labels, globalCount: batch.globalCount)
-                if checkpointEvery > 0, trainer.iteration % checkpointEvery == 0, evaluates, let onCheckpoint {
+                func snapshot() throws -> Data {
                     let state = ((optimizer as? OptimizerStateful)?.stateTensors() ?? []).map { ("optimizer/" + $0.0, $0.1) }
-                    try onCheckpoint(SafeTensors.encode(SafeTensorsFile(tensors: model.stateDict + state)), trainer.iteration)
+                    return try SafeTensors.encode(SafeTensorsFile(tensors: model.stateDict + state))
+                }
+                if checkpointEvery > 0, trainer.iteration % checkpointEvery == 0, evaluates, let onCheckpoint {
+                    try onCheckpoint(snapshot(), trainer.iteration)
+                }
+                if let stopRequested, stopRequested() {
+                    if evaluates, let onCheckpoint { try onCheckpoint(snapshot(), trainer.iteration) }
+                    throw TrainingStopped(step: trainer.iteration, snapshotTaken: evaluates && onCheckpoint != nil)
                 }
                 lossSum += Double(result.loss) * Double(result.examples)
                 correct += result.correct
@@ -205,5 +215,14 @@ public struct TrainingRun {
                                       meanTrueConfidence: last?.meanTrueConfidence ?? 0,
                                       seconds: Date().timeIntervalSince(start), checkpoint: checkpointPath)
         return (model, summary)
+    }
+}
+
+/// A run that stopped on request (`TrainingRun.stopRequested`) after `step` steps.
+public struct TrainingStopped: Error, CustomStringConvertible {
+    public var step: Int
+    public var snapshotTaken: Bool
+    public var description: String {
+        "stopped after step \(step)" + (snapshotTaken ? "; a snapshot was stored to go on from" : "; no snapshot (the next attempt starts over)")
     }
 }

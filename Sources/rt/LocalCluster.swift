@@ -5,6 +5,12 @@ import Foundation
 /// A coordinator and N worker processes of this `rt` on this machine, over ipc://: what
 /// `rt run` is, and how other commands (e.g. one that appends an attack suite to a finished
 /// run) run a stored run to completion.
+///
+/// It supervises them: a worker that dies is replaced, a coordinator that dies (SIGKILL, the
+/// OOM killer) is restarted with `--resume` a bounded number of times; SIGINT or SIGTERM is
+/// passed to the coordinator, which stops cleanly (a second one stops it at once). Every child
+/// ends with this process however it ends (`SupervisedProcess`). Each abnormal end says what
+/// happened and prints `continueCommand`.
 struct LocalCluster {
     var workers: Int
     var threads: Int
@@ -13,6 +19,10 @@ struct LocalCluster {
     var runsDirectory: String
     var heartbeat: HeartbeatOptions
     var quiet: Bool
+    /// What a user types to go on after an interrupted run (`ContinueCommand`).
+    var continueCommand: String
+    /// Restarts of a coordinator that died on a signal nobody here sent.
+    var coordinatorRestarts = 3
 
     /// What the coordinator serves.
     enum Target {
@@ -26,6 +36,7 @@ struct LocalCluster {
     /// `RunStore.appendStages`) and runs it to completion. Returns what was appended and the
     /// coordinator's exit status (0 all done, 3 some failed).
     func appendAndRun(_ stages: [StageSpec], to runDirectory: URL) throws -> (appended: StageAppendResult, status: Int32) {
+        try Self.refuseIfServed(runDirectory)
         let appended = try Self.openStore(runDirectory).appendStages(stages)
         return (appended, try run(.runDirectory(runDirectory)))
     }
@@ -39,69 +50,126 @@ struct LocalCluster {
         return try RunStore(path: url.path)
     }
 
-    /// Runs the coordinator and the workers until the coordinator exits; returns its exit status.
+    /// Exit status 2, naming the holder, when a live coordinator serves the run.
+    static func refuseIfServed(_ runDirectory: URL) throws {
+        guard let refusal = RunLock.refusal(for: runDirectory) else { return }
+        Notice.say("\(refusal)")
+        throw ExitCode(2)
+    }
+
+    func runDirectory(of target: Target) throws -> URL {
+        switch target {
+        case let .runDirectory(url): return url
+        case let .sweep(path, _):
+            let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: path))
+            return URL(fileURLWithPath: runsDirectory).appendingPathComponent(spec.name)
+        }
+    }
+
+    /// Runs the coordinator and the workers until the coordinator exits; returns its exit status
+    /// (0 all done, 3 some failed). A stop on a signal, or a coordinator that cannot be kept
+    /// alive, is reported here and thrown as the exit status (130, 143, ...).
     func run(_ target: Target) throws -> Int32 {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        let runDirectory = try runDirectory(of: target)
+        try Self.refuseIfServed(runDirectory)
+        StopRequest.installSignalHandlers()
+        let stop = StopRequest.signals
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let endpoint = "ipc://\(FileManager.default.temporaryDirectory.path)/rt-run-\(getpid()).ipc"
-        var coordinatorArguments = ["coordinator", "--bind", endpoint, "--runs", runsDirectory, "--quiet"] + heartbeat.arguments
-        switch target {
-        case let .sweep(path, resume): coordinatorArguments += [path] + (resume ? ["--resume"] : [])
-        case let .runDirectory(url): coordinatorArguments += ["--resume-dir", url.path]
+        let common = ["coordinator", "--bind", endpoint, "--runs", runsDirectory, "--quiet"] + heartbeat.arguments
+        func coordinatorArguments(resuming: Bool) -> [String] {
+            switch target {
+            case let .sweep(path, resume): return common + [path] + (resume || resuming ? ["--resume"] : [])
+            case let .runDirectory(url): return common + ["--resume-dir", url.path]
+            }
         }
-        let coordinator = try LocalProcess(executable: executable, arguments: coordinatorArguments)
+        var coordinator = try LocalProcess(executable: executable, arguments: coordinatorArguments(resuming: false), label: "the coordinator")
         func startWorker(_ name: String) throws -> LocalProcess {
             try LocalProcess(executable: executable, arguments: [
                 "worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)", "--name", name, "--quiet",
-            ] + heartbeat.arguments)
+            ] + heartbeat.arguments, label: "worker \(name)")
         }
         var children: [LocalProcess] = []
-        defer { children.forEach { $0.terminate() }; coordinator.terminate() }
+        defer {
+            children.forEach { $0.terminate() }
+            coordinator.terminate()
+            try? FileManager.default.removeItem(atPath: String(endpoint.dropFirst("ipc://".count)))
+        }
         for index in 0..<workers { children.append(try startWorker("local-\(index + 1)")) }
         let status = try StatusClient(connect: endpoint)
         let display = ProgressDisplay(enabled: !quiet)
-        var replacements = 0
-        while coordinator.isRunning {
+        var replacements = 0, restarts = 0
+        var forwarded = 0 // stop requests passed on to the coordinator
+        while true {
+            if stop.count > forwarded, let signal = stop.signal {
+                if forwarded == 0 { display.finish(); Notice.say("\(SignalExit.name(signal)): stopping the run (again to stop at once)") }
+                forwarded = stop.count
+                coordinator.kill(signal)
+                if forwarded > 1 { children.forEach { $0.kill(signal) } }
+            }
+            if !coordinator.isRunning {
+                // Died on a signal nobody here sent (the OOM killer, kill -9): the store is the
+                // truth, so a new coordinator resumes it and the workers reconnect by themselves.
+                guard forwarded == 0, case .killed? = coordinator.end, restarts < coordinatorRestarts else { break }
+                restarts += 1
+                display.finish()
+                Notice.say("\(coordinator.endDescription); restarting it with --resume (restart \(restarts) of \(coordinatorRestarts))")
+                coordinator = try LocalProcess(executable: executable, arguments: coordinatorArguments(resuming: true), label: "the coordinator")
+                continue
+            }
             // A worker that died mid-sweep (a crashing job, the OOM killer) is replaced, a
             // bounded number of times so a job that kills every worker cannot loop forever.
             // Exit status 0 means it left on the coordinator's shutdown.
-            for index in children.indices where !children[index].isRunning && children[index].exitStatus != 0 && replacements < 2 * workers {
+            for index in children.indices where forwarded == 0 && !children[index].isRunning && children[index].exitStatus != 0 && replacements < 2 * workers {
                 replacements += 1
-                children[index] = try startWorker("local-\(index + 1)-\(replacements)")
+                let name = "local-\(index + 1)-\(replacements)"
+                display.finish()
+                Notice.say("\(children[index].endDescription); starting \(name) in its place (\(replacements) of \(2 * workers) replacements)")
+                children[index] = try startWorker(name)
             }
             // Twice a second is live enough; asking back to back kept the coordinator and this
             // process busy (most of a core on a 2-core machine) for nothing.
             let asked = Date()
-            if !quiet, let snapshot = try? status.status(timeout: 0.5) { display.show(snapshot) }
+            if !quiet && forwarded == 0, let snapshot = try? status.status(timeout: 0.5) { display.show(snapshot) }
             Thread.sleep(forTimeInterval: max(0.05, 0.5 - Date().timeIntervalSince(asked)))
         }
         display.finish()
-        // Workers leave on the coordinator's shutdown; if it failed to start there is none.
-        let finished = coordinator.exitStatus == 0 || coordinator.exitStatus == 3
-        let deadline = Date().addingTimeInterval(finished ? 1 : 0)
-        while children.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        try? FileManager.default.removeItem(atPath: String(endpoint.dropFirst("ipc://".count)))
-        return coordinator.exitStatus
+        // Workers leave on the coordinator's shutdown; any still here after a moment are stopped.
+        Self.waitForExit(children, seconds: coordinator.exitStatus == 0 || coordinator.exitStatus == 3 || forwarded > 0 ? 1 : 0)
+        children.forEach { $0.terminate() }
+        Self.waitForExit(children, seconds: 2)
+        children.forEach { $0.kill(SIGKILL) }
+
+        let end = coordinator.end
+        if forwarded > 0, let signal = stop.signal {
+            Notice.say("stopped by \(SignalExit.name(signal)): \(Self.progress(runDirectory)); continue with: \(continueCommand)")
+            throw ExitCode(SignalExit.status(signal))
+        }
+        switch end {
+        case .exited(0)?, .exited(3)?:
+            return coordinator.exitStatus
+        case .exited(2)?:
+            throw ExitCode(2) // it said why (e.g. another coordinator serves the run)
+        default:
+            let why = restarts == coordinatorRestarts && restarts > 0 ? " after \(restarts) restarts; giving up" : ""
+            Notice.say("\(coordinator.endDescription)\(why): \(Self.progress(runDirectory)); continue with: \(continueCommand)")
+            throw ExitCode(coordinator.exitStatus > 0 ? coordinator.exitStatus : 1)
+        }
     }
-}
 
-/// A child `rt` process; its output goes to ours unless `discardingOutput` (its errors always do).
-final class LocalProcess {
-    private let process = Process()
-
-    init(executable: URL, arguments: [String], discardingOutput: Bool = false) throws {
-        process.executableURL = executable
-        process.arguments = arguments
-        if discardingOutput { process.standardOutput = FileHandle.nullDevice }
-        try process.run()
+    private static func waitForExit(_ processes: [LocalProcess], seconds: TimeInterval) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while processes.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
     }
 
-    var isRunning: Bool { process.isRunning }
-    var exitStatus: Int32 { process.isRunning ? -1 : process.terminationStatus }
-
-    func terminate() { kill(SIGTERM) }
-
-    func kill(_ signal: Int32) {
-        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+    /// "37 of 100 trials done, 0 failed, 63 to go", from the store (read-only).
+    static func progress(_ runDirectory: URL) -> String {
+        let url = RunStore.url(runDirectory: runDirectory)
+        guard FileManager.default.fileExists(atPath: url.path), let counts = try? RunStore(path: url.path, readOnly: true).counts() else {
+            return "nothing stored yet"
+        }
+        let total = counts.values.reduce(0, +), done = counts[.done] ?? 0, failed = counts[.failed] ?? 0
+        return "\(done) of \(total) trials done, \(failed) failed, \(total - done - failed) to go"
     }
 }

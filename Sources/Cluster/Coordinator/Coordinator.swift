@@ -8,6 +8,8 @@ public struct CoordinatorSummary: Sendable {
     public var done: Int
     public var failed: Int
     public var total: Int
+    /// Set when the run stopped on request (SIGINT, SIGTERM) before every trial was final.
+    public var stoppedBy: Int32? = nil
 }
 
 /// The ROUTER side: owns the sweep's store, leases ready trials to workers that ask,
@@ -41,7 +43,11 @@ public final class Coordinator {
     private var gangs: [String: Gang] = [:]
     private let startedAt = Date()
     private var finishedInSession = 0
-    private var stopRequested = false
+    /// The exclusive hold on the run directory, for this coordinator's whole life.
+    private let lock: RunLock
+    /// A clean stop in progress: no new leases; running trials hand themselves back until the deadline.
+    private var stopping: (signal: Int32, deadline: Date)?
+    private var nextOwnerHeartbeat = Date()
     /// Set once every trial is final: from then on any worker that speaks is told to leave.
     private var finished = false
 
@@ -52,6 +58,8 @@ public final class Coordinator {
         let (spec, text) = try SweepParser.parse(contentsOf: sweepFile)
         let runDirectory = configuration.runsDirectory.appendingPathComponent(spec.name)
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        // Before anything is read or written: a second coordinator on a live run changes nothing.
+        let lock = try RunLock.acquire(runDirectory)
         let storeURL = RunStore.url(runDirectory: runDirectory)
         let existed = FileManager.default.fileExists(atPath: storeURL.path)
         let store = try RunStore(path: storeURL.path)
@@ -70,7 +78,7 @@ public final class Coordinator {
             try store.createSweep(spec, text: text, trials: trials)
             ClusterLog.shared.log(.info, "coordinator", "sweep \(spec.name): \(trials.count) trials written to \(storeURL.path)")
         }
-        try self.init(sweep: spec, runDirectory: runDirectory, store: store, configuration: configuration)
+        try self.init(sweep: spec, runDirectory: runDirectory, store: store, lock: lock, configuration: configuration)
     }
 
     /// Resumes the run stored in `runDirectory` from the store's own sweep (the file it was
@@ -79,13 +87,17 @@ public final class Coordinator {
         try Self.checkSecurity(configuration)
         let storeURL = RunStore.url(runDirectory: runDirectory)
         guard FileManager.default.fileExists(atPath: storeURL.path) else { throw CoordinatorError.nothingToResume(runDirectory.path) }
+        let lock = try RunLock.acquire(runDirectory)
         let store = try RunStore(path: storeURL.path)
         guard let spec = try store.sweep() else { throw CoordinatorError.nothingToResume(runDirectory.path) }
         try Self.requeueLeases(store, runDirectory)
-        try self.init(sweep: spec, runDirectory: runDirectory, store: store, configuration: configuration)
+        try self.init(sweep: spec, runDirectory: runDirectory, store: store, lock: lock, configuration: configuration)
     }
 
-    private init(sweep: SweepSpec, runDirectory: URL, store: RunStore, configuration: CoordinatorConfiguration) throws {
+    private init(sweep: SweepSpec, runDirectory: URL, store: RunStore, lock: RunLock, configuration: CoordinatorConfiguration) throws {
+        // Another host's live coordinator on a shared file system holds no lock we can see.
+        try store.claimOwnership(lock.owner, runDirectory: runDirectory, freshness: Self.ownerFreshness)
+        self.lock = lock
         self.configuration = configuration
         self.sweep = sweep
         self.runDirectory = runDirectory
@@ -110,19 +122,39 @@ public final class Coordinator {
         ClusterLog.shared.log(.info, "coordinator", "resuming \(runDirectory.path): \(released) leased trials requeued")
     }
 
-    /// Asks the loop to stop after the current iteration (signal handlers, tests).
-    public func requestStop() { stopRequested = true }
+    /// Asks for a clean stop, as a first SIGINT does; a second request stops at once.
+    public func requestStop() { configuration.stop.record(0) }
+
+    /// The owner record's heartbeat period, and the age after which another host's record is stale.
+    static let ownerHeartbeat: TimeInterval = 5
+    static let ownerFreshness: TimeInterval = 3 * ownerHeartbeat
 
     /// Binds and serves until every trial is done or failed. Returns the final counts.
     public func run() throws -> CoordinatorSummary {
         try openSocket()
-        defer { zap?.stop(); socket.close() }
+        defer {
+            zap?.stop()
+            socket.close()
+            try? store.endOwnership(pid: lock.owner.pid)
+        }
         var poller = ZMQPoller([socket])
         let heartbeat = configuration.heartbeat
         var nextHeartbeat = Date()
         var finishedAt: Date?
-        while !stopRequested {
+        while true {
             let now = Date()
+            if configuration.stop.count > 0, finishedAt == nil, let signal = configuration.stop.signal {
+                if stopping == nil { beginStop(signal) }
+                // Every running trial has handed itself back, its time is up, or a second request came.
+                if currentLease.isEmpty || now >= stopping!.deadline || configuration.stop.count > 1 {
+                    endStop(signal)
+                    break
+                }
+            }
+            if now >= nextOwnerHeartbeat {
+                try? store.ownerHeartbeat(pid: lock.owner.pid)
+                nextOwnerHeartbeat = now.addingTimeInterval(Self.ownerHeartbeat)
+            }
             // After the shutdown broadcast workers leave on purpose: no more liveness checks.
             if finishedAt == nil {
                 if now >= nextHeartbeat {
@@ -130,7 +162,7 @@ public final class Coordinator {
                     nextHeartbeat = now.addingTimeInterval(heartbeat.interval)
                 }
                 buryDeadWorkers(now: now)
-                dispatch()
+                if stopping == nil { dispatch() }
             }
             if scheduler.isFinished {
                 if finishedAt == nil {
@@ -149,7 +181,36 @@ public final class Coordinator {
         }
         let counts = scheduler.counts()
         return CoordinatorSummary(sweep: sweep.name, runDirectory: runDirectory, done: counts[.done] ?? 0,
-                                  failed: counts[.failed] ?? 0, total: scheduler.total)
+                                  failed: counts[.failed] ?? 0, total: scheduler.total,
+                                  stoppedBy: finished ? nil : configuration.stop.signal)
+    }
+
+    // MARK: Stopping
+
+    /// A clean stop: no new leases; every running trial is told to stop (a training trial first
+    /// stores a snapshot it will go on from); its interrupted failure requeues it with its attempt given back.
+    private func beginStop(_ signal: Int32) {
+        let running = currentLease.count
+        stopping = (signal, Date().addingTimeInterval(configuration.stopGrace))
+        log.log(.warning, "coordinator", "\(SignalExit.name(signal)): stopping; \(running) running trials told to stop (up to \(Int(configuration.stopGrace)) s)")
+        try? store.recordEvent(kind: "stopping", detail: "\(SignalExit.name(signal)): \(running) running trials told to stop")
+        for (trialID, lease) in currentLease.sorted(by: { $0.key < $1.key }) {
+            let members = gangs[trialID]?.members ?? [lease.routingID]
+            let message = CancelMessage(trialID: trialID, attempt: lease.key.attempt, reason: "the run is stopping (\(SignalExit.name(signal)))", stop: true)
+            guard let envelope = try? WireEnvelope.make(.cancel, message) else { continue }
+            for member in members { _ = send(envelope, to: member) }
+        }
+    }
+
+    /// Whatever did not hand itself back in time goes back to pending, attempt given back.
+    private func endStop(_ signal: Int32) {
+        let released = (try? store.releaseAllLeases(reason: "the run stopped (\(SignalExit.name(signal))) before this trial ended", interrupted: true)) ?? 0
+        for (trialID, _) in currentLease { scheduler.markPending(trialID, reason: "the run stopped") }
+        currentLease.removeAll()
+        gangs.removeAll()
+        broadcastShutdown(reason: "the coordinator stopped (\(SignalExit.name(signal)))")
+        try? store.recordEvent(kind: "stopped", detail: "\(SignalExit.name(signal)): \(countsText())\(released > 0 ? "; \(released) leases released unfinished" : "")")
+        log.log(.warning, "coordinator", "stopped by \(SignalExit.name(signal)): \(countsText())")
     }
 
     // MARK: Socket
@@ -245,6 +306,9 @@ public final class Coordinator {
             case .artifactRequest: serveArtifact(try envelope.body(ArtifactRequestMessage.self).hash, to: routingID, requestID: envelope.requestID)
             case .ringEndpoint: try receiveRingEndpoint(routingID, envelope.body(RingEndpointMessage.self))
             case .checkpoint: try receiveCheckpoint(routingID, envelope.body(CheckpointMessage.self))
+            case .leaving:
+                let leaving = try envelope.body(LeavingMessage.self)
+                if let session { bury(session, reason: "worker \(session.name) on \(session.host) left: \(leaving.reason.prefix(200))", interrupted: true) }
             case .ready, .heartbeat, .progress:
                 guard let session else {
                     // A worker we declared dead (or that talked to our predecessor): it gets no
@@ -394,14 +458,16 @@ public final class Coordinator {
         session?.leases[key] = nil
         session?.progress[failure.trialID] = nil
         let worker = session?.name ?? peerName(routingID)
-        session?.stats.failed += 1
-        if let host = session?.host { hostStatistics[host, default: WorkerStatistics()].failed += 1 }
+        if let host = session?.host, failure.interrupted != true { hostStatistics[host, default: WorkerStatistics()].failed += 1 }
         guard currentLease[failure.trialID]?.key == key else {
             log.log(.info, "coordinator", "failure of stale lease \(key.trialID) attempt \(key.attempt) from \(worker) ignored")
             return
         }
-        log.log(.info, "coordinator", "\(key.trialID) attempt \(key.attempt) failed on \(worker): \(failure.reason)")
-        endLease(key, reason: "attempt \(key.attempt) on \(worker): \(failure.reason)", worker: worker)
+        // A stopping worker's (or a stopping run's) trials did nothing wrong: they get their attempt back.
+        let interrupted = failure.interrupted == true || stopping != nil
+        if !interrupted { session?.stats.failed += 1 }
+        log.log(.info, "coordinator", "\(key.trialID) attempt \(key.attempt) \(interrupted ? "interrupted" : "failed") on \(worker): \(failure.reason)")
+        endLease(key, reason: "attempt \(key.attempt) on \(worker): \(failure.reason)", worker: worker, interrupted: interrupted)
     }
 
     private func receiveChunk(_ routingID: Data, _ envelope: WireEnvelope) throws {
@@ -513,6 +579,7 @@ public final class Coordinator {
         guard let attempt else { return true }
         let key = LeaseKey(trialID: record.spec.id, attempt: attempt)
         let resume = record.attempts > 0 ? (try? store.checkpoint(trialID: record.spec.id)) ?? nil : nil
+        if let resume { try? store.recordEvent(kind: "resumes", trialID: record.spec.id, worker: session.name, detail: "attempt \(attempt) goes on from step \(resume.step)") }
         scheduler.markLeased(record.spec.id, attempt: attempt, worker: session.name, host: session.host)
         currentLease[record.spec.id] = (key, session.routingID, Date())
         if members.count > 1 { gangs[record.spec.id] = Gang(key: key, members: members.map(\.routingID)) }
@@ -562,7 +629,7 @@ public final class Coordinator {
     }
 
     /// The lease ended without a result: requeue within the retry budget, else fail (and its dependants).
-    private func endLease(_ key: LeaseKey, reason: String, worker: String) {
+    private func endLease(_ key: LeaseKey, reason: String, worker: String, interrupted: Bool = false) {
         guard currentLease[key.trialID]?.key == key else { return }
         currentLease[key.trialID] = nil
         if let gang = gangs.removeValue(forKey: key.trialID) {
@@ -576,14 +643,14 @@ public final class Coordinator {
             }
         }
         let newState: TrialState?
-        do { newState = try store.releaseLease(trialID: key.trialID, reason: reason, worker: worker) } catch {
+        do { newState = try store.releaseLease(trialID: key.trialID, reason: reason, worker: worker, interrupted: interrupted) } catch {
             log.log(.error, "coordinator", "store: cannot release \(key.trialID): \(error)")
             return
         }
         switch newState {
         case .pending?:
             scheduler.markPending(key.trialID, reason: reason)
-            log.log(.info, "coordinator", "\(key.trialID) requeued: \(reason)")
+            log.log(.info, "coordinator", "\(key.trialID) \(interrupted ? "handed back" : "requeued"): \(reason)")
         case .failed?:
             log.log(.warning, "coordinator", "\(key.trialID) failed: \(reason); retry budget exhausted")
             for child in scheduler.markFailed(key.trialID, reason: reason) {
@@ -620,7 +687,7 @@ public final class Coordinator {
         }
     }
 
-    private func bury(_ session: WorkerSession, reason: String) {
+    private func bury(_ session: WorkerSession, reason: String, interrupted: Bool = false) {
         guard sessions[session.routingID] === session else { return }
         sessions[session.routingID] = nil
         if sessionsByWorkerID[session.registration.workerID] == session.routingID {
@@ -628,12 +695,12 @@ public final class Coordinator {
         }
         roundRobin.removeAll { $0 == session.routingID }
         vault.abandon(peer: session.routingID)
-        log.log(.warning, "coordinator", "\(reason): presumed dead, \(session.leases.count) leases requeued")
-        try? store.recordEvent(kind: "worker-lost", worker: session.name, detail: reason)
+        log.log(interrupted ? .info : .warning, "coordinator", "\(reason)\(interrupted ? "" : ": presumed dead"), \(session.leases.count) leases requeued")
+        try? store.recordEvent(kind: interrupted ? "worker-left" : "worker-lost", worker: session.name, detail: reason)
         hostStatistics[session.host, default: WorkerStatistics()].lost += session.leases.count
         for key in session.leases.keys.sorted(by: { $0.trialID < $1.trialID }) {
             session.stats.lost += 1
-            endLease(key, reason: "lost with \(reason)", worker: session.name)
+            endLease(key, reason: "lost with \(reason)", worker: session.name, interrupted: interrupted || stopping != nil)
         }
         session.leases.removeAll()
     }

@@ -19,10 +19,19 @@ public struct CoordinatorConfiguration {
     /// freed slots are held for it instead of going to the trials queued behind it. Until then
     /// those trials go on, so neither a gang nor single-replica trials wait without bound.
     public var gangReservation: TimeInterval
+    /// Asks for a clean stop (the first request) or an immediate one (the second): SIGINT and
+    /// SIGTERM for `rt coordinator`.
+    public var stop: StopRequest
+    /// After a clean stop is asked for, how long running trials get to hand themselves back
+    /// (a snapshot, then an interrupted failure) before their leases are released anyway.
+    public var stopGrace: TimeInterval
 
     public init(bind: String, security: TransportSecurity = .none, allowList: CurveAllowList? = nil, insecure: Bool = false,
                 runsDirectory: URL, heartbeat: HeartbeatSettings = .default, resume: Bool = false,
-                chunkSize: Int = 1 << 20, lingerAfterFinish: TimeInterval = 0.3, gangReservation: TimeInterval = 30) {
+                chunkSize: Int = 1 << 20, lingerAfterFinish: TimeInterval = 0.3, gangReservation: TimeInterval = 30,
+                stop: StopRequest = StopRequest(), stopGrace: TimeInterval = 10) {
+        self.stop = stop
+        self.stopGrace = stopGrace
         self.bind = bind
         self.security = security
         self.allowList = allowList
@@ -42,6 +51,9 @@ public enum CoordinatorError: Error, CustomStringConvertible {
     case sweepChanged(file: String, runDirectory: String)
     case runExists(String)
     case nothingToResume(String)
+    /// Another live coordinator serves the run (nil: one that is still starting up).
+    case runHeld(runDirectory: String, holder: RunOwner?)
+    case lockUnavailable(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -55,6 +67,10 @@ public enum CoordinatorError: Error, CustomStringConvertible {
             return "\(dir) already holds a run; add --resume to continue it, or remove it"
         case let .nothingToResume(dir):
             return "--resume: \(dir) holds no run to resume"
+        case let .runHeld(dir, holder):
+            return "run \(dir) is served by \(holder?.description ?? "another coordinator (starting up)"); stop it or wait"
+        case let .lockUnavailable(path, reason):
+            return "cannot open the run's lock file \(path): \(reason)"
         }
     }
 }

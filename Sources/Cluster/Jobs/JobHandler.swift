@@ -104,11 +104,18 @@ public struct JobRegistry: Sendable {
     public var jobTypes: [String] { handlers.keys.sorted() }
 }
 
-/// Set by the worker when the coordinator cancels a lease; long jobs should poll it.
+/// Set by the worker when the coordinator cancels a lease or the run stops; long jobs should
+/// poll it. A stop also sets `isCancelled`, so a job that only knows cancelling still ends; a
+/// job that can take a snapshot (`JobContext.saveCheckpoint`) checks `stopRequested` first.
 public final class CancellationFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
+    private var stopped = false
     public init() {}
     public var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+    /// The trial is to end because its worker or the run stops, not because it is unwanted:
+    /// store a snapshot to go on from, then end.
+    public var stopRequested: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
     public func cancel() { lock.lock(); cancelled = true; lock.unlock() }
+    public func requestStop() { lock.lock(); (cancelled, stopped) = (true, true); lock.unlock() }
 }

@@ -2,7 +2,9 @@ import Foundation
 
 /// Job types that exercise the cluster without the tensor engine:
 ///
-/// - `sleep`: waits `seconds` (default 0), in slices so cancellation is noticed. Metric `slept`.
+/// - `sleep`: waits `seconds` (default 0), in slices so cancellation is noticed; told to stop,
+///   it stores a snapshot (step = milliseconds slept) that a resumed attempt goes on from.
+///   Metrics `slept`, `resumed_from_step`.
 /// - `sum`: adds the numbers in `values` (plus `add`), plus every parent artifact's value for a
 ///   `from:` stage; produces an artifact holding the sum, padded to `artifact_bytes` so the
 ///   chunked transfer can be tested at any size; waits `delay` seconds first (default 0) so a
@@ -21,15 +23,23 @@ public enum ToyJobs {
     static func sleep(_ context: JobContext) throws -> JobOutcome {
         let seconds = context.parameters["seconds"]?.doubleValue ?? 0
         guard seconds >= 0 else { throw JobError("sleep: parameter seconds must be >= 0, got \(seconds)") }
-        let deadline = Date().addingTimeInterval(seconds)
+        // A snapshot's step is the milliseconds already slept: a resumed attempt sleeps the rest.
+        let alreadySlept = Double(context.resume?.step ?? 0) / 1000
+        let started = Date()
+        let deadline = started.addingTimeInterval(max(0, seconds - alreadySlept))
         while true {
             let left = deadline.timeIntervalSinceNow
             if left <= 0 { break }
+            if context.cancellation.stopRequested, let save = context.saveCheckpoint {
+                let slept = alreadySlept + Date().timeIntervalSince(started)
+                save(Data("{\"slept\": \(slept)}".utf8), Int(slept * 1000))
+                throw JobError("sleep: stopped after \(String(format: "%.2f", slept)) s of \(seconds)")
+            }
             if context.cancellation.isCancelled { throw JobError("sleep: cancelled") }
             if seconds > 0 { context.progress(1 - left / seconds, "sleeping") }
             Thread.sleep(forTimeInterval: min(left, 0.05))
         }
-        return JobOutcome(metrics: ["slept": .double(seconds), "seed": .int(context.seed)])
+        return JobOutcome(metrics: ["slept": .double(seconds), "seed": .int(context.seed), "resumed_from_step": .int(context.resume?.step ?? 0)])
     }
 
     static func sum(_ context: JobContext) throws -> JobOutcome {

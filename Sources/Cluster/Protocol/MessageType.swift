@@ -15,6 +15,9 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case ringEndpoint = 10
     /// A running trial's checkpoint (uploaded as artifact chunks first): a requeue resumes from it.
     case checkpoint = 11
+    /// The worker is going away on purpose (a stop signal): its session ends now, not after the
+    /// liveness window. Its running trials were handed back (`failure` with `interrupted`) first.
+    case leaving = 12
 
     // coordinator -> worker
     case lease = 32
@@ -28,7 +31,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
 
     public var sentByWorker: Bool {
         switch self {
-        case .register, .ready, .heartbeat, .progress, .result, .artifactChunk, .failure, .artifactRequest, .statusRequest, .ringEndpoint, .checkpoint:
+        case .register, .ready, .heartbeat, .progress, .result, .artifactChunk, .failure, .artifactRequest, .statusRequest, .ringEndpoint, .checkpoint, .leaving:
             return true
         case .lease, .cancel, .shutdown, .statusReply, .artifactMissing, .ringPeers:
             return false

@@ -113,6 +113,9 @@ public struct FailureMessage: Codable, Equatable, Sendable {
     public var trialID: String
     public var attempt: Int
     public var reason: String
+    /// The trial did not fail: it was stopped (its worker is stopping, or the coordinator asked).
+    /// Its attempt is given back; a snapshot, if it took one, was sent before this message.
+    public var interrupted: Bool? = nil
 }
 
 public struct ArtifactChunkMessage: Codable, Equatable, Sendable {
@@ -133,9 +136,16 @@ public struct CancelMessage: Codable, Equatable, Sendable {
     public var trialID: String
     public var attempt: Int
     public var reason: String
+    /// A stop rather than a cancel: the job stores a snapshot if it can (`saveCheckpoint`) and
+    /// ends; the worker reports it `interrupted`.
+    public var stop: Bool? = nil
 }
 
 public struct ShutdownMessage: Codable, Equatable, Sendable {
+    public var reason: String
+}
+
+public struct LeavingMessage: Codable, Equatable, Sendable {
     public var reason: String
 }
 

@@ -143,12 +143,19 @@ public final class RunStore: @unchecked Sendable {
     }
 
     /// A lease ended without a result: back to pending while the retry budget lasts, else failed.
+    /// An `interrupted` lease (a stop, a preemption: nothing wrong with the trial) goes back to
+    /// pending and gets its attempt back: the budget grows by one, so attempt numbers stay unique.
     /// Returns the new state, nil if the trial was not leased (already requeued, done or failed).
     @discardableResult
-    public func releaseLease(trialID: String, reason: String, worker: String?) throws -> TrialState? {
+    public func releaseLease(trialID: String, reason: String, worker: String?, interrupted: Bool = false) throws -> TrialState? {
         try pool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT state, attempts, max_attempts FROM trials WHERE id = ?", arguments: [trialID]),
                   row["state"] as String == TrialState.leased.rawValue else { return nil }
+            if interrupted {
+                try Self.exec(db, "UPDATE trials SET state = 'pending', max_attempts = max_attempts + 1 WHERE id = ?", arguments: [trialID])
+                try Self.event(db, trial: trialID, kind: "interrupted", worker: worker, detail: reason)
+                return .pending
+            }
             let attempts: Int = row["attempts"], maxAttempts: Int = row["max_attempts"]
             if attempts >= maxAttempts {
                 let why = "\(reason) (retry budget exhausted after \(attempts) attempts)"
@@ -174,11 +181,13 @@ public final class RunStore: @unchecked Sendable {
 
     /// After a coordinator restart no lease is held by anyone it knows: leased -> pending.
     /// The attempt stays counted; a worker still holding the old lease may deliver it (accepted once).
-    public func releaseAllLeases(reason: String) throws -> Int {
+    /// With `interrupted` (a coordinator that stops on purpose) each gets its attempt back.
+    public func releaseAllLeases(reason: String, interrupted: Bool = false) throws -> Int {
         try pool.write { db in
             let ids = try String.fetchAll(db, sql: "SELECT id FROM trials WHERE state = 'leased'")
-            try Self.exec(db, "UPDATE trials SET state = 'pending' WHERE state = 'leased'")
-            for id in ids { try Self.event(db, trial: id, kind: "requeued", worker: nil, detail: reason) }
+            try Self.exec(db, interrupted ? "UPDATE trials SET state = 'pending', max_attempts = max_attempts + 1 WHERE state = 'leased'"
+                                          : "UPDATE trials SET state = 'pending' WHERE state = 'leased'")
+            for id in ids { try Self.event(db, trial: id, kind: interrupted ? "interrupted" : "requeued", worker: nil, detail: reason) }
             return ids.count
         }
     }

@@ -55,6 +55,15 @@ enum RunStoreSchema {
                     attempt INTEGER NOT NULL, created_at REAL NOT NULL)
                 """)
         }
+        migrator.registerMigration("v5: owner") { db in
+            // The coordinator serving the run (one row): for `rt runs`, and for a run directory on
+            // a shared file system, where another host's live owner is told by its heartbeat.
+            try db.execute(sql: """
+                CREATE TABLE run_owner (
+                    id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL,
+                    started_at REAL NOT NULL, heartbeat_at REAL NOT NULL, ended_at REAL)
+                """)
+        }
         return migrator
     }
 }

@@ -31,6 +31,10 @@ public final class Worker {
     private var requestCounter: UInt64 = 0
     /// Data-parallel leases running here, for the coordinator's `ringPeers` and `cancel`.
     private var replicaSlots: [LeaseKey: ReplicaSlot] = [:]
+    /// Set once a stop was asked for: running trials hand themselves back until the deadline.
+    private var stopDeadline: Date?
+    /// The signal that stopped this worker, when one did (the caller exits with 128 + it).
+    public private(set) var stoppedBy: Int32?
 
     private struct Download {
         var data = Data()
@@ -64,6 +68,13 @@ public final class Worker {
         var nextHeartbeat = Date()
         while shutdownReason == nil {
             let now = Date()
+            if configuration.stop.count > 0, let signal = configuration.stop.signal {
+                if stopDeadline == nil { beginStop(signal) }
+                if running.isEmpty || now >= stopDeadline! || configuration.stop.count > 1 {
+                    finishStop(signal)
+                    break
+                }
+            }
             if now >= nextHeartbeat {
                 send(WireEnvelope(type: .heartbeat))
                 for progress in pendingProgress.values { send((try? WireEnvelope.make(.progress, progress))!) }
@@ -90,6 +101,38 @@ public final class Worker {
         return shutdownReason ?? ""
     }
 
+    // MARK: Stopping
+
+    /// Every running trial is asked to stop (a training trial stores a snapshot first); trials
+    /// still waiting for their parents' artifacts are handed back at once; no more work is asked for.
+    private func beginStop(_ signal: Int32) {
+        stopDeadline = Date().addingTimeInterval(configuration.stopGrace)
+        log.log(.warning, "worker", "\(configuration.name): \(SignalExit.name(signal)): stopping; \(running.count) running trials told to stop")
+        for flag in running.values { flag.requestStop() }
+        for slot in replicaSlots.values { slot.cancel(reason: "worker \(configuration.name) is stopping (\(SignalExit.name(signal)))") }
+        for key in assembling.keys.sorted(by: { $0.trialID < $1.trialID }) { handBack(key, "worker \(configuration.name) stopped before the trial started") }
+        assembling.removeAll()
+        waitingForArtifact.removeAll()
+        downloads.removeAll()
+    }
+
+    /// Hands back whatever is still running, says goodbye (the coordinator requeues at once, not
+    /// after the liveness window) and gives the socket time to deliver both.
+    private func finishStop(_ signal: Int32) {
+        for key in running.keys.sorted(by: { $0.trialID < $1.trialID }) {
+            handBack(key, "worker \(configuration.name) stopped (\(SignalExit.name(signal))) before the trial ended")
+        }
+        running.removeAll()
+        send((try? WireEnvelope.make(.leaving, LeavingMessage(reason: "stopped by \(SignalExit.name(signal))")))!)
+        try? socket?.setLinger(milliseconds: 2000)
+        stoppedBy = signal
+        shutdownReason = "stopped by \(SignalExit.name(signal))"
+    }
+
+    private func handBack(_ key: LeaseKey, _ reason: String) {
+        send((try? WireEnvelope.make(.failure, FailureMessage(trialID: key.trialID, attempt: key.attempt, reason: reason, interrupted: true)))!)
+    }
+
     // MARK: Connection
 
     private func connect() throws {
@@ -106,7 +149,7 @@ public final class Worker {
                                            pid: getpid(), threads: configuration.threads, version: "rt-cluster/\(WireEnvelope.protocolVersion)",
                                            revision: WireEnvelope.protocolRevision)
         send(try WireEnvelope.make(.register, registration))
-        if freeSlots > 0 { send(try WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots))) }
+        if freeSlots > 0 && stopDeadline == nil { send(try WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots))) }
         log.log(.info, "worker", "\(configuration.name): connected to \(configuration.connect) with \(configuration.threads) threads")
     }
 
@@ -165,7 +208,8 @@ public final class Worker {
             try receiveLease(try envelope.body(LeaseMessage.self))
         case .cancel:
             let cancel = try envelope.body(CancelMessage.self)
-            running[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel()
+            let flag = running[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]
+            cancel.stop == true ? flag?.requestStop() : flag?.cancel()
             replicaSlots[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel(reason: "cancelled: \(cancel.reason)")
             log.log(.info, "worker", "\(configuration.name): \(cancel.trialID) attempt \(cancel.attempt) cancelled: \(cancel.reason)")
         case .shutdown:
@@ -217,6 +261,10 @@ public final class Worker {
 
     /// Starts the lease when every parent artifact is cached, else asks for the missing ones.
     private func receiveLease(_ lease: LeaseMessage) throws {
+        if stopDeadline != nil {
+            handBack(LeaseKey(trialID: lease.trialID, attempt: lease.attempt), "worker \(configuration.name) is stopping")
+            return
+        }
         // A revision-1 coordinator names the first parent only, without its stage or trial.
         let parents = lease.parentArtifacts ?? lease.parentArtifact.map { [LeasedParent(stage: "", trialID: "", artifact: $0)] } ?? []
         for parent in parents where !SHA256.isDigest(parent.artifact.hash) {
@@ -292,7 +340,7 @@ public final class Worker {
             let why = parent.map { "\(reason) (artifact of parent trial \($0.trialID))" } ?? reason
             send((try? WireEnvelope.make(.failure, FailureMessage(trialID: key.trialID, attempt: key.attempt, reason: why)))!)
         }
-        if freeSlots > 0 { send((try? WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots)))!) }
+        if freeSlots > 0 && stopDeadline == nil { send((try? WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots)))!) }
         log.log(.warning, "worker", "\(configuration.name): \(reason)")
     }
 
@@ -306,8 +354,10 @@ public final class Worker {
 
     private let readyForOne = (try? WireEnvelope.make(.ready, ReadyMessage(slots: 1)))!
 
+    /// A slot freed up: ask for its next trial, unless this worker is stopping.
+    private func askForOne() { if stopDeadline == nil { send(readyForOne) } }
+
     private func deliver(_ report: JobReport) {
-        let ready = readyForOne
         switch report {
         case let .progress(trialID, attempt, fraction, note):
             let key = LeaseKey(trialID: trialID, attempt: attempt)
@@ -326,18 +376,22 @@ public final class Worker {
                 log.log(.warning, "worker", "\(configuration.name): checkpoint of \(lease.trialID) not sent: \(error)")
             }
         case let .failed(lease, reason):
-            running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
-            replicaSlots[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
-            pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
-            send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: reason)))!)
-            send(ready)
+            let key = LeaseKey(trialID: lease.trialID, attempt: lease.attempt)
+            // Ended because it was told to stop: not the trial's fault.
+            let interrupted = running[key]?.stopRequested == true
+            running[key] = nil
+            replicaSlots[key] = nil
+            pendingProgress[key] = nil
+            send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: reason,
+                                                                  interrupted: interrupted ? true : nil)))!)
+            askForOne()
         case let .finished(lease, outcome, seconds):
             running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             replicaSlots[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             if let replica = lease.replica, replica.rank > 0 {
                 // Rank 0 reports the trial's result; the other replicas only free their slot.
-                send(ready)
+                askForOne()
                 return
             }
             do {
@@ -349,7 +403,7 @@ public final class Worker {
             } catch {
                 send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: "\(error)")))!)
             }
-            send(ready)
+            askForOne()
         }
     }
 

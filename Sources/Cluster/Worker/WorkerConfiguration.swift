@@ -23,6 +23,11 @@ public struct WorkerConfiguration {
     /// Where data-parallel replicas on this worker bind their ring sockets, and the address their
     /// peers reach them at: loopback for one machine, this host's address across hosts.
     public var ringHost = "127.0.0.1"
+    /// Asks for a clean stop (first request) or an immediate one (second): SIGINT and SIGTERM for `rt worker`.
+    public var stop = StopRequest()
+    /// On a clean stop, how long running trials get to store a snapshot and end before the
+    /// worker hands them back unfinished and leaves.
+    public var stopGrace: TimeInterval = 3
 
     public init(connect: String, security: TransportSecurity = .none, name: String? = nil, threads: Int = 1, prefetch: Int = 0,
                 heartbeat: HeartbeatSettings = .default, maxReconnectBackoff: TimeInterval = 8, chunkSize: Int = 1 << 20,

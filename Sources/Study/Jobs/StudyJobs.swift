@@ -23,8 +23,11 @@ public enum StudyJobs {
                         try replicated(context, run, path, report)
                     }
                 }
+                // A trial that trains alone stores a snapshot when told to stop and goes on from it;
+                // data-parallel replicas start over from the parent (docs/STUDY.md).
+                let snapshots = context.saveCheckpoint.map { save in StudyTrial.Snapshots(resume: context.resume, save: save) }
                 return try StudyTrial(spec: spec).run(parentCheckpoint: context.parentArtifact, cancellation: context.cancellation,
-                                                      progress: context.progress, trainer: trainer)
+                                                      progress: context.progress, trainer: trainer, snapshots: snapshots)
             })
         }
         StudyAnalysisJob.register(into: &registry)

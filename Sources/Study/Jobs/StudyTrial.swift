@@ -30,8 +30,21 @@ public struct StudyTrial {
         }
     }
 
+    /// How a trial that runs alone (not data-parallel) survives a stop: `save` stores a snapshot
+    /// (the training state after `step` steps) when the worker is told to stop, and `resume` is
+    /// the one an earlier attempt stored.
+    public struct Snapshots {
+        public var resume: (bytes: Data, step: Int)?
+        public var save: (Data, Int) -> Void
+
+        public init(resume: (bytes: Data, step: Int)?, save: @escaping (Data, Int) -> Void) {
+            (self.resume, self.save) = (resume, save)
+        }
+    }
+
     public func run(parentCheckpoint: Data?, cancellation: CancellationFlag? = nil,
-                    progress: (Double, String) -> Void = { _, _ in }, trainer: Trainer? = nil) throws -> JobOutcome {
+                    progress: (Double, String) -> Void = { _, _ in }, trainer: Trainer? = nil,
+                    snapshots: Snapshots? = nil) throws -> JobOutcome {
         let role = spec.role
         if role.needsParent && parentCheckpoint == nil {
             throw JobError("\(role.rawValue) starts from a pre-trained checkpoint: give its stage `from: <pretrain stage>`")
@@ -56,6 +69,11 @@ public struct StudyTrial {
         // Train.
         var run = TrainingRun(configuration)
         run.evaluateEveryEpoch = false
+        if let snapshots, trainer == nil {
+            run.resume = snapshots.resume.map { (checkpoint: $0.bytes, step: $0.step) }
+            run.onCheckpoint = { bytes, step in snapshots.save(bytes, step) }
+            run.stopRequested = { cancellation?.stopRequested == true }
+        }
         let trainingStart = Date()
         func report(_ event: TrainingEvent) throws {
             if cancellation?.isCancelled == true { throw JobError("\(role.rawValue): cancelled by the coordinator") }
@@ -79,7 +97,7 @@ public struct StudyTrial {
             "model": .string(configuration.model), "train_examples": .int(summary.trainExamples), "epochs": .int(configuration.epochs),
             "clean_accuracy": .double(summary.testAccuracy), "clean_examples": .int(test.count),
             "mean_true_confidence": .double(summary.meanTrueConfidence), "attacked_examples": .int(attacked.count),
-            "replicas": .int(trainer?.replicas ?? 1),
+            "replicas": .int(trainer?.replicas ?? 1), "resumed_from_step": .int(run.resume?.step ?? 0),
         ]
         if let classes = spec.task.classes { metrics["classes"] = .string(classes) }
         var masks: [String: Data] = [:]

@@ -90,7 +90,7 @@ final class ClusterBench {
 
     private func start(_ arguments: [String]) throws -> LocalProcess {
         // Children print their own summaries; keep our stdout to the measurement (--json).
-        let process = try LocalProcess(executable: executable, arguments: arguments, discardingOutput: true)
+        let process = try LocalProcess(executable: executable, arguments: arguments, label: arguments.first ?? "rt", discardingOutput: true)
         children.append(process)
         return process
     }

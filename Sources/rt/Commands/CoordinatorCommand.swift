@@ -21,7 +21,14 @@ struct CoordinatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coordinator",
         abstract: "Serve a sweep to workers over ZeroMQ; the results go to <runs>/<sweep>/rt.sqlite.",
-        discussion: "Exit status: 0 when every trial is done, 3 when the sweep finished with failed trials.")
+        discussion: """
+            One coordinator serves a run: it holds RUNS/<sweep>/coordinator.lock for its whole life, and a second one \
+            (with or without --resume) is refused with exit status 2 naming the holder. SIGINT or SIGTERM stops it \
+            cleanly: no new leases, running trials store a snapshot and are handed back, then it exits and prints the \
+            command that continues the run; a second signal stops it at once. \
+            Exit status: 0 when every trial is done, 3 when the sweep finished with failed trials, 2 when another \
+            coordinator serves the run, 130 after SIGINT, 143 after SIGTERM.
+            """)
 
     @Argument(help: "The sweep file (YAML); omit with --resume-dir.")
     var sweep: String?
@@ -52,6 +59,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("gang-reservation"), help: "Seconds a data-parallel trial waits for enough free workers before freed workers are held for it (until then trials queued behind it go on).")
     var gangReservation: Double = 30
 
+    @Option(name: .customLong("stop-grace"), help: "Seconds running trials get to hand themselves back on SIGINT/SIGTERM.")
+    var stopGrace: Double = 10
+
     @Flag(name: .long, help: "Log only warnings and errors.")
     var quiet = false
 
@@ -59,18 +69,36 @@ struct CoordinatorCommand: ParsableCommand {
         guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
         if resume && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
         guard gangReservation >= 0 && gangReservation.isFinite else { throw ValidationError("--gang-reservation must be a number of seconds >= 0, got \(gangReservation)") }
+        guard stopGrace >= 0 && stopGrace.isFinite else { throw ValidationError("--stop-grace must be a number of seconds >= 0, got \(stopGrace)") }
     }
 
     func run() throws {
+        SupervisedProcess.bindToParent()
+        StopRequest.installSignalHandlers()
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         let (security, allowList) = try KeyOptions.serverSecurity(keys: keys, allow: allow)
         let configuration = CoordinatorConfiguration(bind: bind, security: security, allowList: allowList, insecure: insecure,
                                                      runsDirectory: URL(fileURLWithPath: runs), heartbeat: heartbeat.settings, resume: resume,
-                                                     gangReservation: gangReservation)
-        let coordinator = try resumeDirectory.map { try Coordinator(resuming: URL(fileURLWithPath: $0), configuration: configuration) }
-            ?? Coordinator(sweepFile: URL(fileURLWithPath: sweep!), configuration: configuration)
+                                                     gangReservation: gangReservation, stop: .signals, stopGrace: stopGrace)
+        let coordinator: Coordinator
+        do {
+            coordinator = try resumeDirectory.map { try Coordinator(resuming: URL(fileURLWithPath: $0), configuration: configuration) }
+                ?? Coordinator(sweepFile: URL(fileURLWithPath: sweep!), configuration: configuration)
+        } catch let error as CoordinatorError {
+            guard case .runHeld = error else { throw error }
+            Notice.say("\(error)")
+            throw ExitCode(2)
+        }
         let summary = try coordinator.run()
         print("\(summary.sweep): \(summary.done) done, \(summary.failed) failed of \(summary.total) (\(summary.runDirectory.path))")
+        if let signal = summary.stoppedBy {
+            // Under `rt run` the parent reports the stop with its own command line.
+            if !SupervisedProcess.isSupervised {
+                let again = resumeDirectory == nil ? ContinueCommand.current(adding: "--resume") : ContinueCommand.current()
+                Notice.say("stopped by \(SignalExit.name(signal)); continue with: \(again)")
+            }
+            throw ExitCode(SignalExit.status(signal))
+        }
         if summary.failed > 0 { throw ExitCode(3) }
     }
 }

@@ -52,7 +52,8 @@ struct EvaluateCommand: ParsableCommand {
         let key = String(SHA256.hex(Data(ClusterJSON.string(JSONValue.object(parameters)).utf8)).prefix(8))
         let appended = chosen.map { StageSpec(name: "\($0)-eval-\(key)", job: StudyAnalysisJob.evaluate.rawValue, parameters: parameters, from: [$0]) }
         let cluster = LocalCluster(workers: workers, threads: 1, prefetch: 0, runsDirectory: directory.deletingLastPathComponent().path,
-                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet)
+                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet,
+                                   continueCommand: ContinueCommand.current()) // appending again adds nothing
         let started = Date()
         let (result, status) = try cluster.appendAndRun(appended, to: directory)
         if !quiet {

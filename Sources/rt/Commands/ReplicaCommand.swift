@@ -19,6 +19,7 @@ struct ReplicaCommand: ParsableCommand {
     @OptionGroup var dataParallel: DataParallelOptions
 
     func run() throws {
+        SupervisedProcess.bindToParent() // rank 0 started us: we end with it
         let configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(configurationJSON.utf8))
         let all = endpoints.split(separator: ",").map(String.init)
         guard rank >= 1, rank < all.count else { throw ValidationError("--rank \(rank) is not in 1..<\(all.count)") }
@@ -54,7 +55,7 @@ struct LocalReplicas {
             children.append(try LocalProcess(executable: executable, arguments: [
                 "replica", "--configuration", json, "--rank", "\(rank)", "--endpoints", endpoints.joined(separator: ","),
                 "--session", session, "--replicas", "\(k)",
-            ] + options.arguments))
+            ] + options.arguments, label: "replica \(rank)"))
         }
         let summary = try replica.train(configuration, endpoints: endpoints, saveTo: out, report: report).summary
         // The others finish their last step with us; give them a moment to exit on their own.

@@ -46,8 +46,10 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A stored run goes on with the same command (--resume-dir; appending again adds nothing).
         let cluster = LocalCluster(workers: workers, threads: threads, prefetch: prefetch, runsDirectory: runs,
-                                   heartbeat: heartbeat, quiet: quiet)
+                                   heartbeat: heartbeat, quiet: quiet,
+                                   continueCommand: ContinueCommand.current(adding: sweep == nil ? nil : "--resume"))
         let code: Int32
         if let resumeDirectory {
             let runDirectory = URL(fileURLWithPath: resumeDirectory)

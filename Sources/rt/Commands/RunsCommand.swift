@@ -26,7 +26,14 @@ struct RunsCommand: ParsableCommand {
                 any = true
                 let counts = (try? RunStore(path: storeURL.path, readOnly: true).counts()) ?? [:]
                 let text = TrialState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
-                let live = RunsCommand.coordinatorInfo(directory).flatMap { RunsCommand.isAlive($0) ? " live at \($0.endpoint)" : nil } ?? ""
+                var live = RunsCommand.coordinatorInfo(directory).flatMap { RunsCommand.isAlive($0) ? " live at \($0.endpoint)" : nil } ?? ""
+                // The lock's holder, or the store's record of a live owner on another host.
+                if case let .runHeld(_, holder)? = RunLock.refusal(for: directory) {
+                    live += ", served by \(holder?.description ?? "a starting coordinator")"
+                } else if let owner = try? RunStore(path: storeURL.path, readOnly: true).owner(), owner.host != ProcessInfo.processInfo.hostName,
+                          Date().timeIntervalSince1970 - (owner.heartbeatAt ?? 0) < 15 {
+                    live += ", served by \(owner.description)"
+                }
                 print("\(directory.path): \(text)\(live)")
             }
             if !any { print("no runs under \(root.path)") }

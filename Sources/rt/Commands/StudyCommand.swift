@@ -31,11 +31,13 @@ struct StudyCommand: ParsableCommand {
         let sweepPath = try sweep ?? Self.defaultSweep()
         let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: sweepPath))
         let runDirectory = URL(fileURLWithPath: runs).appendingPathComponent(spec.name)
+        try LocalCluster.refuseIfServed(runDirectory)
         if !resume && FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
             throw ValidationError("\(runDirectory.path) already holds this study: --resume continues it (nothing finished is re-run) and prints its report; --runs DIR starts a new one elsewhere")
         }
         let cluster = LocalCluster(workers: workers, threads: 1, prefetch: 0, runsDirectory: runs,
-                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet)
+                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet,
+                                   continueCommand: ContinueCommand.current(adding: "--resume"))
         let started = Date()
         let status = try cluster.run(.sweep(path: sweepPath, resume: resume))
         // A sweep with failed trials still has a report of what finished; the exit status says it failed.

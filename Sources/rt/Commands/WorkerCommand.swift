@@ -7,7 +7,12 @@ import Study
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Run trials for a coordinator until it says the sweep is over.")
+        abstract: "Run trials for a coordinator until it says the sweep is over.",
+        discussion: """
+            SIGINT or SIGTERM stops it cleanly: running trials store a snapshot where they can, are handed back to the \
+            coordinator (which requeues them at once, their attempt given back) and the worker exits with 130 or 143; \
+            a second signal stops it at once.
+            """)
 
     @Option(name: .long, help: "Coordinator endpoint, e.g. tcp://HOST:5555.")
     var connect: String
@@ -38,6 +43,9 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var heartbeat: HeartbeatOptions
 
+    @Option(name: .customLong("stop-grace"), help: "Seconds running trials get to store a snapshot and end on SIGINT/SIGTERM.")
+    var stopGrace: Double = 3
+
     @Flag(name: .long, help: "Log only warnings and errors.")
     var quiet = false
 
@@ -51,6 +59,8 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func run() throws {
+        SupervisedProcess.bindToParent()
+        StopRequest.installSignalHandlers()
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
@@ -62,7 +72,10 @@ struct WorkerCommand: ParsableCommand {
                                                 heartbeat: heartbeat.settings,
                                                 maxReconnectBackoff: Double(max(10, maxBackoffMilliseconds)) / 1000)
         configuration.ringHost = ringHost
+        configuration.stop = .signals
+        configuration.stopGrace = max(0, stopGrace)
         let worker = try Worker(configuration: configuration, registry: Self.jobRegistry())
         _ = try worker.run()
+        if let signal = worker.stoppedBy { throw ExitCode(SignalExit.status(signal)) }
     }
 }

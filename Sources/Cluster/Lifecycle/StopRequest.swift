@@ -1,0 +1,62 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A request to stop, counted: the first asks for a clean stop (finish or hand back the running
+/// work, then exit), a second for an immediate one. Loops poll it; nothing else is done in the
+/// signal handler, which only touches these atomics (async-signal-safe).
+public final class StopRequest: Sendable {
+    private let requests = Atomic<Int>(0)
+    private let firstSignal = Atomic<Int32>(0)
+
+    public init() {}
+
+    /// The one SIGINT and SIGTERM feed once `installSignalHandlers()` has run.
+    public static let signals = StopRequest()
+
+    /// Routes SIGINT and SIGTERM of this process to `StopRequest.signals` (idempotent).
+    public static func installSignalHandlers() {
+        _ = signals.count // initialised before any handler can run
+        // glibc's signal() installs with SA_RESTART: a blocking read or poll resumes after it.
+        for number in [SIGINT, SIGTERM] { _ = Glibc.signal(number) { number in StopRequest.signals.record(number) } }
+    }
+
+    /// Records a request; `signal` is the signal that asked (SIGINT, SIGTERM), or 0 for a caller.
+    public func record(_ signal: Int32) {
+        _ = firstSignal.compareExchange(expected: 0, desired: signal == 0 ? SIGTERM : signal, ordering: .relaxed)
+        requests.add(1, ordering: .relaxed)
+    }
+
+    /// How many stops were asked for: 0 none, 1 a clean stop, 2 or more stop at once.
+    public var count: Int { requests.load(ordering: .relaxed) }
+
+    /// The signal of the first request (SIGTERM for a request that named none), nil before any.
+    public var signal: Int32? {
+        let number = firstSignal.load(ordering: .relaxed)
+        return number == 0 ? nil : number
+    }
+}
+
+/// How a process that stopped on a signal exits, as a shell reports a death by that signal.
+public enum SignalExit {
+    public static func status(_ signal: Int32) -> Int32 { 128 + signal }
+
+    public static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGKILL: return "SIGKILL"
+        case SIGHUP: return "SIGHUP"
+        case SIGQUIT: return "SIGQUIT"
+        case SIGABRT: return "SIGABRT"
+        case SIGSEGV: return "SIGSEGV"
+        case SIGBUS: return "SIGBUS"
+        case SIGILL: return "SIGILL"
+        case SIGTRAP: return "SIGTRAP"
+        case SIGFPE: return "SIGFPE"
+        default: return "signal \(signal)"
+        }
+    }
+}
