@@ -124,6 +124,33 @@ final class StudyTrialTests: XCTestCase {
         }
     }
 
+    /// Told to stop mid-training, a trial stores a snapshot and ends; the attempt that resumes
+    /// from it ends with the model and metrics of a trial that was never stopped.
+    func testAStoppedTrialResumesFromItsSnapshotToTheSameModel() throws {
+        let spec = try StudyTrialSpec(role: .standard, parameters: parameters, seed: 4)
+        let uninterrupted = try StudyTrial(spec: spec).run(parentCheckpoint: nil)
+
+        let flag = CancellationFlag()
+        var saved: (Data, Int)?
+        var steps = 0
+        let snapshots = StudyTrial.Snapshots(resume: nil) { bytes, step in saved = (bytes, step) }
+        XCTAssertThrowsError(try StudyTrial(spec: spec).run(parentCheckpoint: nil, cancellation: flag, progress: { _, _ in
+            steps += 1
+            if steps == 5 { flag.requestStop() }
+        }, snapshots: snapshots)) { XCTAssertTrue($0 is TrainingStopped, "\($0)") }
+        let (bytes, step) = try XCTUnwrap(saved, "a stopped trial stores a snapshot")
+        XCTAssertEqual(step, 6, "the stop is noticed after the step in progress")
+
+        let resumed = try StudyTrial(spec: spec).run(parentCheckpoint: nil, snapshots: StudyTrial.Snapshots(resume: (bytes, step)) { _, _ in })
+        XCTAssertEqual(resumed.metrics["resumed_from_step"], .int(6))
+        XCTAssertEqual(resumed.metrics["clean_accuracy"], uninterrupted.metrics["clean_accuracy"])
+        XCTAssertEqual(resumed.metrics["attacks"], uninterrupted.metrics["attacks"])
+        let a = try SafeTensors.decode(try XCTUnwrap(uninterrupted.artifact).bytes, path: "uninterrupted")
+        let b = try SafeTensors.decode(try XCTUnwrap(resumed.artifact).bytes, path: "resumed")
+        XCTAssertEqual(a.tensors.map(\.0), b.tensors.map(\.0))
+        for ((name, x), (_, y)) in zip(a.tensors, b.tensors) { XCTAssertEqual(x.values, y.values, "\(name) differs after the resume") }
+    }
+
     func write(_ bytes: Data) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rt-study-\(UUID().uuidString).safetensors").path
         try bytes.write(to: URL(fileURLWithPath: path))
@@ -131,3 +158,4 @@ final class StudyTrialTests: XCTestCase {
         return path
     }
 }
+
