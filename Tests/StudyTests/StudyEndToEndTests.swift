@@ -160,12 +160,13 @@ enum RTProcess {
         return found
     }
 
-    static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+    /// Runs `rt` (or `executable`) with `arguments`; returns its exit status and output.
+    static func run(_ arguments: [String], in directory: URL, executable: URL? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = try binary()
+        process.executableURL = try executable ?? binary()
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        let log = directory.appendingPathComponent("rt-\(arguments[0])-\(UUID().uuidString.prefix(6)).log")
+        let log = directory.appendingPathComponent("rt-\(URL(fileURLWithPath: arguments[0]).lastPathComponent)-\(UUID().uuidString.prefix(6)).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
