@@ -58,6 +58,26 @@ final class ReplicaProcessTests: XCTestCase {
         XCTAssertLessThan(seconds, 10, "rank 0 noticed after \(seconds) s")
     }
 
+    /// The other way round: rank 0 SIGKILLed (the OOM killer, a scheduler's kill). Its
+    /// `rt replica` children must not train on as orphans: the kernel stops them.
+    func testKillingRankZeroLeavesNoReplicaBehind() throws {
+        var arguments = trainArguments + ["--replicas", "3", "--out", directory.appendingPathComponent("orphans.safetensors").path]
+        arguments[arguments.firstIndex(of: "--epochs")! + 1] = "200"
+        let rank0 = try RTProcess(arguments, log: directory.appendingPathComponent("orphans.log"))
+        defer { rank0.kill(SIGKILL) }
+        XCTAssertTrue(wait(timeout: 120) { rank0.output.contains("\"epoch\"") || !rank0.isRunning }, "no epoch finished:\n\(rank0.output)")
+        let children = rank0.childProcesses()
+        XCTAssertEqual(children.count, 2, "two `rt replica` children:\n\(rank0.output)")
+        rank0.kill(SIGKILL)
+        XCTAssertTrue(wait(timeout: 3) { !children.contains { kill($0, 0) == 0 && !Self.isZombie($0) } },
+                      "replicas \(children) still running 3 s after rank 0 was SIGKILLed")
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(close, offsetBy: 2)] == "Z"
+    }
+
     // MARK: Helpers
 
     struct Trained {
