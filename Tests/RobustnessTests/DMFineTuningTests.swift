@@ -18,14 +18,11 @@ final class DMFineTuningTests: XCTestCase {
     static let dm = ObjectiveSettings(kind: .dm, beta: 500, eps: 2 / 255, steps: 5)
 
     func configuration(classes: String, epochs: Int, objective: ObjectiveSettings?) -> TrainingConfiguration {
-        var c = TrainingConfiguration(model: "small-cnn", dataset: Self.dataset)
+        var c = Fixtures.configuration(epochs: epochs, objective: objective, dataset: Self.dataset)
         c.classes = classes
-        c.epochs = epochs
         c.batchSize = 64
-        c.learningRate = 0.05
         c.threads = 2
         c.seed = 11
-        c.objective = objective
         return c
     }
 
