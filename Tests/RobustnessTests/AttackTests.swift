@@ -195,5 +195,22 @@ final class AttackTests: XCTestCase {
         XCTAssertThrowsError(try withoutGradients {
             try ProjectedGradientAttack.run(model, images: x, loss: .crossEntropy(labels: [0, 1, 2, 0]), settings: PGDSettings(eps: 0.1))
         })
+        let start = x.copy()
+        XCTAssertThrowsError(try ProjectedGradientAttack.run(model, images: x, loss: .crossEntropy(labels: [0, 1, 2, 0]),
+                                                             settings: PGDSettings(eps: 0.1, restarts: 2), start: start), "a given start is one run")
+        XCTAssertThrowsError(try ProjectedGradientAttack.run(model, images: x, loss: .crossEntropy(labels: [0, 1, 2, 0]),
+                                                             settings: PGDSettings(eps: 0.1), start: try start.reshaped([4, 144])))
+    }
+
+    /// A given start is the first iterate, projected like a random one: with step size 0 it is the result.
+    func testGivenStartIsProjectedAndKept() throws {
+        let model = Fixtures.trainedModel
+        let (x, labels) = try Fixtures.batch(4, for: model)
+        let eps: Float = 4 / 255
+        let start = try Tensor(shape: x.shape, values: x.values.enumerated().map { $0.1 + ($0.0 % 2 == 0 ? 0.5 : -0.5) })
+        let adv = try ProjectedGradientAttack.run(model, images: x, loss: .crossEntropy(labels: labels),
+                                                  settings: PGDSettings(eps: eps, steps: 2, stepSize: 0), start: start).images
+        let want = x.values.enumerated().map { i, v in min(max(v + (i % 2 == 0 ? eps : -eps), 0), 1) }
+        XCTAssertEqual(adv.values, want)
     }
 }

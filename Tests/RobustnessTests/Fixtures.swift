@@ -11,7 +11,7 @@ enum Fixtures {
     /// far from robust without a robust objective.
     static let dataset = "synthetic:classes=3,channels=1,size=12,train=1200,test=200,seed=5"
 
-    static func configuration(epochs: Int = 8, objective: ObjectiveSettings? = nil) -> TrainingConfiguration {
+    static func configuration(epochs: Int = 8, objective: ObjectiveSettings? = nil, dataset: String = dataset) -> TrainingConfiguration {
         var c = TrainingConfiguration(model: "small-cnn", dataset: dataset)
         c.epochs = epochs
         c.batchSize = 32

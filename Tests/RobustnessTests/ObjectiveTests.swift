@@ -20,12 +20,14 @@ final class ObjectiveTests: XCTestCase {
         let plain = try robustAccuracy(Fixtures.trainedModel)
         // Budgets for a 12×12 task trained 8 epochs: pgd-at at 8/255 costs too much clean accuracy,
         // so it trains at 4/255; DM's beta is scaled to eps 8/255 (its default 500 is for 0.5/255,
-        // and the feature discrepancy grows with eps²). Measured: plain 0.125 robust accuracy at
-        // 8/255; pgd-at 0.355, TRADES 0.34, DM 0.295, with clean accuracy 0.64-0.69 (plain 0.73).
+        // and the feature discrepancy grows with eps²): 2048 = 0.5 · B · D (batch 32, 128 features),
+        // the weight this test had when DM's term was summed instead of averaged over B × D.
+        // Measured: plain 0.125 robust accuracy at 8/255; pgd-at 0.325, TRADES 0.37, DM 0.27,
+        // with clean accuracy 0.63-0.705 (plain 0.73).
         let objectives: [ObjectiveSettings] = [
             ObjectiveSettings(kind: .pgdAT, eps: 4 / 255, steps: 3),
             ObjectiveSettings(kind: .trades, beta: 3, eps: Self.eps, steps: 3),
-            ObjectiveSettings(kind: .dm, beta: 0.5, eps: Self.eps, steps: 3),
+            ObjectiveSettings(kind: .dm, beta: 2048, eps: Self.eps, steps: 3),
         ]
         for objective in objectives {
             let model = try TrainingRun(Fixtures.configuration(objective: objective)).run(saveTo: nil).model

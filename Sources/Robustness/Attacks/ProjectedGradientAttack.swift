@@ -17,18 +17,31 @@ public struct AdversarialBatch {
 /// Projected gradient ascent on an `AttackLoss` in pixel space: PGD (L∞, L2), FGSM, MI-FGSM,
 /// CW-PGD, and the feature-space attack of DM are all this loop with different settings.
 public enum ProjectedGradientAttack {
+    /// `start`: the first iterate instead of a random one (projected like any iterate; one run,
+    /// no restarts). The objective golden tests feed PyTorch and rt the same start this way.
     public static func run(_ model: ImageClassifier, images clean: Tensor, loss: AttackLoss,
-                           settings: PGDSettings) throws -> AdversarialBatch {
+                           settings: PGDSettings, start: Tensor? = nil) throws -> AdversarialBatch {
         try settings.validate()
         guard Tape.isRecording else {
             throw RobustnessError.invalidSetting(name: "attack", reason: "needs input gradients; it was called inside withoutGradients { }")
         }
         try validate(loss, images: clean, classes: model.modelDescription.numClasses)
+        if let start {
+            guard start.shape == clean.shape else { throw RobustnessError.incompatible("start \(start.shape) for images \(clean.shape)") }
+            guard settings.restarts == 1 else { throw RobustnessError.invalidSetting(name: "restarts", reason: "a given start allows one run, got \(settings.restarts)") }
+        }
         return try AttackScope.run(model) {
             var best: AdversarialBatch?
             for restart in 0..<settings.restarts {
-                var generator = RandomGenerator(seed: settings.seed, stream: "attack/restart \(restart)")
-                let run = try attackOnce(model, clean, loss, settings, generator: &generator)
+                let first: Tensor
+                if let start {
+                    first = start.copy()
+                    PerturbationKernels.project(first, clean: clean, norm: settings.norm, eps: settings.eps)
+                } else {
+                    var generator = RandomGenerator(seed: settings.seed, stream: "attack/restart \(restart)")
+                    first = PerturbationKernels.start(clean, settings.start, norm: settings.norm, eps: settings.eps, generator: &generator)
+                }
+                let run = try attackOnce(model, clean, loss, settings, from: first)
                 guard var kept = best else { best = run; continue }
                 // Keep each example's worst case: restarts can only lower its score.
                 for r in 0..<run.scores.count where run.scores[r] < kept.scores[r] {
@@ -70,10 +83,9 @@ public enum ProjectedGradientAttack {
         }
     }
 
-    /// One run from one start. Must be called inside `AttackScope`.
+    /// One run from one start (`adv`, updated in place). Must be called inside `AttackScope`.
     static func attackOnce(_ model: ImageClassifier, _ clean: Tensor, _ loss: AttackLoss, _ settings: PGDSettings,
-                           generator: inout RandomGenerator) throws -> AdversarialBatch {
-        let adv = PerturbationKernels.start(clean, settings.start, norm: settings.norm, eps: settings.eps, generator: &generator)
+                           from adv: Tensor) throws -> AdversarialBatch {
         let alpha = settings.resolvedStepSize
         let velocity = settings.momentum.map { _ in Tensor(zeros: clean.shape) }
         var zeroGradients = 0
