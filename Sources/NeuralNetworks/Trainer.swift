@@ -4,6 +4,13 @@ import TensorEngine
 public protocol TrainingObjective {
     /// The loss to minimise and the logits on the clean inputs (for the running accuracy).
     func loss(model: ImageClassifier, images: Tensor, labels: [Int]) throws -> (loss: Tensor, logits: Tensor)
+    /// A resumed run goes on after `step` steps: an objective that draws per-step randomness
+    /// (an inner attack's random start) draws what an uninterrupted run would draw next.
+    func resume(atStep step: Int)
+}
+
+extension TrainingObjective {
+    public func resume(atStep step: Int) {}
 }
 
 /// Mean softmax cross-entropy on the clean batch.
@@ -33,7 +40,10 @@ public final class Trainer {
     public private(set) var iteration = 0
 
     /// Continues a run from a checkpoint taken after `iteration` steps: the schedule goes on from there.
-    public func resume(atIteration iteration: Int) { self.iteration = iteration }
+    public func resume(atIteration iteration: Int) {
+        self.iteration = iteration
+        objective.resume(atStep: iteration)
+    }
 
     public init(model: ImageClassifier, optimizer: Optimizer, schedule: LearningRateSchedule = .constant,
                 objective: TrainingObjective = CrossEntropyObjective(), reducer: GradientReducer = LocalReducer()) {

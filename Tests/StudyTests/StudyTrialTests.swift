@@ -125,30 +125,37 @@ final class StudyTrialTests: XCTestCase {
     }
 
     /// Told to stop mid-training, a trial stores a snapshot and ends; the attempt that resumes
-    /// from it ends with the model and metrics of a trial that was never stopped.
+    /// from it ends with the model and metrics of a trial that was never stopped: for plain
+    /// training and for a robust role, whose inner attack draws the random starts it would have.
     func testAStoppedTrialResumesFromItsSnapshotToTheSameModel() throws {
-        let spec = try StudyTrialSpec(role: .standard, parameters: parameters, seed: 4)
-        let uninterrupted = try StudyTrial(spec: spec).run(parentCheckpoint: nil)
+        try assertStopAndResumeMatch(.standard, parent: nil)
+        let source = try XCTUnwrap(try run(.pretrain).artifact).bytes
+        try assertStopAndResumeMatch(.trades, parent: source, extra: ["train_steps": .int(2)])
+    }
+
+    func assertStopAndResumeMatch(_ role: StudyRole, parent: Data?, extra: [String: JSONValue] = [:]) throws {
+        let spec = try StudyTrialSpec(role: role, parameters: parameters.merging(extra) { $1 }, seed: 4)
+        let uninterrupted = try StudyTrial(spec: spec).run(parentCheckpoint: parent)
 
         let flag = CancellationFlag()
         var saved: (Data, Int)?
         var steps = 0
         let snapshots = StudyTrial.Snapshots(resume: nil) { bytes, step in saved = (bytes, step) }
-        XCTAssertThrowsError(try StudyTrial(spec: spec).run(parentCheckpoint: nil, cancellation: flag, progress: { _, _ in
+        XCTAssertThrowsError(try StudyTrial(spec: spec).run(parentCheckpoint: parent, cancellation: flag, progress: { _, _ in
             steps += 1
             if steps == 5 { flag.requestStop() }
-        }, snapshots: snapshots)) { XCTAssertTrue($0 is TrainingStopped, "\($0)") }
-        let (bytes, step) = try XCTUnwrap(saved, "a stopped trial stores a snapshot")
-        XCTAssertEqual(step, 6, "the stop is noticed after the step in progress")
+        }, snapshots: snapshots)) { XCTAssertTrue($0 is TrainingStopped, "\(role): \($0)") }
+        let (bytes, step) = try XCTUnwrap(saved, "\(role): a stopped trial stores a snapshot")
+        XCTAssertEqual(step, 6, "\(role): the stop is noticed after the step in progress")
 
-        let resumed = try StudyTrial(spec: spec).run(parentCheckpoint: nil, snapshots: StudyTrial.Snapshots(resume: (bytes, step)) { _, _ in })
+        let resumed = try StudyTrial(spec: spec).run(parentCheckpoint: parent, snapshots: StudyTrial.Snapshots(resume: (bytes, step)) { _, _ in })
         XCTAssertEqual(resumed.metrics["resumed_from_step"], .int(6))
-        XCTAssertEqual(resumed.metrics["clean_accuracy"], uninterrupted.metrics["clean_accuracy"])
-        XCTAssertEqual(resumed.metrics["attacks"], uninterrupted.metrics["attacks"])
+        XCTAssertEqual(resumed.metrics["clean_accuracy"], uninterrupted.metrics["clean_accuracy"], "\(role)")
+        XCTAssertEqual(resumed.metrics["attacks"], uninterrupted.metrics["attacks"], "\(role)")
         let a = try SafeTensors.decode(try XCTUnwrap(uninterrupted.artifact).bytes, path: "uninterrupted")
         let b = try SafeTensors.decode(try XCTUnwrap(resumed.artifact).bytes, path: "resumed")
         XCTAssertEqual(a.tensors.map(\.0), b.tensors.map(\.0))
-        for ((name, x), (_, y)) in zip(a.tensors, b.tensors) { XCTAssertEqual(x.values, y.values, "\(name) differs after the resume") }
+        for ((name, x), (_, y)) in zip(a.tensors, b.tensors) { XCTAssertEqual(x.values, y.values, "\(role): \(name) differs after the resume") }
     }
 
     func write(_ bytes: Data) throws -> String {

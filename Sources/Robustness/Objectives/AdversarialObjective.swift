@@ -27,6 +27,9 @@ struct StepSeeds {
 
     init(_ base: UInt64) { self.base = base }
 
+    /// Goes on as if `step` steps had drawn their seeds (a resumed run).
+    mutating func skip(to step: Int) { calls = UInt64(max(0, step)) }
+
     mutating func next() -> UInt64 {
         defer { calls += 1 }
         return base &+ calls

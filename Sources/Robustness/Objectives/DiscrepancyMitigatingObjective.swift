@@ -25,6 +25,8 @@ public final class DiscrepancyMitigatingObjective: AdversarialObjective {
         seeds = StepSeeds(seed)
     }
 
+    public func resume(atStep step: Int) { seeds.skip(to: step) }
+
     public func adversarialExamples(model: ImageClassifier, images: Tensor, labels: [Int], start: Tensor?) throws -> Tensor {
         var settings = self.settings
         settings.seed = seeds.next()
