@@ -26,8 +26,9 @@ struct LocalCluster {
 
     /// What the coordinator serves.
     enum Target {
-        /// A sweep file: a new run, or with `resume` the run it created.
-        case sweep(path: String, resume: Bool)
+        /// A sweep file: a new run, or with `resume` the run it created (with `createIfMissing`,
+        /// whichever applies).
+        case sweep(path: String, resume: Bool, createIfMissing: Bool = false)
         /// The run stored in a run directory, from its own stored sweep.
         case runDirectory(URL)
     }
@@ -60,7 +61,7 @@ struct LocalCluster {
     func runDirectory(of target: Target) throws -> URL {
         switch target {
         case let .runDirectory(url): return url
-        case let .sweep(path, _):
+        case let .sweep(path, _, _):
             let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: path))
             return URL(fileURLWithPath: runsDirectory).appendingPathComponent(spec.name)
         }
@@ -80,7 +81,8 @@ struct LocalCluster {
         let common = ["coordinator", "--bind", endpoint, "--runs", runsDirectory, "--quiet"] + heartbeat.arguments
         func coordinatorArguments(resuming: Bool) -> [String] {
             switch target {
-            case let .sweep(path, resume): return common + [path] + (resume || resuming ? ["--resume"] : [])
+            case let .sweep(path, resume, create):
+                return common + [path] + (resume || resuming ? ["--resume"] : create ? ["--create-or-resume"] : [])
             case let .runDirectory(url): return common + ["--resume-dir", url.path]
             }
         }

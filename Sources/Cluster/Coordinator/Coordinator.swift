@@ -10,6 +10,8 @@ public struct CoordinatorSummary: Sendable {
     public var total: Int
     /// Set when the run stopped on request (SIGINT, SIGTERM) before every trial was final.
     public var stoppedBy: Int32? = nil
+    /// Set when the coordinator gave up waiting for workers (`idleTimeout`).
+    public var abandoned: String? = nil
 }
 
 /// The ROUTER side: owns the sweep's store, leases ready trials to workers that ask,
@@ -48,6 +50,9 @@ public final class Coordinator {
     /// A clean stop in progress: no new leases; running trials hand themselves back until the deadline.
     private var stopping: (signal: Int32, deadline: Date)?
     private var nextOwnerHeartbeat = Date()
+    /// The last moment a worker was connected (for `idleTimeout`), and why the run was abandoned.
+    private var lastWorkerSeen = Date()
+    private var abandoned: String?
     /// Set once every trial is final: from then on any worker that speaks is told to leave.
     private var finished = false
 
@@ -64,7 +69,7 @@ public final class Coordinator {
         let existed = FileManager.default.fileExists(atPath: storeURL.path)
         let store = try RunStore(path: storeURL.path)
         let stored = try store.storedSweep()
-        if configuration.resume {
+        if configuration.resume && (stored != nil || !configuration.createIfMissing) {
             guard let stored else { throw CoordinatorError.nothingToResume(runDirectory.path) }
             // The file must be the one the run was created from; stages appended since
             // (`RunStore.appendStages`) are in the store and run as well.
@@ -151,6 +156,13 @@ public final class Coordinator {
                     break
                 }
             }
+            if !sessions.isEmpty { lastWorkerSeen = now }
+            if let idle = configuration.idleTimeout, finishedAt == nil, stopping == nil, now.timeIntervalSince(lastWorkerSeen) > idle {
+                abandoned = "no worker connected for \(Int(idle)) s with \(scheduler.total - scheduler.finalCount) trials to go"
+                log.log(.error, "coordinator", "\(abandoned!); exiting (the run resumes with --resume)")
+                try? store.recordEvent(kind: "abandoned", detail: abandoned!)
+                break
+            }
             if now >= nextOwnerHeartbeat {
                 try? store.ownerHeartbeat(pid: lock.owner.pid)
                 nextOwnerHeartbeat = now.addingTimeInterval(Self.ownerHeartbeat)
@@ -182,7 +194,7 @@ public final class Coordinator {
         let counts = scheduler.counts()
         return CoordinatorSummary(sweep: sweep.name, runDirectory: runDirectory, done: counts[.done] ?? 0,
                                   failed: counts[.failed] ?? 0, total: scheduler.total,
-                                  stoppedBy: finished ? nil : configuration.stop.signal)
+                                  stoppedBy: finished ? nil : configuration.stop.signal, abandoned: abandoned)
     }
 
     // MARK: Stopping

@@ -11,6 +11,13 @@ public struct CoordinatorConfiguration {
     public var runsDirectory: URL
     public var heartbeat: HeartbeatSettings
     public var resume: Bool
+    /// With `resume`: a run that does not exist yet is created instead of refused (a launcher
+    /// that submits, requeues and resubmits the same command).
+    public var createIfMissing = false
+    /// Exit with an error when no worker has been connected for this long while trials remain
+    /// (nil: wait for workers forever), so a batch job whose workers all died does not sit idle
+    /// until its time limit.
+    public var idleTimeout: TimeInterval?
     /// Artifacts travel in chunks of this many bytes.
     public var chunkSize: Int
     /// After the last trial is final, how long to keep answering (status, late workers) before exiting.

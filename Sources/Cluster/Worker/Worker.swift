@@ -107,7 +107,7 @@ public final class Worker {
     /// still waiting for their parents' artifacts are handed back at once; no more work is asked for.
     private func beginStop(_ signal: Int32) {
         stopDeadline = Date().addingTimeInterval(configuration.stopGrace)
-        log.log(.warning, "worker", "\(configuration.name): \(SignalExit.name(signal)): stopping; \(running.count) running trials told to stop")
+        log.log(running.isEmpty ? .info : .warning, "worker", "\(configuration.name): \(SignalExit.name(signal)): stopping; \(running.count) running trials told to stop")
         for flag in running.values { flag.requestStop() }
         for slot in replicaSlots.values { slot.cancel(reason: "worker \(configuration.name) is stopping (\(SignalExit.name(signal)))") }
         for key in assembling.keys.sorted(by: { $0.trialID < $1.trialID }) { handBack(key, "worker \(configuration.name) stopped before the trial started") }

@@ -23,11 +23,12 @@ struct CoordinatorCommand: ParsableCommand {
         abstract: "Serve a sweep to workers over ZeroMQ; the results go to <runs>/<sweep>/rt.sqlite.",
         discussion: """
             One coordinator serves a run: it holds RUNS/<sweep>/coordinator.lock for its whole life, and a second one \
-            (with or without --resume) is refused with exit status 2 naming the holder. SIGINT or SIGTERM stops it \
+            (with or without --resume) is refused with exit status 2 naming the holder; --create-or-resume starts the \
+            run or continues it, whichever applies. SIGINT or SIGTERM stops it \
             cleanly: no new leases, running trials store a snapshot and are handed back, then it exits and prints the \
             command that continues the run; a second signal stops it at once. \
             Exit status: 0 when every trial is done, 3 when the sweep finished with failed trials, 2 when another \
-            coordinator serves the run, 130 after SIGINT, 143 after SIGTERM.
+            coordinator serves the run, 4 when no worker came for --idle-timeout seconds, 130 after SIGINT, 143 after SIGTERM.
             """)
 
     @Argument(help: "The sweep file (YAML); omit with --resume-dir.")
@@ -48,6 +49,12 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue the run stored in <runs>/<sweep> instead of starting a new one.")
     var resume = false
 
+    @Flag(name: .customLong("create-or-resume"), help: "Continue the run stored in <runs>/<sweep> if there is one, else start it (for launchers that submit and requeue the same command).")
+    var createOrResume = false
+
+    @Option(name: .customLong("idle-timeout"), help: "Exit with status 4 when no worker has been connected for this many seconds while trials remain.")
+    var idleTimeout: Double?
+
     @Option(name: .customLong("resume-dir"), help: "Continue the run stored in this run directory from its own stored sweep (no sweep file), appended stages included.")
     var resumeDirectory: String?
 
@@ -67,7 +74,8 @@ struct CoordinatorCommand: ParsableCommand {
 
     func validate() throws {
         guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
-        if resume && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
+        if (resume || createOrResume) && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
+        if let idleTimeout, !(idleTimeout > 0 && idleTimeout.isFinite) { throw ValidationError("--idle-timeout must be a number of seconds > 0, got \(idleTimeout)") }
         guard gangReservation >= 0 && gangReservation.isFinite else { throw ValidationError("--gang-reservation must be a number of seconds >= 0, got \(gangReservation)") }
         guard stopGrace >= 0 && stopGrace.isFinite else { throw ValidationError("--stop-grace must be a number of seconds >= 0, got \(stopGrace)") }
     }
@@ -77,9 +85,12 @@ struct CoordinatorCommand: ParsableCommand {
         StopRequest.installSignalHandlers()
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         let (security, allowList) = try KeyOptions.serverSecurity(keys: keys, allow: allow)
-        let configuration = CoordinatorConfiguration(bind: bind, security: security, allowList: allowList, insecure: insecure,
-                                                     runsDirectory: URL(fileURLWithPath: runs), heartbeat: heartbeat.settings, resume: resume,
+        var configuration = CoordinatorConfiguration(bind: bind, security: security, allowList: allowList, insecure: insecure,
+                                                     runsDirectory: URL(fileURLWithPath: runs), heartbeat: heartbeat.settings,
+                                                     resume: resume || createOrResume,
                                                      gangReservation: gangReservation, stop: .signals, stopGrace: stopGrace)
+        configuration.createIfMissing = createOrResume
+        configuration.idleTimeout = idleTimeout
         let coordinator: Coordinator
         do {
             coordinator = try resumeDirectory.map { try Coordinator(resuming: URL(fileURLWithPath: $0), configuration: configuration) }
@@ -98,6 +109,10 @@ struct CoordinatorCommand: ParsableCommand {
                 Notice.say("stopped by \(SignalExit.name(signal)); continue with: \(again)")
             }
             throw ExitCode(SignalExit.status(signal))
+        }
+        if let abandoned = summary.abandoned {
+            Notice.say("\(abandoned): giving up; continue with: \(ContinueCommand.current(adding: createOrResume ? nil : "--resume"))")
+            throw ExitCode(4)
         }
         if summary.failed > 0 { throw ExitCode(3) }
     }

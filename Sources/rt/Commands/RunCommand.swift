@@ -25,6 +25,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue the run stored in <runs>/<sweep>.")
     var resume = false
 
+    @Flag(name: .customLong("create-or-resume"), help: "Continue the run stored in <runs>/<sweep> if there is one, else start it.")
+    var createOrResume = false
+
     @Option(name: .customLong("resume-dir"), help: "Continue the run stored in this run directory from its own stored sweep (no sweep file).")
     var resumeDirectory: String?
 
@@ -41,7 +44,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
-        if resume && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
+        if (resume || createOrResume) && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
         if append != nil && resumeDirectory == nil { throw ValidationError("--append needs --resume-dir RUN_DIR: stages are appended to a stored run") }
     }
 
@@ -49,7 +52,7 @@ struct RunCommand: ParsableCommand {
         // A stored run goes on with the same command (--resume-dir; appending again adds nothing).
         let cluster = LocalCluster(workers: workers, threads: threads, prefetch: prefetch, runsDirectory: runs,
                                    heartbeat: heartbeat, quiet: quiet,
-                                   continueCommand: ContinueCommand.current(adding: sweep == nil ? nil : "--resume"))
+                                   continueCommand: ContinueCommand.current(adding: sweep == nil || createOrResume ? nil : "--resume"))
         let code: Int32
         if let resumeDirectory {
             let runDirectory = URL(fileURLWithPath: resumeDirectory)
@@ -62,7 +65,7 @@ struct RunCommand: ParsableCommand {
                 code = try cluster.run(.runDirectory(runDirectory))
             }
         } else {
-            code = try cluster.run(.sweep(path: sweep!, resume: resume))
+            code = try cluster.run(.sweep(path: sweep!, resume: resume, createIfMissing: createOrResume))
         }
         if code != 0 { throw ExitCode(code) }
     }

@@ -24,6 +24,9 @@ struct StudyCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue the run stored in RUNS/<sweep> (finished trials are not re-run).")
     var resume = false
 
+    @Flag(name: .customLong("create-or-resume"), help: "Continue the study stored in RUNS/<sweep> if there is one, else start it.")
+    var createOrResume = false
+
     @Flag(name: .long, help: "No progress display.")
     var quiet = false
 
@@ -32,14 +35,14 @@ struct StudyCommand: ParsableCommand {
         let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: sweepPath))
         let runDirectory = URL(fileURLWithPath: runs).appendingPathComponent(spec.name)
         try LocalCluster.refuseIfServed(runDirectory)
-        if !resume && FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
+        if !resume && !createOrResume && FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
             throw ValidationError("\(runDirectory.path) already holds this study: --resume continues it (nothing finished is re-run) and prints its report; --runs DIR starts a new one elsewhere")
         }
         let cluster = LocalCluster(workers: workers, threads: 1, prefetch: 0, runsDirectory: runs,
                                    heartbeat: try HeartbeatOptions.parse([]), quiet: quiet,
-                                   continueCommand: ContinueCommand.current(adding: "--resume"))
+                                   continueCommand: ContinueCommand.current(adding: createOrResume ? nil : "--resume"))
         let started = Date()
-        let status = try cluster.run(.sweep(path: sweepPath, resume: resume))
+        let status = try cluster.run(.sweep(path: sweepPath, resume: resume, createIfMissing: createOrResume))
         // A sweep with failed trials still has a report of what finished; the exit status says it failed.
         if FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
             try StudySummary.print(runDirectory: runDirectory, wallSeconds: Date().timeIntervalSince(started))
