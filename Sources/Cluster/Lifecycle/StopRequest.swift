@@ -10,6 +10,11 @@ import Glibc
 public final class StopRequest: Sendable {
     private let requests = Atomic<Int>(0)
     private let firstSignal = Atomic<Int32>(0)
+    /// CLOCK_MONOTONIC nanoseconds of the first request.
+    private let firstAt = Atomic<Int64>(0)
+    /// Requests this soon after the first are the same request delivered twice (a scheduler
+    /// signals every process of a job, and its batch script passes the signal on as well).
+    static let duplicateWindow: Int64 = 500_000_000
 
     public init() {}
 
@@ -25,7 +30,14 @@ public final class StopRequest: Sendable {
 
     /// Records a request; `signal` is the signal that asked (SIGINT, SIGTERM), or 0 for a caller.
     public func record(_ signal: Int32) {
-        _ = firstSignal.compareExchange(expected: 0, desired: signal == 0 ? SIGTERM : signal, ordering: .relaxed)
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now) // async-signal-safe
+        let nanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        if firstAt.compareExchange(expected: 0, desired: nanoseconds, ordering: .relaxed).exchanged {
+            firstSignal.store(signal == 0 ? SIGTERM : signal, ordering: .relaxed)
+        } else if nanoseconds - firstAt.load(ordering: .relaxed) < Self.duplicateWindow {
+            return
+        }
         requests.add(1, ordering: .relaxed)
     }
 
@@ -34,8 +46,9 @@ public final class StopRequest: Sendable {
 
     /// The signal of the first request (SIGTERM for a request that named none), nil before any.
     public var signal: Int32? {
+        guard count > 0 else { return nil }
         let number = firstSignal.load(ordering: .relaxed)
-        return number == 0 ? nil : number
+        return number == 0 ? SIGTERM : number
     }
 }
 

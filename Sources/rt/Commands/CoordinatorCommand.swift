@@ -105,7 +105,7 @@ struct CoordinatorCommand: ParsableCommand {
         if let signal = summary.stoppedBy {
             // Under `rt run` the parent reports the stop with its own command line.
             if !SupervisedProcess.isSupervised {
-                let again = resumeDirectory == nil ? ContinueCommand.current(adding: "--resume") : ContinueCommand.current()
+                let again = resumeDirectory == nil && !createOrResume ? ContinueCommand.current(adding: "--resume") : ContinueCommand.current()
                 Notice.say("stopped by \(SignalExit.name(signal)); continue with: \(again)")
             }
             throw ExitCode(SignalExit.status(signal))

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A real one-node Slurm on this machine, for the launcher tests: munged, slurmctld and slurmd
+# (Debian's slurm-wlm 22.05) as root, configured in a private directory, with this host as its
+# only node (proctrack/linuxproc, task/none: no cgroups needed).
+#
+#   source scripts/cluster/slurm-local.sh; slurm_local_start DIR; ...; slurm_local_stop
+#
+# After start, SLURM_CONF points at DIR/slurm.conf, so sbatch/squeue/scontrol talk to it.
+# slurm_local_start returns 77 (skip) when not root or when the packages cannot be installed.
+
+slurm_local_start() {
+  local dir=$1
+  if [[ $(id -u) -ne 0 ]]; then echo "slurm-local: SKIP: needs root to run slurmctld and slurmd"; return 77; fi
+  if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1; } \
+      || { echo "slurm-local: SKIP: cannot install slurm-wlm and munge"; return 77; }
+  fi
+  mkdir -p "$dir"/{state,spool,log}
+  local host; host=$(hostname -s)
+  # More CPUs than the machine has (config_overrides): a toy sweep's workers mostly wait, and
+  # two jobs must fit at once.
+  cat >"$dir/slurm.conf" <<EOF
+ClusterName=rt-test
+SlurmctldHost=$host
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+SlurmctldPort=${SLURM_LOCAL_PORT:-16817}
+SlurmdPort=$(( ${SLURM_LOCAL_PORT:-16817} + 1 ))
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+SlurmdParameters=config_overrides
+JobRequeue=1
+KillWait=30
+MinJobAge=600
+ReturnToService=2
+MpiDefault=none
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+NodeName=$host CPUs=8 RealMemory=4000 State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+EOF
+  export SLURM_CONF=$dir/slurm.conf
+  [[ -f /etc/munge/munge.key ]] || mungekey --create >/dev/null 2>&1 || true
+  mkdir -p /run/munge && chown munge:munge /run/munge 2>/dev/null || true
+  if ! pgrep -x munged >/dev/null; then
+    runuser -u munge -- munged 2>/dev/null || munged --force 2>/dev/null || { echo "slurm-local: FAIL: munged did not start"; return 1; }
+  fi
+  slurmctld -f "$SLURM_CONF" || { echo "slurm-local: FAIL: slurmctld did not start"; tail -n 20 "$dir/log/slurmctld.log"; return 1; }
+  slurmd -f "$SLURM_CONF" || { echo "slurm-local: FAIL: slurmd did not start"; tail -n 20 "$dir/log/slurmd.log"; return 1; }
+  SLURM_LOCAL_DIR=$dir
+  local deadline=$((SECONDS + 30))
+  until sinfo -h -N -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; do
+    (( SECONDS < deadline )) || { echo "slurm-local: FAIL: the node never became idle: $(sinfo -h -N -o '%T %E' 2>&1)"; tail -n 20 "$dir/log/slurmd.log"; return 1; }
+    sleep 0.3
+  done
+}
+
+slurm_local_stop() {
+  [[ -n "${SLURM_LOCAL_DIR:-}" ]] || return 0
+  scancel --quiet --user=root 2>/dev/null || true
+  for daemon in slurmd slurmctld; do
+    local pidfile=$SLURM_LOCAL_DIR/$daemon.pid
+    [[ -f "$pidfile" ]] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  local deadline=$((SECONDS + 10))
+  while { [[ -f "$SLURM_LOCAL_DIR/slurmd.pid" ]] && kill -0 "$(cat "$SLURM_LOCAL_DIR/slurmd.pid")" 2>/dev/null; } && (( SECONDS < deadline )); do sleep 0.2; done
+  SLURM_LOCAL_DIR=
+}
