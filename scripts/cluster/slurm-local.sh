@@ -16,6 +16,8 @@ slurm_local_start() {
       || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1; } \
       || { echo "slurm-local: SKIP: cannot install slurm-wlm and munge"; return 77; }
   fi
+  local running; running=$(slurm_local_live_daemons)
+  if [[ -n "$running" ]]; then echo "slurm-local: SKIP: a Slurm daemon is already running here (pid $running)"; return 77; fi
   mkdir -p "$dir"/{state,spool,log}
   local host; host=$(hostname -s)
   # More CPUs than the machine has (config_overrides): a toy sweep's workers mostly wait, and
@@ -66,6 +68,14 @@ EOF
   done
 }
 
+# Pids of live (not zombie) slurmctld/slurmd processes: an init that does not reap leaves zombies.
+slurm_local_live_daemons() {
+  local pid
+  for pid in $(pgrep -x 'slurmctld|slurmd'); do
+    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] || echo -n "$pid "
+  done
+}
+
 slurm_local_stop() {
   [[ -n "${SLURM_LOCAL_DIR:-}" ]] || return 0
   scancel --quiet --user=root 2>/dev/null || true
@@ -73,7 +83,11 @@ slurm_local_stop() {
     local pidfile=$SLURM_LOCAL_DIR/$daemon.pid
     [[ -f "$pidfile" ]] && kill "$(cat "$pidfile")" 2>/dev/null || true
   done
-  local deadline=$((SECONDS + 10))
-  while { [[ -f "$SLURM_LOCAL_DIR/slurmd.pid" ]] && kill -0 "$(cat "$SLURM_LOCAL_DIR/slurmd.pid")" 2>/dev/null; } && (( SECONDS < deadline )); do sleep 0.2; done
+  local deadline=$((SECONDS + 15))
+  for daemon in slurmd slurmctld; do
+    local pidfile=$SLURM_LOCAL_DIR/$daemon.pid
+    while [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.2; done
+    [[ -f "$pidfile" ]] && kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
+  done
   SLURM_LOCAL_DIR=
 }

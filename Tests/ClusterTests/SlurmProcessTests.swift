@@ -1,0 +1,206 @@
+import Foundation
+import XCTest
+@testable import Cluster
+
+/// `sbatch cluster/slurm/rt.sbatch SWEEP` against a real one-node Slurm (slurmctld, slurmd and
+/// munged started by scripts/cluster/slurm-local.sh): completion, requeue, the time-limit
+/// signal, dead workers and two jobs at once. Needs root; skipped (with the reason) otherwise.
+final class SlurmProcessTests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var slurmDirectory: URL?
+    static var skipReason: String?
+    var directory: URL!
+
+    override class func setUp() {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rt-slurm-\(getpid())")
+        let (status, output) = shell("source '\(repository.path)/scripts/cluster/slurm-local.sh' && slurm_local_start '\(dir.path)'")
+        if status == 0 { slurmDirectory = dir } else { skipReason = output.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    override class func tearDown() {
+        guard let dir = slurmDirectory else { return }
+        _ = shell("source '\(repository.path)/scripts/cluster/slurm-local.sh' && export SLURM_CONF='\(dir.path)/slurm.conf' SLURM_LOCAL_DIR='\(dir.path)' && slurm_local_stop")
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    override func setUpWithError() throws {
+        guard Self.slurmDirectory != nil else { throw XCTSkip(Self.skipReason ?? "no Slurm") }
+        _ = try ProcessHarness.rtBinary()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-slurm-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        _ = Self.shell("scancel --quiet --user=root", environment: slurmEnvironment())
+        if (testRun?.failureCount ?? 0) > 0 {
+            print(Self.shell("tail -n 40 \(directory.path)/rt-*.out \(directory.path)/slurm-jobs/*/*.log").output)
+            print("test files kept in \(directory.path)")
+        } else if let directory {
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    // MARK: Slurm
+
+    @discardableResult
+    static func shell(_ command: String, environment: [String: String]? = nil, in directory: URL? = nil) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", command]
+        if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = directory }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch { return (-1, "\(error)") }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    func slurmEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["SLURM_CONF"] = Self.slurmDirectory.map { $0.appendingPathComponent("slurm.conf").path }
+        environment["RT_BINARY"] = try? ProcessHarness.rtBinary().path
+        environment.merge(extra) { $1 }
+        return environment
+    }
+
+    /// `sbatch OPTIONS rt.sbatch SWEEP` from the test directory; the job id.
+    func submit(_ sweep: URL, _ options: [String], environment: [String: String] = [:]) throws -> String {
+        let script = Self.repository.appendingPathComponent("cluster/slurm/rt.sbatch").path
+        let (status, output) = Self.shell((["sbatch", "--parsable"] + options + [script, sweep.path]).joined(separator: " "),
+                                          environment: slurmEnvironment(environment), in: directory)
+        XCTAssertEqual(status, 0, output)
+        return try XCTUnwrap(output.split(separator: "\n").last.map { String($0.split(separator: ";")[0]) }, output)
+    }
+
+    /// One field of `scontrol show job`, e.g. JobState, Restarts, ExitCode.
+    func jobField(_ job: String, _ field: String) -> String? {
+        let text = Self.shell("scontrol show job \(job)", environment: slurmEnvironment()).output
+        for token in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) where token.hasPrefix(field + "=") {
+            return String(token.dropFirst(field.count + 1))
+        }
+        return nil
+    }
+
+    func waitForState(_ job: String, _ states: Set<String>, timeout: TimeInterval) -> String? {
+        var state: String?
+        _ = ProcessHarness.waitUntil(timeout: timeout) {
+            state = self.jobField(job, "JobState")
+            return state.map(states.contains) ?? false
+        }
+        return state
+    }
+
+    /// Slurm holds a requeued job for about two minutes (BeginTime); an administrator releases it.
+    func releaseRequeued(_ job: String) {
+        XCTAssertEqual(waitForState(job, ["PENDING"], timeout: 60), "PENDING")
+        Self.shell("scontrol update jobid=\(job) StartTime=now", environment: slurmEnvironment())
+    }
+
+    // MARK: Runs
+
+    func sweep(_ name: String, trials: Int, seconds: Double) throws -> URL {
+        let url = directory.appendingPathComponent("\(name).yaml")
+        try """
+            name: \(name)
+            retries: 0
+            stages:
+              - name: nap
+                job: sleep
+                parameters: {seconds: \(seconds)}
+                grid: {index: {range: [0, \(trials)]}}
+            """.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    func store(_ name: String) throws -> RunStore {
+        try RunStore(path: RunStore.url(runDirectory: directory.appendingPathComponent("runs/\(name)")).path, readOnly: true)
+    }
+
+    func doneCount(_ name: String) -> Int { ((try? store(name).counts()) ?? [:])[.done] ?? 0 }
+
+    func assertAllDoneExactlyOnce(_ name: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let store = try store(name)
+        XCTAssertEqual(try store.report().counts, ["done": count], file: file, line: line)
+        var done: [String: Int] = [:]
+        for event in try store.events() where event.kind == "done" { done[event.trial ?? "", default: 0] += 1 }
+        XCTAssertEqual(done.count, count, file: file, line: line)
+        XCTAssertTrue(done.values.allSatisfy { $0 == 1 }, "done twice: \(done.filter { $0.value != 1 })", file: file, line: line)
+    }
+
+    // MARK: Tests
+
+    func testSweepCompletesWithOneNamedWorkerPerTaskAndTheirOwnLogs() throws {
+        let job = try submit(try sweep("toy", trials: 40, seconds: 0.1), ["--ntasks=2"])
+        XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "COMPLETED")
+        XCTAssertEqual(jobField(job, "ExitCode"), "0:0")
+        try assertAllDoneExactlyOnce("toy", count: 40)
+        XCTAssertEqual(Set(try store("toy").report().trials.compactMap(\.worker)), ["slurm-\(job)-0", "slurm-\(job)-1"])
+        for log in ["coordinator.log", "worker-0.log", "worker-1.log"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("slurm-jobs/\(job)/\(log)").path), log)
+        }
+    }
+
+    /// `scontrol requeue` mid-sweep (what preemption with requeue does): the job stops cleanly,
+    /// restarts, continues the same run from the snapshots and ends with every trial done once.
+    func testRequeueMidSweepContinuesTheSameRun() throws {
+        let job = try submit(try sweep("requeued", trials: 16, seconds: 1), ["--ntasks=2"])
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 90) { self.doneCount("requeued") >= 3 })
+        Self.shell("scontrol requeue \(job)", environment: slurmEnvironment())
+        releaseRequeued(job)
+        XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "COMPLETED")
+        XCTAssertEqual(jobField(job, "Restarts"), "1")
+        try assertAllDoneExactlyOnce("requeued", count: 16)
+        let events = try store("requeued").events()
+        XCTAssertFalse(events.contains { $0.kind == "failed" })
+        XCTAssertTrue(events.contains { $0.kind == "interrupted" }, "the running trials were handed back")
+        let trials = try store("requeued").report().trials
+        for event in events where event.kind == "resumes" {
+            let trial = try XCTUnwrap(trials.first { $0.id == event.trial })
+            XCTAssertGreaterThan(trial.metrics?["resumed_from_step"]?.intValue ?? 0, 0, "\(trial.id) went on from its snapshot")
+        }
+    }
+
+    /// The time-limit warning (`--signal=B:TERM@120` sends SIGTERM to the batch script alone, as
+    /// `scancel --batch --signal=TERM` does): a clean stop, then the job requeues itself.
+    func testTimeLimitSignalStopsCleanlyAndRequeuesTheJob() throws {
+        let job = try submit(try sweep("limit", trials: 16, seconds: 1), ["--ntasks=2"])
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 90) { self.doneCount("limit") >= 3 })
+        Self.shell("scancel --batch --signal=TERM \(job)", environment: slurmEnvironment())
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 60) { self.jobField(job, "Restarts") == "1" }, "the job requeued itself")
+        releaseRequeued(job)
+        XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "COMPLETED")
+        try assertAllDoneExactlyOnce("limit", count: 16)
+        XCTAssertEqual(try store("limit").events().filter { $0.kind == "stopped" }.count, 1)
+    }
+
+    /// Every worker killed and none restarted: the job ends with a clear error within the idle
+    /// timeout, not at its time limit.
+    func testJobWhoseWorkersAllDiedEndsWithAClearError() throws {
+        let job = try submit(try sweep("orphaned", trials: 20, seconds: 2), ["--ntasks=2"],
+                             environment: ["RT_WORKER_RESTARTS": "0", "RT_IDLE_TIMEOUT": "4"])
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 90) {
+            ((try? self.store("orphaned").events()) ?? []).filter { $0.kind == "worker-registered" }.count >= 2
+        })
+        Self.shell("pkill -KILL -f 'worker .*--name slurm-\(job)-'")
+        XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 60), "FAILED")
+        XCTAssertEqual(jobField(job, "ExitCode"), "4:0")
+        let output = (try? String(contentsOf: directory.appendingPathComponent("rt-\(job).out"), encoding: .utf8)) ?? ""
+        XCTAssertTrue(output.contains("no worker was connected"), output)
+    }
+
+    /// Two jobs at once, each with its own port and keys: each run is served by its own workers only.
+    func testTwoJobsAtOnceDoNotInterfere() throws {
+        let first = try submit(try sweep("first", trials: 20, seconds: 0.2), ["--ntasks=1"])
+        let second = try submit(try sweep("second", trials: 20, seconds: 0.2), ["--ntasks=1"])
+        for job in [first, second] {
+            XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "COMPLETED", job)
+        }
+        try assertAllDoneExactlyOnce("first", count: 20)
+        try assertAllDoneExactlyOnce("second", count: 20)
+        XCTAssertEqual(Set(try store("first").report().trials.compactMap(\.worker)), ["slurm-\(first)-0"])
+        XCTAssertEqual(Set(try store("second").report().trials.compactMap(\.worker)), ["slurm-\(second)-0"])
+    }
+}
