@@ -71,7 +71,7 @@ EOF
 # Pids of live (not zombie) slurmctld/slurmd processes: an init that does not reap leaves zombies.
 slurm_local_live_daemons() {
   local pid
-  for pid in $(pgrep -x 'slurmctld|slurmd'); do
+  for pid in $(pgrep -x slurmctld) $(pgrep -x slurmd); do
     [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] || echo -n "$pid "
   done
 }
