@@ -20,7 +20,7 @@ final class SlurmProcessTests: XCTestCase {
     override class func tearDown() {
         guard let dir = slurmDirectory else { return }
         _ = shell("source '\(repository.path)/scripts/cluster/slurm-local.sh' && export SLURM_CONF='\(dir.path)/slurm.conf' SLURM_LOCAL_DIR='\(dir.path)' && slurm_local_stop")
-        try? FileManager.default.removeItem(at: dir)
+        if ProcessInfo.processInfo.environment["RT_KEEP_SLURM"] == nil { try? FileManager.default.removeItem(at: dir) }
     }
 
     override func setUpWithError() throws {
@@ -93,10 +93,10 @@ final class SlurmProcessTests: XCTestCase {
         return state
     }
 
-    /// Slurm holds a requeued job for about two minutes (BeginTime); an administrator releases it.
-    func releaseRequeued(_ job: String) {
+    /// A requeued job waits (BeginTime) for its old credential to expire: `cred_expire`, 10 s in
+    /// slurm-local.sh's configuration; starting it earlier makes the node refuse it.
+    func waitForRequeue(_ job: String) {
         XCTAssertEqual(waitForState(job, ["PENDING"], timeout: 60), "PENDING")
-        Self.shell("scontrol update jobid=\(job) StartTime=now", environment: slurmEnvironment())
     }
 
     // MARK: Runs
@@ -149,7 +149,7 @@ final class SlurmProcessTests: XCTestCase {
         let job = try submit(try sweep("requeued", trials: 16, seconds: 1), ["--ntasks=2"])
         XCTAssertTrue(ProcessHarness.waitUntil(timeout: 90) { self.doneCount("requeued") >= 3 })
         Self.shell("scontrol requeue \(job)", environment: slurmEnvironment())
-        releaseRequeued(job)
+        waitForRequeue(job)
         XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "COMPLETED")
         XCTAssertEqual(jobField(job, "Restarts"), "1")
         try assertAllDoneExactlyOnce("requeued", count: 16)
@@ -163,6 +163,46 @@ final class SlurmProcessTests: XCTestCase {
         }
     }
 
+    /// A study (pretrain -> finetune) requeued while the fine-tuning trains: the restarted job
+    /// goes on from that trial's snapshot, and the study ends with every trial done once.
+    func testRequeuedStudyContinuesTheTrainingFromItsSnapshot() throws {
+        let dataset = "synthetic:classes=4,channels=1,size=28,train=2400,test=200,seed=9"
+        let url = directory.appendingPathComponent("study.yaml")
+        try """
+            name: study
+            seeds: [1]
+            retries: 0
+            stages:
+              - name: pretrain
+                job: pretrain
+                parameters: {model: small-cnn, source: {dataset: "\(dataset)", classes: 0-1, epochs: 1}, batch_size: 32, attacks: []}
+              - name: finetune
+                job: finetune
+                from: pretrain
+                parameters:
+                  model: small-cnn
+                  target: {dataset: "\(dataset)", classes: 2-3, per_class: 500, epochs: 12}
+                  batch_size: 32
+                  attack_examples: 20
+                  attacks: [{attack: fgsm, eps: [8/255]}]
+            """.write(to: url, atomically: true, encoding: .utf8)
+        let job = try submit(url, ["--ntasks=2"])
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 120) {
+            ((try? self.store("study").events()) ?? []).contains { $0.kind == "leased" && $0.trial == "finetune-0000" }
+        })
+        Thread.sleep(forTimeInterval: 3) // well into its 12 epochs (about 380 steps)
+        Self.shell("scontrol requeue \(job)", environment: slurmEnvironment())
+        waitForRequeue(job)
+        XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 240), "COMPLETED")
+        try assertAllDoneExactlyOnce("study", count: 2)
+        let events = try store("study").events()
+        let snapshot = try XCTUnwrap(events.first { $0.kind == "checkpoint" && $0.trial == "finetune-0000" }, "the fine-tuning stored a snapshot")
+        let finetune = try XCTUnwrap(try store("study").report().trials.first { $0.id == "finetune-0000" })
+        let step = try XCTUnwrap(finetune.metrics?["resumed_from_step"]?.intValue)
+        XCTAssertGreaterThan(step, 0)
+        XCTAssertTrue(snapshot.detail.hasSuffix("step \(step)"), "\(snapshot.detail) vs resumed from \(step)")
+    }
+
     /// The time-limit warning (`--signal=B:TERM@120` sends SIGTERM to the batch script alone, as
     /// `scancel --batch --signal=TERM` does): a clean stop, then the job requeues itself.
     func testTimeLimitSignalStopsCleanlyAndRequeuesTheJob() throws {
@@ -170,7 +210,7 @@ final class SlurmProcessTests: XCTestCase {
         XCTAssertTrue(ProcessHarness.waitUntil(timeout: 90) { self.doneCount("limit") >= 3 })
         Self.shell("scancel --batch --signal=TERM \(job)", environment: slurmEnvironment())
         XCTAssertTrue(ProcessHarness.waitUntil(timeout: 60) { self.jobField(job, "Restarts") == "1" }, "the job requeued itself")
-        releaseRequeued(job)
+        waitForRequeue(job)
         XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "COMPLETED")
         try assertAllDoneExactlyOnce("limit", count: 16)
         XCTAssertEqual(try store("limit").events().filter { $0.kind == "stopped" }.count, 1)

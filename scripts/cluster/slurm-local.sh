@@ -28,6 +28,9 @@ SlurmctldHost=$host
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+# A killed job's credential stays revoked on its node this long, and a requeued job waits as
+# long before it may start again (the default 120 s would make each requeue test wait 2 min).
+AuthInfo=cred_expire=10
 SlurmctldPort=${SLURM_LOCAL_PORT:-16817}
 SlurmdPort=$(( ${SLURM_LOCAL_PORT:-16817} + 1 ))
 StateSaveLocation=$dir/state
