@@ -2,36 +2,8 @@ import Foundation
 import XCTest
 @testable import Cluster
 
-/// Real `rt` processes over real sockets. Heartbeats every 200 ms and a 1 s liveness window:
-/// failures are found fast, yet a process starved for a few hundred ms on a busy 2-core
-/// machine is not declared dead (which would make "attempts == 1" assertions flaky).
-final class ClusterProcessTests: XCTestCase {
-    var harness: ProcessHarness!
-    let fast = ["--heartbeat-ms", "200", "--liveness", "5"]
-
-    override func setUpWithError() throws {
-        _ = try ProcessHarness.rtBinary()
-        harness = try ProcessHarness(testName: name.filter { $0.isLetter || $0.isNumber })
-    }
-
-    override func tearDown() {
-        let failed = (testRun?.failureCount ?? 0) > 0
-        if failed { print(harness.logs()); print("test files kept in \(harness.directory.path)") }
-        harness.tearDown(keepOnFailure: failed)
-    }
-
-    private func sleepSweep(_ name: String, trials: Int, seconds: Double, retries: Int = 2) throws -> URL {
-        try harness.writeSweep(name, """
-            name: \(name)
-            retries: \(retries)
-            stages:
-              - name: nap
-                job: sleep
-                parameters: {seconds: \(seconds)}
-                grid: {index: {range: [0, \(trials)]}}
-            """)
-    }
-
+/// Real `rt` processes over real sockets.
+final class ClusterProcessTests: ClusterProcessTestCase {
     func startCoordinator(_ sweep: URL, endpoint: String, extra: [String] = [], label: String = "coordinator") throws -> SpawnedProcess {
         try harness.spawn(label, ["coordinator", sweep.path, "--bind", endpoint, "--runs", harness.runs.path] + fast + extra)
     }
@@ -39,19 +11,6 @@ final class ClusterProcessTests: XCTestCase {
     @discardableResult
     func startWorker(_ name: String, endpoint: String, extra: [String] = []) throws -> SpawnedProcess {
         try harness.spawn(name, ["worker", "--connect", endpoint, "--name", name] + fast + extra)
-    }
-
-    /// Every trial done, with exactly one `done` event each.
-    func assertAllDoneExactlyOnce(_ sweep: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws -> SweepReport {
-        let store = try harness.store(sweep)
-        let report = try store.report()
-        XCTAssertEqual(report.trials.count, count, file: file, line: line)
-        XCTAssertEqual(report.counts, ["done": count], harness.logs(), file: file, line: line)
-        var doneEvents: [String: Int] = [:]
-        for event in try store.events() where event.kind == "done" { doneEvents[event.trial ?? "", default: 0] += 1 }
-        XCTAssertEqual(doneEvents.count, count, file: file, line: line)
-        XCTAssertTrue(doneEvents.values.allSatisfy { $0 == 1 }, "a trial was done twice: \(doneEvents.filter { $0.value != 1 })", file: file, line: line)
-        return report
     }
 
     func testHundredTrialsOverThreeWorkersAreEachDoneOnce() throws {

@@ -103,15 +103,7 @@ final class SlurmProcessTests: XCTestCase {
 
     func sweep(_ name: String, trials: Int, seconds: Double) throws -> URL {
         let url = directory.appendingPathComponent("\(name).yaml")
-        try """
-            name: \(name)
-            retries: 0
-            stages:
-              - name: nap
-                job: sleep
-                parameters: {seconds: \(seconds)}
-                grid: {index: {range: [0, \(trials)]}}
-            """.write(to: url, atomically: true, encoding: .utf8)
+        try SweepText.sleep(name, trials: trials, seconds: seconds, retries: 0).write(to: url, atomically: true, encoding: .utf8)
         return url
     }
 
@@ -122,12 +114,7 @@ final class SlurmProcessTests: XCTestCase {
     func doneCount(_ name: String) -> Int { ((try? store(name).counts()) ?? [:])[.done] ?? 0 }
 
     func assertAllDoneExactlyOnce(_ name: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        let store = try store(name)
-        XCTAssertEqual(try store.report().counts, ["done": count], file: file, line: line)
-        var done: [String: Int] = [:]
-        for event in try store.events() where event.kind == "done" { done[event.trial ?? "", default: 0] += 1 }
-        XCTAssertEqual(done.count, count, file: file, line: line)
-        XCTAssertTrue(done.values.allSatisfy { $0 == 1 }, "done twice: \(done.filter { $0.value != 1 })", file: file, line: line)
+        try StoreChecks.assertAllDoneExactlyOnce(try store(name), count: count, file: file, line: line)
     }
 
     // MARK: Tests

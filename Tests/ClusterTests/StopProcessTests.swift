@@ -5,33 +5,7 @@ import XCTest
 /// The edges a user and a scheduler hit: Ctrl-C at a terminal, SIGTERM then SIGKILL, a second
 /// coordinator started by mistake, a coordinator the OOM killer takes. After each: by pid,
 /// nothing of the run is left running; by the store, nothing was lost or done twice.
-final class StopProcessTests: XCTestCase {
-    var harness: ProcessHarness!
-    let fast = ["--heartbeat-ms", "200", "--liveness", "5"]
-
-    override func setUpWithError() throws {
-        _ = try ProcessHarness.rtBinary()
-        harness = try ProcessHarness(testName: name.filter { $0.isLetter || $0.isNumber })
-    }
-
-    override func tearDown() {
-        let failed = (testRun?.failureCount ?? 0) > 0
-        if failed { print(harness.logs()); print("test files kept in \(harness.directory.path)") }
-        harness.tearDown(keepOnFailure: failed)
-    }
-
-    private func sleepSweep(_ name: String, trials: Int, seconds: Double) throws -> URL {
-        try harness.writeSweep(name, """
-            name: \(name)
-            retries: 0
-            stages:
-              - name: nap
-                job: sleep
-                parameters: {seconds: \(seconds)}
-                grid: {index: {range: [0, \(trials)]}}
-            """)
-    }
-
+final class StopProcessTests: ClusterProcessTestCase {
     private func run(_ sweep: URL, _ label: String, extra: [String] = []) throws -> SpawnedProcess {
         try harness.spawn(label, ["run", sweep.path, "--workers", "2", "--runs", harness.runs.path, "--quiet"] + fast + extra)
     }
@@ -58,22 +32,12 @@ final class StopProcessTests: XCTestCase {
         return stat[stat.index(close, offsetBy: 2)] != "Z"
     }
 
-    /// Every trial done, with exactly one `done` event each, none failed.
-    private func assertAllDoneExactlyOnce(_ sweep: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        let store = try harness.store(sweep)
-        XCTAssertEqual(try store.report().counts, ["done": count], harness.logs(), file: file, line: line)
-        var done: [String: Int] = [:]
-        for event in try store.events() where event.kind == "done" { done[event.trial ?? "", default: 0] += 1 }
-        XCTAssertEqual(done.count, count, file: file, line: line)
-        XCTAssertTrue(done.values.allSatisfy { $0 == 1 }, "done twice: \(done.filter { $0.value != 1 })", file: file, line: line)
-    }
-
     /// SIGINT, SIGTERM and SIGKILL of `rt run`, one after the other on the same run: each time no
     /// process of the run is alive 3 s later; the first two exit 130 and 143 and print the
     /// command that continues; the run then finishes with every trial done once, the
     /// interrupted ones with their attempt given back (retries: 0, yet nothing failed).
     func testSignalsToRunLeaveNothingRunningAndLoseNothing() throws {
-        let sweep = try sleepSweep("stop", trials: 24, seconds: 1)
+        let sweep = try sleepSweep("stop", trials: 24, seconds: 1, retries: 0)
         var doneBefore = 0
         for (round, signal) in [SIGINT, SIGTERM, SIGKILL].enumerated() {
             let eventsBefore = (try? harness.store("stop").events().count) ?? 0
@@ -113,7 +77,7 @@ final class StopProcessTests: XCTestCase {
     func testCtrlCAtATerminalStopsTheRun() throws {
         let script = URL(fileURLWithPath: "/usr/bin/script")
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: script.path), "needs util-linux's script(1) for a pseudo-terminal")
-        let sweep = try sleepSweep("ctrl-c", trials: 20, seconds: 1)
+        let sweep = try sleepSweep("ctrl-c", trials: 20, seconds: 1, retries: 0)
         let command = ([try ProcessHarness.rtBinary().path, "run", sweep.path, "--workers", "2", "--runs", harness.runs.path] + fast)
             .map { "'\($0)'" }.joined(separator: " ")
         let process = Process()
@@ -144,7 +108,7 @@ final class StopProcessTests: XCTestCase {
     /// refused with exit status 2 naming the holder; once the holder is SIGKILLed, --resume
     /// takes the run over without any cleaning up.
     func testSecondCoordinatorIsRefusedUntilTheHolderDies() throws {
-        let sweep = try sleepSweep("owned", trials: 6, seconds: 0.1)
+        let sweep = try sleepSweep("owned", trials: 6, seconds: 0.1, retries: 0)
         let holder = try harness.spawn("holder", ["coordinator", sweep.path, "--bind", harness.ipcEndpoint(), "--runs", harness.runs.path] + fast)
         XCTAssertEqual(try harness.coordinatorInfo("owned").pid, holder.pid)
         let attempts = [
@@ -174,7 +138,7 @@ final class StopProcessTests: XCTestCase {
     /// The OOM killer takes the coordinator of `rt run`: it is restarted with --resume, the
     /// workers reconnect by themselves, and the sweep ends with every trial done once.
     func testKilledCoordinatorOfRunIsRestartedAndTheSweepFinishes() throws {
-        let sweep = try sleepSweep("restart", trials: 100, seconds: 0.1)
+        let sweep = try sleepSweep("restart", trials: 100, seconds: 0.1, retries: 0)
         let run = try run(sweep, "run")
         XCTAssertTrue(ProcessHarness.waitUntil(timeout: 60) { self.doneCount("restart") >= 20 }, harness.logs())
         let first = try harness.coordinatorInfo("restart").pid
@@ -189,7 +153,7 @@ final class StopProcessTests: XCTestCase {
     /// is handed back at once, long before the 10 s liveness window would notice; the worker
     /// exits 143; the next worker goes on from the snapshot.
     func testStoppedWorkerHandsBackItsTrialWhichResumesFromItsSnapshot() throws {
-        let sweep = try sleepSweep("preempt", trials: 1, seconds: 3)
+        let sweep = try sleepSweep("preempt", trials: 1, seconds: 3, retries: 0)
         let slow = ["--heartbeat-ms", "200", "--liveness", "50"]
         let endpoint = harness.ipcEndpoint()
         let coordinator = try harness.spawn("coordinator", ["coordinator", sweep.path, "--bind", endpoint, "--runs", harness.runs.path] + slow)
