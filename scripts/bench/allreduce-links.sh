@@ -104,7 +104,10 @@ for path in files:
                         "ring_of_rate": round(row["ringBusGbitps"] / rate_gbps, 4),
                         "ring_over_naive": round(row["ringBusGbitps"] / row["naiveBusGbitps"], 3),
                         "ring_seconds": row["ringSeconds"], "ring_repetitions": row["ringRepetitions"],
-                        "naive_seconds": row["naiveSeconds"], "naive_repetitions": row["naiveRepetitions"]})
+                        "naive_seconds": row["naiveSeconds"], "naive_repetitions": row["naiveRepetitions"],
+                        # cores busy during each timed series: the k ranks' own, and machine-wide
+                        "ring_cores": {"ranks": round(row["ringRanksCores"], 2), "machine": round(row["ringMachineCores"], 2)},
+                        "naive_cores": {"ranks": round(row["naiveRanksCores"], 2), "machine": round(row["naiveMachineCores"], 2)}})
 results.sort(key=lambda r: (r["ranks"], r["mib"]))
 out = {"rate_gbps": rate_gbps, "results": results, "piece_bytes": run["pieceBytes"], "curve": run["curve"],
        "tbf": {"burst": burst, "latency": latency}, "mtu": mtu, "load_average": loads}
@@ -114,7 +117,8 @@ else:
     print(f"rate {rate_gbps:g} Gbit/s, MTU {mtu}, tbf burst {burst} latency {latency}")
     for r in results:
         print(f"k={r['ranks']} {r['mib']:3d} MiB: ring {r['ring_bus_gbps']:.3f} Gbit/s ({r['ring_of_rate']:.0%} of rate), "
-              f"naive {r['naive_bus_gbps']:.3f} Gbit/s, ring/naive {r['ring_over_naive']:.2f}x")
+              f"naive {r['naive_bus_gbps']:.3f} Gbit/s, ring/naive {r['ring_over_naive']:.2f}x; cores (ranks/machine) "
+              f"ring {r['ring_cores']['ranks']}/{r['ring_cores']['machine']}, naive {r['naive_cores']['ranks']}/{r['naive_cores']['machine']}")
     for l in loads:
         print(f"k={l['ranks']}: load average {l['before']} before, {l['after']} after; {l['cores_busy']} cores busy on average")
 PY

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Cluster
 import Foundation
 
@@ -15,6 +16,13 @@ extension BenchAllreduceCommand {
         var naiveRepetitions: Int
         var naiveSeconds: Double
         var naiveBusGbitps: Double
+        /// Cores in use on average during each timed series: by the k ranks together (their own
+        /// CPU time, libzmq's threads and the kernel work charged to them) and machine-wide. The
+        /// difference is everything else this machine ran meanwhile.
+        var ringRanksCores: Double
+        var ringMachineCores: Double
+        var naiveRanksCores: Double
+        var naiveMachineCores: Double
     }
     struct HostResults: Codable {
         var ranks: Int
@@ -65,7 +73,9 @@ extension BenchAllreduceCommand {
             let sent = Double(2 * (k - 1) * count * 4 / k) * 8 / 1e9 // Gbit each rank sends per all-reduce
             rows.append(HostRow(megabytes: megabytes, ringRepetitions: ringTimes.repetitions, ringSeconds: ringTimes.seconds,
                                 ringBusGbitps: sent / ringTimes.seconds, naiveRepetitions: naiveTimes.repetitions,
-                                naiveSeconds: naiveTimes.seconds, naiveBusGbitps: sent / naiveTimes.seconds))
+                                naiveSeconds: naiveTimes.seconds, naiveBusGbitps: sent / naiveTimes.seconds,
+                                ringRanksCores: ringTimes.ranksCores, ringMachineCores: ringTimes.machineCores,
+                                naiveRanksCores: naiveTimes.ranksCores, naiveMachineCores: naiveTimes.machineCores))
             if rank == 0 && !json {
                 let r = rows.last!
                 print(String(format: "k=%d %4d MiB: ring %.1f ms, bus %.3f Gbit/s | naive %.1f ms, bus %.3f Gbit/s (ring %.2fx)",
@@ -82,19 +92,25 @@ extension BenchAllreduceCommand {
 
     /// Runs `body` once untimed (connections warm, and its time sizes the series), then a series
     /// of `--seconds` (at least 3 runs; rank 0's count, so every rank runs the same number) timed
-    /// between two barriers. Returns seconds per run and the count.
+    /// between two barriers. Returns seconds per run, the count, and the cores the ranks (summed
+    /// over the ring) and the whole machine used meanwhile (meaningful on rank 0).
     private func timed(agreeingWith ring: RingCommunicator, steps: StepCounter, barrier: (() throws -> Void)? = nil,
-                       _ body: () throws -> Void) throws -> (seconds: Double, repetitions: Int) {
+                       _ body: () throws -> Void) throws -> (seconds: Double, repetitions: Int, ranksCores: Double, machineCores: Double) {
         let probe = Date()
         try body()
         let mine = Int64(max(3, Int(seconds / max(Date().timeIntervalSince(probe), 1e-4))))
         let counts = try ring.gather(withUnsafeBytes(of: mine.bigEndian) { Array($0) }, step: steps.take(), bucket: 1)
         let repetitions = Int(counts[0].reduce(Int64(0)) { $0 << 8 | Int64($1) })
         try barrier?()
-        let start = Date()
+        let (cpu0, machine0, start) = (EngineBenchmark.cpuSeconds(), MachineCPU.sample(), Date())
         for _ in 0..<repetitions { try body() }
         try barrier?()
-        return (Date().timeIntervalSince(start) / Double(repetitions), repetitions)
+        let wall = Date().timeIntervalSince(start)
+        let machineCores = MachineCPU.sample().cores(since: machine0)
+        let cpu = EngineBenchmark.cpuSeconds() - cpu0
+        let cpus = try ring.gather(withUnsafeBytes(of: cpu.bitPattern.bigEndian) { Array($0) }, step: steps.take(), bucket: 1)
+        let ranksCPU = cpus.map { Double(bitPattern: $0.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }) }.reduce(0, +)
+        return (wall / Double(repetitions), repetitions, ranksCPU / wall, machineCores)
     }
 
     /// Both all-reduces must really sum: rank r contributes r + 1 everywhere, the totals are
@@ -118,4 +134,21 @@ extension BenchAllreduceCommand {
 private final class StepCounter {
     private var next = 0
     func take() -> Int { defer { next += 1 }; return next }
+}
+
+/// The machine's busy and total CPU time from /proc/stat (machine-wide, also inside a namespace).
+private struct MachineCPU {
+    var busy: Double, total: Double
+    static func sample() -> MachineCPU {
+        let line = ((try? String(contentsOfFile: "/proc/stat", encoding: .utf8)) ?? "").split(separator: "\n").first ?? ""
+        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) } // user nice system idle iowait irq softirq steal ...
+        guard fields.count >= 8 else { return MachineCPU(busy: 0, total: 0) }
+        let idle = fields[3] + fields[4]
+        return MachineCPU(busy: fields[0..<8].reduce(0, +) - idle, total: fields[0..<8].reduce(0, +))
+    }
+    /// Cores busy on average since `earlier`.
+    func cores(since earlier: MachineCPU) -> Double {
+        let total = self.total - earlier.total
+        return total > 0 ? Double(ProcessInfo.processInfo.activeProcessorCount) * (busy - earlier.busy) / total : 0
+    }
 }
