@@ -39,6 +39,12 @@ def main(paths):
         for l in run["load_average"]:
             loads.append(f"{run['rate_gbps']:g} Gbit/s k={l['ranks']}: {l['before']} before, {l['after']} after")
     first = runs[0]
+    naive_fit = "; ".join(f"{run['rate_gbps']:g} Gbit/s k={r['ranks']} {r['mib']} MiB {r['naive_bus_gbps'] * r['ranks'] / run['rate_gbps']:.2f}"
+                          for run in runs for r in run["results"])
+    saturated = [f"{run['rate_gbps']:g} Gbit/s k={r['ranks']} {r['mib']} MiB: ranks {r['ring_cores']['ranks']:.2f} of machine "
+                 f"{r['ring_cores']['machine']:.2f}" for run in runs for r in run["results"] if r["ring_cores"]["machine"] >= 1.9]
+    busy = ("Ring series run on a saturated machine (cores: ranks of machine): " + "; ".join(saturated)) if saturated \
+        else "No ring series ran on a saturated machine"
     section = {
         "kind": "table",
         "title": "Ring all-reduce across hosts on shaped links (network namespaces)",
@@ -56,20 +62,18 @@ def main(paths):
         "rows": rows,
         "notes": [
             ("Targets met in every row." if not misses else "Targets missed: " + "; ".join(misses) + "."),
-            "Why the 1 Gbit/s rows fall short at k = 3 and 4: CPU, not the algorithm. Every rank's link runs at the rate at once, "
-            "and each rank needs about 0.4 cores per Gbit/s it sends and receives (CurveZMQ encryption and decryption in "
-            "libzmq's I/O thread, TCP, veth and bridge in the kernel, the reduction), so k = 4 needs about 1.6 of the 2 cores. "
-            "During these series the machine was fully busy (machine column 2.0) and the ranks got 1.0-1.3 cores; another "
-            "engineer's builds and tests took the rest. The naive all-reduce loads only rank 0's link, so it needs about 1/k "
-            "of that CPU and runs at its link-bound rate (R/k) anyway, which makes the ring/naive ratio understate the "
-            "algorithm under CPU contention. At 0.5 Gbit/s the ranks need half the CPU and the ring runs at ~90% of the rate "
-            "for every k.",
-            "Found while diagnosing (same machine, k = 4, 1 Gbit/s, with less other load): without CurveZMQ the ring reached "
-            "95% at 512 KiB pieces; with CurveZMQ, pieces of 128 KiB (93%/92% at 4/64 MiB) and MTU 9000 (94%/98%) cost "
-            "less CPU than 512 KiB at MTU 1500 (56%/76%); when the other work came back, every setting fell to 65-78% again. "
-            "tbf's burst must hold a 64 KiB GSO packet: with burst 64kb one TCP stream got 0.50 Gbit/s of 1, with 256kb 0.93.",
-            "The naive all-reduce is as analysed: rank 0 receives (k-1) x bytes then sends (k-1) x bytes over its link, so its "
-            "bus bandwidth is R/k (0.5, 0.33, 0.25 of R measured for k = 2, 3, 4) and the ring's ideal advantage is k x.",
+            "Where rows fall short, look at the cores columns. In a ring every rank's link carries "
+            "the rate at once, and a rank needs about 0.4 cores per Gbit/s (CurveZMQ encryption and decryption in libzmq's "
+            "I/O thread, TCP, veth and bridge in the kernel, the reduction), so k = 4 at 1 Gbit/s needs about 1.6 of the 2 "
+            "cores. When the machine column reads 2.0 it was saturated and the ranks got only their column's share: the rest "
+            f"went to other work (another engineer's builds and tests, and in the last run this suite's own build). {busy}. "
+            "The naive all-reduce loads only rank 0's link, so it needs about 1/k of the ring's CPU and stays near its "
+            "link-bound R/k even then, which makes ring/naive understate the algorithm under CPU contention. "
+            "A machine below 2.0 on average can still delay a rank: with a load average near 3 on 2 cores, runnable threads "
+            "wait for a core, and a ring waits for its slowest rank at every stage.",
+            "The naive all-reduce as analysed: rank 0 receives (k-1) x bytes, then sends (k-1) x bytes over its link, so "
+            "its bus bandwidth is at most R/k and the ring's ideal advantage k x; measured naive x k / R (above 1: tbf's burst passes at once after each idle gap of rank 0's link): " + naive_fit + ".",
+            "What the diagnosis runs showed (piece size, MTU, CurveZMQ off, tbf burst) is in docs/DATA_PARALLEL.md.",
             "Load average (1/5/15 min): " + "; ".join(loads) + ".",
         ],
         "machine": {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")},
