@@ -109,7 +109,7 @@ for path in files:
                         "ring_cores": {"ranks": round(row["ringRanksCores"], 2), "machine": round(row["ringMachineCores"], 2)},
                         "naive_cores": {"ranks": round(row["naiveRanksCores"], 2), "machine": round(row["naiveMachineCores"], 2)}})
 results.sort(key=lambda r: (r["ranks"], r["mib"]))
-out = {"rate_gbps": rate_gbps, "results": results, "piece_bytes": run["pieceBytes"], "curve": run["curve"],
+out = {"rate_gbps": rate_gbps, "results": results, "date": __import__("datetime").datetime.now(__import__("datetime").timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "piece_bytes": run["pieceBytes"], "curve": run["curve"],
        "tbf": {"burst": burst, "latency": latency}, "mtu": mtu, "load_average": loads}
 if as_json:
     print(json.dumps(out, indent=1))
