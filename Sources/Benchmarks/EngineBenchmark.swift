@@ -101,7 +101,8 @@ public enum EngineBenchmark {
         return byWall[byWall.count / 2]
     }
 
-    static func cpuSeconds() -> Double {
+    /// User + system CPU seconds of this process, all its threads.
+    public static func cpuSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Multi-host test on one machine: three network namespaces (a coordinator host and two
-# worker hosts) joined by veth pairs in a private test subnet (10.213.1.0/24, 10.213.2.0/24)
-# that exists only inside them. A real sweep runs across them over TCP with CurveZMQ; worker
+# worker hosts) on one switch namespace, built by netns-hosts.sh in a private test subnet
+# (10.213.0.0/24) that exists only inside them. A real sweep runs across them over TCP with CurveZMQ; worker
 # host 1's link is cut mid-sweep (its leases must be requeued and finish on host 2) and
 # restored (host 1 must register again and run trials again). Nothing is routed outside the
 # namespaces: they have no default route and no link to the host's network.
@@ -13,16 +13,12 @@ set -euo pipefail
 KEEP=0
 [[ "${1:-}" == "--keep" ]] && KEEP=1
 
-if [[ $(id -u) -ne 0 ]]; then echo "netns-test: SKIP: needs root to create network namespaces"; exit 77; fi
-if ! command -v ip >/dev/null 2>&1; then echo "netns-test: SKIP: iproute2 (ip) is not installed"; exit 77; fi
-
 HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/netns-hosts.sh"
+if reason=$(netns_hosts_skip_reason); then echo "netns-test: SKIP: $reason"; exit 77; fi
 RT=${RT_BINARY:-$HERE/../../.build/release/rt}
 [[ -x "$RT" ]] || { echo "netns-test: FAIL: no rt binary at $RT (swift build -c release first)"; exit 1; }
 
-ID=$$
-NS_C=rt-c-$ID NS_1=rt-w1-$ID NS_2=rt-w2-$ID
-VC1=vc1-$ID VW1=vw1-$ID VC2=vc2-$ID VW2=vw2-$ID   # <= 15 characters
 PORT=5555
 WORK=$(mktemp -d /tmp/rt-netns.XXXXXX)
 PIDS=()
@@ -32,7 +28,7 @@ log() { echo "netns-test: $*"; }
 cleanup() {
   local status=$?
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for ns in "$NS_C" "$NS_1" "$NS_2"; do ip netns del "$ns" 2>/dev/null || true; done
+  netns_hosts_down
   if [[ $status -ne 0 ]]; then
     for f in "$WORK"/*.log; do [[ -f "$f" ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
   fi
@@ -54,13 +50,11 @@ wait_for() {
   done
 }
 
-log "namespaces $NS_C $NS_1 $NS_2"
-for ns in "$NS_C" "$NS_1" "$NS_2"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
-ip link add "$VC1" netns "$NS_C" type veth peer name "$VW1" netns "$NS_1"
-ip link add "$VC2" netns "$NS_C" type veth peer name "$VW2" netns "$NS_2"
-ip -n "$NS_C" addr add 10.213.1.1/24 dev "$VC1"; ip -n "$NS_1" addr add 10.213.1.2/24 dev "$VW1"
-ip -n "$NS_C" addr add 10.213.2.1/24 dev "$VC2"; ip -n "$NS_2" addr add 10.213.2.2/24 dev "$VW2"
-for pair in "$NS_C $VC1" "$NS_C $VC2" "$NS_1 $VW1" "$NS_2 $VW2"; do set -- $pair; ip -n "$1" link set "$2" up; done
+# Host 0 runs the coordinator, hosts 1 and 2 the workers; the links are not shaped here.
+netns_hosts_up 3
+NS_C=${NETNS_HOST[0]} NS_1=${NETNS_HOST[1]} NS_2=${NETNS_HOST[2]} C_ADDR=${NETNS_ADDR[0]}
+W1_PORT=${NETNS_PORT[1]}   # w1's port on the switch: taking it down cuts w1's link
+log "namespaces $NS_C $NS_1 $NS_2 on switch $NETNS_SWITCH"
 
 # Keys: the coordinator admits exactly the two worker hosts.
 KEYS=$WORK/keys
@@ -84,10 +78,10 @@ FAST=(--heartbeat-ms 200 --liveness 3)
 ip netns exec "$NS_C" "$RT" coordinator "$WORK/netns.yaml" --bind "tcp://0.0.0.0:$PORT" \
   --keys "$KEYS/coordinator" --allow "$KEYS/allow" --runs "$WORK/runs" "${FAST[@]}" >"$WORK/coordinator.log" 2>&1 &
 COORDINATOR=$!; PIDS+=($COORDINATOR)
-ip netns exec "$NS_1" "$RT" worker --connect "tcp://10.213.1.1:$PORT" --keys "$KEYS/w1" --name w1 --threads 2 \
+ip netns exec "$NS_1" "$RT" worker --connect "tcp://$C_ADDR:$PORT" --keys "$KEYS/w1" --name w1 --threads 2 \
   --max-backoff-ms 800 "${FAST[@]}" >"$WORK/w1.log" 2>&1 &
 PIDS+=($!)
-ip netns exec "$NS_2" "$RT" worker --connect "tcp://10.213.2.1:$PORT" --keys "$KEYS/w2" --name w2 --threads 2 \
+ip netns exec "$NS_2" "$RT" worker --connect "tcp://$C_ADDR:$PORT" --keys "$KEYS/w2" --name w2 --threads 2 \
   --max-backoff-ms 800 "${FAST[@]}" >"$WORK/w2.log" 2>&1 &
 PIDS+=($!)
 
@@ -100,12 +94,12 @@ w1_back() { [[ $(events | awk -F'\t' '$2 == "worker-registered" && $4 == "w1"' |
 
 wait_for 60 "w1 to finish a few trials across the veth link" w1_busy
 log "cutting w1's link mid-sweep"
-ip -n "$NS_C" link set "$VC1" down
+ip -n "$NETNS_SWITCH" link set "$W1_PORT" down
 CUT_AT=$(date +%s.%N)
 wait_for 30 "the coordinator to requeue w1's leases" w1_lost
 sleep 1
 log "restoring w1's link"
-ip -n "$NS_C" link set "$VC1" up
+ip -n "$NETNS_SWITCH" link set "$W1_PORT" up
 RESTORED_AT=$(date +%s.%N)
 wait_for 60 "w1 to register again" w1_back
 

@@ -45,9 +45,15 @@ final class RingLink {
         self.configuration = configuration
         tag = RingHeader.sessionTag(configuration.session)
         context = try ZMQContext()
-        if configuration.security != nil {
-            // Nobody is admitted until `form` names the left neighbour's key.
-            let handler = try ZAPHandler(context: context, allowList: CurveAllowList(names: [:]))
+        if let security = configuration.security {
+            // Only the left neighbour is ever admitted: from the start when its key is known now,
+            // else once `form` names it. (A connection denied before then is not retried by
+            // libzmq, seen across hosts: the left neighbour then times out, so know keys early.)
+            var admitted: [Data: String] = [:]
+            if security.peerPublicKeys.count == configuration.worldSize, let key = Z85.decode(security.peerPublicKeys[configuration.left]) {
+                admitted[key] = "rank-\(configuration.left)"
+            }
+            let handler = try ZAPHandler(context: context, allowList: CurveAllowList(names: admitted))
             handler.start()
             zap = handler
         }

@@ -14,6 +14,11 @@ struct BenchAllreduceCommand: ParsableCommand {
         reference streams the same bytes in the same message size over one DEALER->ROUTER link (p2p),
         and over k such links at once, joined in a ring (ring p2p, per link): the most a ring can get
         out of this machine.
+
+        With --hosts and --rank (one process per host, e.g. network namespaces joined by shaped links:
+        scripts/bench/allreduce-links.sh), this process is one rank of a ring across those hosts, over
+        TCP with CurveZMQ (--keys), and the yardstick is a naive all-reduce (reduce to rank 0, then
+        broadcast) over the same links; rank 0 prints the results.
         """)
 
     @Option(help: "Ranks to measure, comma-separated.") var ranks = "2,3"
@@ -21,6 +26,10 @@ struct BenchAllreduceCommand: ParsableCommand {
     @Option(help: "Seconds to spend per measurement (at least 3 repetitions).") var seconds = 2.0
     @Option(name: .customLong("piece-kb"), help: "Message size of the ring and of the point-to-point streams, in KiB.") var pieceKilobytes = 512
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Comma-separated addresses, one rank per host, in rank order (with --rank): measure across hosts.") var hosts: String?
+    @Option(help: "This process's rank in --hosts.") var rank: Int?
+    @Option(help: "With --hosts: the ring listens on this port, the naive all-reduce's rank 0 on the next.") var port = 6200
+    @Option(help: "With --hosts: a directory holding one key directory per rank (`rt keys generate --out DIR/<rank>`); CurveZMQ on every link.") var keys: String?
 
     struct Row: Codable {
         var ranks: Int
@@ -37,6 +46,10 @@ struct BenchAllreduceCommand: ParsableCommand {
 
     func run() throws {
         ClusterLog.shared.minimumLevel = .warning
+        if let hosts {
+            guard let rank else { throw ValidationError("--hosts needs --rank") }
+            return try runAcrossHosts(hosts.split(separator: ",").map(String.init), rank: rank)
+        }
         let before = loadAverage()
         var rows: [Row] = []
         for k in ranks.split(separator: ",").compactMap({ Int($0) }) where k >= 2 {
