@@ -40,11 +40,8 @@ final class ReplicaProcessTests: XCTestCase {
 
     func testKillingAReplicaStopsTheOthersWithinTheWindow() throws {
         let out = directory.appendingPathComponent("killed.safetensors").path
-        var arguments = trainArguments + ["--replicas", "2", "--out", out, "--heartbeat-ms", "250", "--liveness", "4"]
-        arguments[arguments.firstIndex(of: "--epochs")! + 1] = "200"
-        let rank0 = try RTProcess(arguments, log: directory.appendingPathComponent("killed.log"))
+        let rank0 = try startLongTraining("killed", replicas: 2, extra: ["--out", out, "--heartbeat-ms", "250", "--liveness", "4"])
         defer { rank0.kill(SIGKILL) }
-        XCTAssertTrue(wait(timeout: 120) { rank0.output.contains("\"epoch\"") || !rank0.isRunning }, "no epoch finished:\n\(rank0.output)")
         let children = rank0.childProcesses()
         XCTAssertEqual(children.count, 1, "one `rt replica` child:\n\(rank0.output)")
         let killedAt = Date()
@@ -61,16 +58,23 @@ final class ReplicaProcessTests: XCTestCase {
     /// The other way round: rank 0 SIGKILLed (the OOM killer, a scheduler's kill). Its
     /// `rt replica` children must not train on as orphans: the kernel stops them.
     func testKillingRankZeroLeavesNoReplicaBehind() throws {
-        var arguments = trainArguments + ["--replicas", "3", "--out", directory.appendingPathComponent("orphans.safetensors").path]
-        arguments[arguments.firstIndex(of: "--epochs")! + 1] = "200"
-        let rank0 = try RTProcess(arguments, log: directory.appendingPathComponent("orphans.log"))
+        let rank0 = try startLongTraining("orphans", replicas: 3, extra: ["--out", directory.appendingPathComponent("orphans.safetensors").path])
         defer { rank0.kill(SIGKILL) }
-        XCTAssertTrue(wait(timeout: 120) { rank0.output.contains("\"epoch\"") || !rank0.isRunning }, "no epoch finished:\n\(rank0.output)")
         let children = rank0.childProcesses()
         XCTAssertEqual(children.count, 2, "two `rt replica` children:\n\(rank0.output)")
         rank0.kill(SIGKILL)
         XCTAssertTrue(wait(timeout: 3) { !children.contains { kill($0, 0) == 0 && !Self.isZombie($0) } },
                       "replicas \(children) still running 3 s after rank 0 was SIGKILLed")
+    }
+
+    /// `rt train --replicas k` for 200 epochs (far longer than any test waits), once its first
+    /// epoch has finished, so every replica is running.
+    func startLongTraining(_ label: String, replicas: Int, extra: [String]) throws -> RTProcess {
+        var arguments = trainArguments + ["--replicas", "\(replicas)"] + extra
+        arguments[arguments.firstIndex(of: "--epochs")! + 1] = "200"
+        let rank0 = try RTProcess(arguments, log: directory.appendingPathComponent("\(label).log"))
+        XCTAssertTrue(wait(timeout: 120) { rank0.output.contains("\"epoch\"") || !rank0.isRunning }, "no epoch finished:\n\(rank0.output)")
+        return rank0
     }
 
     static func isZombie(_ pid: Int32) -> Bool {
