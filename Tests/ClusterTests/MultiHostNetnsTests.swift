@@ -12,21 +12,12 @@ final class MultiHostNetnsTests: XCTestCase {
         }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/cluster/netns-test.sh")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path]
         var environment = ProcessInfo.processInfo.environment
         environment["RT_BINARY"] = try ProcessHarness.rtBinary().path
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        // Read before waiting, so a chatty failure cannot fill the pipe and block the script.
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if process.terminationStatus == 77 { throw XCTSkip(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let outcome = ShellCommand(command: ShellCommand.quoted(script.path), environment: environment, timeout: 300).run()
+        let text = outcome.text
+        if outcome.status == 77 { throw XCTSkip(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(outcome.status, 0, text)
         XCTAssertTrue(text.contains("PASS"), text)
     }
 
@@ -38,21 +29,13 @@ final class MultiHostNetnsTests: XCTestCase {
         guard getuid() == 0 else { throw XCTSkip("netns benchmark needs root to create network namespaces (ip netns)") }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/bench/allreduce-links.sh")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path, "--rate", "500mbit", "--ranks", "2,3", "--sizes", "4", "--seconds", "0.5", "--json"]
         var environment = ProcessInfo.processInfo.environment
         environment["RT_BINARY"] = try ProcessHarness.rtBinary().path
-        process.environment = environment
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let text = output.fileHandleForReading.readDataToEndOfFile()
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if process.terminationStatus == 77 { throw XCTSkip(String(decoding: text, as: UTF8.self)) }
-        XCTAssertEqual(process.terminationStatus, 0, log)
+        let command = ([script.path, "--rate", "500mbit", "--ranks", "2,3", "--sizes", "4", "--seconds", "0.5", "--json"]).map(ShellCommand.quoted).joined(separator: " ")
+        let outcome = ShellCommand(command: command, environment: environment, timeout: 300, separateErrors: true).run()
+        let text = Data(outcome.output.utf8), log = outcome.errors
+        if outcome.status == 77 { throw XCTSkip(outcome.output) }
+        XCTAssertEqual(outcome.status, 0, log)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: text) as? [String: Any], log)
         XCTAssertEqual(json["rate_gbps"] as? Double, 0.5)
         let results = try XCTUnwrap(json["results"] as? [[String: Any]])

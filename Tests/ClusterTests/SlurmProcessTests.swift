@@ -13,7 +13,8 @@ final class SlurmProcessTests: XCTestCase {
 
     override class func setUp() {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rt-slurm-\(getpid())")
-        let (status, output) = shell("source '\(repository.path)/scripts/cluster/slurm-local.sh' && slurm_local_start '\(dir.path)'")
+        // Installing slurm-wlm and munge on a fresh machine takes a minute or two.
+        let (status, output) = shell("source '\(repository.path)/scripts/cluster/slurm-local.sh' && slurm_local_start '\(dir.path)'", timeout: 600)
         if status == 0 { slurmDirectory = dir } else { skipReason = output.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
@@ -42,20 +43,12 @@ final class SlurmProcessTests: XCTestCase {
 
     // MARK: Slurm
 
+    /// `bash -c command`, bounded in time (see ShellCommand: Slurm's daemons outlive it).
     @discardableResult
-    static func shell(_ command: String, environment: [String: String]? = nil, in directory: URL? = nil) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", command]
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = directory }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+    static func shell(_ command: String, environment: [String: String]? = nil, in directory: URL? = nil,
+                      timeout: TimeInterval = 60) -> (status: Int32, output: String) {
+        let outcome = ShellCommand(command: command, environment: environment, directory: directory, timeout: timeout).run()
+        return (outcome.status, outcome.text)
     }
 
     func slurmEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
@@ -211,7 +204,7 @@ final class SlurmProcessTests: XCTestCase {
         XCTAssertTrue(ProcessHarness.waitUntil(timeout: 90) {
             ((try? self.store("orphaned").events()) ?? []).filter { $0.kind == "worker-registered" }.count >= 2
         })
-        Self.shell("pkill -KILL -f 'worker .*--name slurm-\(job)-'")
+        Self.shell("pkill -KILL -f '[w]orker .*--name slurm-\(job)-'") // [w]: not this shell's own command line
         XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 60), "FAILED")
         XCTAssertEqual(jobField(job, "ExitCode"), "4:0")
         let output = (try? String(contentsOf: directory.appendingPathComponent("rt-\(job).out"), encoding: .utf8)) ?? ""

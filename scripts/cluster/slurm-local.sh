@@ -16,7 +16,7 @@ slurm_local_start() {
       || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1; } \
       || { echo "slurm-local: SKIP: cannot install slurm-wlm and munge"; return 77; }
   fi
-  local running; running=$(slurm_local_live_daemons)
+  local running; running=$(slurm_local_live slurmctld slurmd)
   if [[ -n "$running" ]]; then echo "slurm-local: SKIP: a Slurm daemon is already running here (pid $running)"; return 77; fi
   mkdir -p "$dir"/{state,spool,log}
   local host; host=$(hostname -s)
@@ -58,11 +58,13 @@ EOF
   export SLURM_CONF=$dir/slurm.conf
   [[ -f /etc/munge/munge.key ]] || mungekey --create >/dev/null 2>&1 || true
   mkdir -p /run/munge && chown munge:munge /run/munge 2>/dev/null || true
-  if ! pgrep -x munged >/dev/null; then
-    runuser -u munge -- munged 2>/dev/null || munged --force 2>/dev/null || { echo "slurm-local: FAIL: munged did not start"; return 1; }
+  if [[ -z "$(slurm_local_live munged)" ]]; then
+    slurm_local_detached runuser -u munge -- munged || slurm_local_detached munged --force \
+      || { echo "slurm-local: FAIL: munged did not start"; return 1; }
+    slurm_local_live munged >"$dir/munged.pid" # started here, so stopped here too
   fi
-  slurmctld -f "$SLURM_CONF" || { echo "slurm-local: FAIL: slurmctld did not start"; tail -n 20 "$dir/log/slurmctld.log"; return 1; }
-  slurmd -f "$SLURM_CONF" || { echo "slurm-local: FAIL: slurmd did not start"; tail -n 20 "$dir/log/slurmd.log"; return 1; }
+  slurm_local_detached slurmctld -f "$SLURM_CONF" || { echo "slurm-local: FAIL: slurmctld did not start"; tail -n 20 "$dir/log/slurmctld.log"; return 1; }
+  slurm_local_detached slurmd -f "$SLURM_CONF" || { echo "slurm-local: FAIL: slurmd did not start"; tail -n 20 "$dir/log/slurmd.log"; return 1; }
   SLURM_LOCAL_DIR=$dir
   local deadline=$((SECONDS + 30))
   until sinfo -h -N -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; do
@@ -71,11 +73,27 @@ EOF
   done
 }
 
-# Pids of live (not zombie) slurmctld/slurmd processes: an init that does not reap leaves zombies.
-slurm_local_live_daemons() {
-  local pid
-  for pid in $(pgrep -x slurmctld) $(pgrep -x slurmd); do
-    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] || echo -n "$pid "
+# Runs a daemon with nothing open but /dev/null: a daemon that keeps a descriptor its starter
+# inherited (munged keeps them all) holds that starter's pipes open, and whoever waits for them
+# to close (a test's Foundation.Process) waits forever.
+slurm_local_detached() {
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      (( fd > 2 )) && eval "exec $fd>&-"
+    done
+    exec "$@"
+  ) </dev/null >/dev/null 2>&1
+}
+
+# Pids of the live (not zombie) processes with these names: an init that does not reap leaves
+# zombies behind, which pgrep still lists.
+slurm_local_live() {
+  local name pid
+  for name in "$@"; do
+    for pid in $(pgrep -x "$name"); do
+      [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] || echo -n "$pid "
+    done
   done
 }
 
@@ -92,5 +110,6 @@ slurm_local_stop() {
     while [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.2; done
     [[ -f "$pidfile" ]] && kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
   done
+  [[ -f "$SLURM_LOCAL_DIR/munged.pid" ]] && kill $(cat "$SLURM_LOCAL_DIR/munged.pid") 2>/dev/null || true
   SLURM_LOCAL_DIR=
 }
