@@ -244,7 +244,7 @@ public final class Coordinator {
         boundEndpoint = socket.lastEndpoint ?? configuration.bind
         var curve = false
         if case .curveServer = configuration.security { curve = true }
-        let info = CoordinatorInfo(sweep: sweep.name, endpoint: boundEndpoint, pid: getpid(),
+        let info = CoordinatorInfo(sweep: sweep.name, endpoint: AdvertisedEndpoint.resolve(bound: boundEndpoint, advertise: configuration.advertise), pid: getpid(),
                                    host: ProcessInfo.processInfo.hostName, startedAt: Date().timeIntervalSince1970, curve: curve)
         try ClusterJSON.encode(info, pretty: true).write(to: runDirectory.appendingPathComponent(CoordinatorInfo.fileName), options: .atomic)
         log.log(.info, "coordinator", "listening on \(boundEndpoint)\(curve ? " (CurveZMQ, \(configuration.allowList?.names.count ?? 0) allowed keys)" : "")")

@@ -3,6 +3,9 @@ import Foundation
 public struct CoordinatorConfiguration {
     /// e.g. tcp://0.0.0.0:5555, tcp://127.0.0.1:*, ipc:///tmp/rt.ipc
     public var bind: String
+    /// What workers dial, recorded in coordinator.json: a host or a whole endpoint (nil: the
+    /// bound endpoint, a wildcard host replaced; see `AdvertisedEndpoint`).
+    public var advertise: String?
     /// `.curveServer` needs `allowList`; `.none` is refused off loopback unless `insecure`.
     public var security: TransportSecurity
     public var allowList: CurveAllowList?

@@ -37,6 +37,12 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .long, help: "Endpoint to listen on, e.g. tcp://0.0.0.0:5555 or ipc:///tmp/rt.ipc.")
     var bind: String = "tcp://127.0.0.1:5555"
 
+    @Option(name: .long, help: "The address workers dial, recorded in RUNS/<sweep>/coordinator.json: a host or a whole endpoint. Default: the bound endpoint, with a wildcard host (0.0.0.0, *) replaced by this machine's first non-loopback IPv4 address.")
+    var advertise: String?
+
+    @Flag(name: .long, help: "Only check the sweep file: parse it, expand its trials and check that this build knows every stage's job; print a summary and exit (status 0), or exit non-zero naming the file, line and key.")
+    var check = false
+
     @Option(name: .long, help: "Directory with this coordinator's CurveZMQ key pair (public.key, secret.key).")
     var keys: String?
 
@@ -81,6 +87,7 @@ struct CoordinatorCommand: ParsableCommand {
     }
 
     func run() throws {
+        if check { return try checkSweep() }
         SupervisedProcess.bindToParent()
         StopRequest.installSignalHandlers()
         if quiet { ClusterLog.shared.minimumLevel = .warning }
@@ -90,6 +97,7 @@ struct CoordinatorCommand: ParsableCommand {
                                                      resume: resume || createOrResume,
                                                      gangReservation: gangReservation, stop: .signals, stopGrace: stopGrace)
         configuration.createIfMissing = createOrResume
+        configuration.advertise = advertise
         configuration.idleTimeout = idleTimeout
         let coordinator: Coordinator
         do {
@@ -115,5 +123,17 @@ struct CoordinatorCommand: ParsableCommand {
             throw ExitCode(4)
         }
         if summary.failed > 0 { throw ExitCode(3) }
+    }
+
+    /// `--check`: what the coordinator would refuse, found before a launcher allocates anything.
+    private func checkSweep() throws {
+        guard let sweep else { throw ValidationError("--check needs a sweep file") }
+        let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: sweep))
+        let known = Set(WorkerCommand.jobRegistry().jobTypes)
+        for stage in spec.stages where !known.contains(stage.job) {
+            throw ValidationError("\(sweep): stage \(stage.name): unknown job '\(stage.job)'; this rt knows \(known.sorted().joined(separator: ", "))")
+        }
+        let trials = SweepExpander.expand(spec)
+        print("\(sweep): sweep \(spec.name), \(trials.count) trials in \(spec.stages.count) stage\(spec.stages.count == 1 ? "" : "s") (\(spec.stages.map { "\($0.name): \($0.job)" }.joined(separator: ", ")))")
     }
 }
