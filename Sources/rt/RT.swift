@@ -20,6 +20,7 @@ struct RT: ParsableCommand {
             CoordinatorCommand.self,
             WorkerCommand.self,
             RunCommand.self,
+            SlurmCommand.self,
             StatusCommand.self,
             RunsCommand.self,
             ReportCommand.self,

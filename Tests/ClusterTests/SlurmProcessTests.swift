@@ -211,6 +211,66 @@ final class SlurmProcessTests: XCTestCase {
         XCTAssertTrue(output.contains("no worker was connected"), output)
     }
 
+    /// `scancel` (what a user does to stop a job): a clean stop; submitting the same command
+    /// again continues the same run to every trial done once.
+    func testScancelThenTheSameSubmissionContinues() throws {
+        let sweep = try sweep("cancelled", trials: 16, seconds: 1)
+        let job = try submit(sweep, ["--ntasks=2"])
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 90) { self.doneCount("cancelled") >= 3 })
+        Self.shell("scancel \(job)", environment: slurmEnvironment())
+        XCTAssertEqual(waitForState(job, ["CANCELLED", "COMPLETED", "FAILED"], timeout: 60), "CANCELLED")
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 30) { ((try? self.store("cancelled").counts()) ?? [:])[.leased] == nil },
+                      "no trial is left leased")
+        XCTAssertLessThan(doneCount("cancelled"), 16)
+        let again = try submit(sweep, ["--ntasks=2"])
+        XCTAssertEqual(waitForState(again, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "COMPLETED")
+        try assertAllDoneExactlyOnce("cancelled", count: 16)
+        XCTAssertTrue(try store("cancelled").events().contains { $0.kind == "interrupted" }, "the running trials were handed back")
+    }
+
+    /// `rt slurm submit`: a sweep that does not parse never reaches sbatch; an option Slurm
+    /// refuses is reported in Slurm's own words.
+    func testSubmitChecksTheSweepFirstAndReportsSlurmsRefusal() throws {
+        let rt = try ProcessHarness.rtBinary().path
+        try "name: broken\n".write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        let broken = Self.shell("'\(rt)' slurm submit broken.yaml", environment: slurmEnvironment(), in: directory)
+        XCTAssertNotEqual(broken.status, 0)
+        XCTAssertTrue(broken.output.contains("broken.yaml:1:1: stages"), broken.output)
+        let good = try sweep("refused", trials: 2, seconds: 0.1)
+        let refused = Self.shell("'\(rt)' slurm submit '\(good.path)' --partition nosuch", environment: slurmEnvironment(), in: directory)
+        XCTAssertEqual(refused.status, 2, refused.output)
+        XCTAssertTrue(refused.output.contains("sbatch refused the sweep's job") && refused.output.contains("invalid partition specified: nosuch"), refused.output)
+        XCTAssertEqual(Self.shell("squeue -h", environment: slurmEnvironment()).output.trimmingCharacters(in: .whitespacesAndNewlines), "",
+                       "nothing was queued")
+    }
+
+    /// `rt slurm submit --array-workers 2`: a job array's workers join the running job's
+    /// coordinator and share the sweep; the array tasks end with the sweep.
+    func testArrayWorkersJoinTheRunningJob() throws {
+        let rt = try ProcessHarness.rtBinary().path
+        let sweep = try sweep("grown", trials: 24, seconds: 1)
+        let submitted = Self.shell("'\(rt)' slurm submit '\(sweep.path)' --ntasks 1 --array-workers 2", environment: slurmEnvironment(), in: directory)
+        XCTAssertEqual(submitted.status, 0, submitted.output)
+        let ids = submitted.output.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            if line.hasPrefix("submitted job ") { return String(words[2]).trimmingCharacters(in: CharacterSet(charactersIn: ":")) }
+            if line.contains("as array job ") { return words.firstIndex(of: "job").map { String(words[$0 + 1]).trimmingCharacters(in: CharacterSet(charactersIn: ";")) } }
+            return nil
+        }
+        XCTAssertEqual(ids.count, 2, submitted.output)
+        let (job, array) = (ids[0], ids[1])
+        XCTAssertEqual(waitForState(job, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "COMPLETED")
+        try assertAllDoneExactlyOnce("grown", count: 24)
+        var trialsByWorker: [String: Int] = [:]
+        for trial in try store("grown").report().trials { trialsByWorker[trial.worker ?? "", default: 0] += 1 }
+        for name in ["slurm-\(job)-0", "slurm-\(job)-array-0", "slurm-\(job)-array-1"] {
+            XCTAssertGreaterThan(trialsByWorker[name] ?? 0, 0, "\(name) ran trials: \(trialsByWorker)")
+        }
+        for task in ["0", "1"] {
+            XCTAssertEqual(waitForState("\(array)_\(task)", ["COMPLETED", "FAILED", "CANCELLED"], timeout: 30), "COMPLETED", "array task \(task)")
+        }
+    }
+
     /// Two jobs at once, each with its own port and keys: each run is served by its own workers only.
     func testTwoJobsAtOnceDoNotInterfere() throws {
         let first = try submit(try sweep("first", trials: 20, seconds: 0.2), ["--ntasks=1"])

@@ -87,7 +87,10 @@ struct CoordinatorCommand: ParsableCommand {
     }
 
     func run() throws {
-        if check { return try checkSweep() }
+        if check {
+            guard let sweep else { throw ValidationError("--check needs a sweep file") }
+            return print(try SweepCheck.summary(of: sweep).line)
+        }
         SupervisedProcess.bindToParent()
         StopRequest.installSignalHandlers()
         if quiet { ClusterLog.shared.minimumLevel = .warning }
@@ -123,17 +126,5 @@ struct CoordinatorCommand: ParsableCommand {
             throw ExitCode(4)
         }
         if summary.failed > 0 { throw ExitCode(3) }
-    }
-
-    /// `--check`: what the coordinator would refuse, found before a launcher allocates anything.
-    private func checkSweep() throws {
-        guard let sweep else { throw ValidationError("--check needs a sweep file") }
-        let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: sweep))
-        let known = Set(WorkerCommand.jobRegistry().jobTypes)
-        for stage in spec.stages where !known.contains(stage.job) {
-            throw ValidationError("\(sweep): stage \(stage.name): unknown job '\(stage.job)'; this rt knows \(known.sorted().joined(separator: ", "))")
-        }
-        let trials = SweepExpander.expand(spec)
-        print("\(sweep): sweep \(spec.name), \(trials.count) trials in \(spec.stages.count) stage\(spec.stages.count == 1 ? "" : "s") (\(spec.stages.map { "\($0.name): \($0.job)" }.joined(separator: ", ")))")
     }
 }

@@ -52,16 +52,6 @@ struct StudyCommand: ParsableCommand {
 
     /// `cluster/sweeps/default.yaml` of the working directory, else of the checkout this `rt` was built in.
     static func defaultSweep() throws -> String {
-        let relative = "cluster/sweeps/default.yaml"
-        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(relative)]
-        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" {
-            candidates.append(directory.appendingPathComponent(relative))
-            directory.deleteLastPathComponent()
-        }
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
-            throw ValidationError("no sweep given and \(relative) not found in the working directory or above \(candidates[0].path); pass a sweep file")
-        }
-        return found.path
+        try CheckoutFile.find("cluster/sweeps/default.yaml", what: "pass a sweep file")
     }
 }

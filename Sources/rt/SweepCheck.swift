@@ -1,0 +1,20 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+/// What a coordinator would refuse in a sweep file, found before a launcher allocates
+/// anything: it must parse, expand, and name only jobs this build's workers know.
+enum SweepCheck {
+    /// "SWEEP: sweep NAME, N trials in S stages (stage: job, ...)", or an error naming the file,
+    /// line and key.
+    static func summary(of path: String) throws -> (spec: SweepSpec, line: String) {
+        let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: path))
+        let known = Set(WorkerCommand.jobRegistry().jobTypes)
+        for stage in spec.stages where !known.contains(stage.job) {
+            throw ValidationError("\(path): stage \(stage.name): unknown job '\(stage.job)'; this rt knows \(known.sorted().joined(separator: ", "))")
+        }
+        let trials = SweepExpander.expand(spec)
+        let stages = spec.stages.map { "\($0.name): \($0.job)" }.joined(separator: ", ")
+        return (spec, "\(path): sweep \(spec.name), \(trials.count) trials in \(spec.stages.count) stage\(spec.stages.count == 1 ? "" : "s") (\(stages))")
+    }
+}
