@@ -21,6 +21,15 @@ class ClusterProcessTestCase: XCTestCase {
         harness.tearDown(keepOnFailure: failed)
     }
 
+    func startCoordinator(_ sweep: URL, endpoint: String, extra: [String] = [], label: String = "coordinator") throws -> SpawnedProcess {
+        try harness.spawn(label, ["coordinator", sweep.path, "--bind", endpoint, "--runs", harness.runs.path] + fast + extra)
+    }
+
+    @discardableResult
+    func startWorker(_ name: String, endpoint: String, extra: [String] = []) throws -> SpawnedProcess {
+        try harness.spawn(name, ["worker", "--connect", endpoint, "--name", name] + fast + extra)
+    }
+
     /// A sweep of `trials` runs of the `sleep` toy job, written next to the test's runs.
     func sleepSweep(_ name: String, trials: Int, seconds: Double, retries: Int = 2) throws -> URL {
         try harness.writeSweep(name, SweepText.sleep(name, trials: trials, seconds: seconds, retries: retries))

@@ -4,15 +4,6 @@ import XCTest
 
 /// Real `rt` processes over real sockets.
 final class ClusterProcessTests: ClusterProcessTestCase {
-    func startCoordinator(_ sweep: URL, endpoint: String, extra: [String] = [], label: String = "coordinator") throws -> SpawnedProcess {
-        try harness.spawn(label, ["coordinator", sweep.path, "--bind", endpoint, "--runs", harness.runs.path] + fast + extra)
-    }
-
-    @discardableResult
-    func startWorker(_ name: String, endpoint: String, extra: [String] = []) throws -> SpawnedProcess {
-        try harness.spawn(name, ["worker", "--connect", endpoint, "--name", name] + fast + extra)
-    }
-
     func testHundredTrialsOverThreeWorkersAreEachDoneOnce() throws {
         let endpoint = harness.ipcEndpoint()
         let sweep = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

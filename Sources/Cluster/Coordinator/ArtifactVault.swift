@@ -26,7 +26,15 @@ final class ArtifactVault {
         var expectedIndex: Int
         var received: Int
         var hasher: SHA256
+        var lastChunk: Date
     }
+
+    /// Open uploads per peer and in all (each holds a file descriptor), and how long one may
+    /// wait for its next chunk: a peer that starts uploads and never finishes them cannot run
+    /// the coordinator out of descriptors or disk.
+    static let maxOpenPerPeer = 4
+    static let maxOpenTotal = 64
+    static let idleTimeout: TimeInterval = 120
 
     init(directory: URL) throws {
         self.directory = directory
@@ -51,12 +59,18 @@ final class ArtifactVault {
         if chunk.index == 0 {
             if let stale = uploads.removeValue(forKey: key) { discard(stale) }
             if has(chunk.hash) && chunk.count == 1 { return true }
+            guard uploads.keys.filter({ $0.peer == peer }).count < Self.maxOpenPerPeer else {
+                throw ArtifactError(hash: chunk.hash, problem: "refused: this peer already has \(Self.maxOpenPerPeer) uploads open")
+            }
+            guard uploads.count < Self.maxOpenTotal else {
+                throw ArtifactError(hash: chunk.hash, problem: "refused: \(Self.maxOpenTotal) uploads are open")
+            }
             let url = incoming.appendingPathComponent("\(chunk.hash).\(peer.hexString)")
             guard FileManager.default.createFile(atPath: url.path, contents: nil),
                   let handle = FileHandle(forWritingAtPath: url.path) else {
                 throw ArtifactError(hash: chunk.hash, problem: "cannot create \(url.path)")
             }
-            uploads[key] = Upload(handle: handle, url: url, expectedIndex: 0, received: 0, hasher: SHA256())
+            uploads[key] = Upload(handle: handle, url: url, expectedIndex: 0, received: 0, hasher: SHA256(), lastChunk: Date())
         }
         guard var upload = uploads[key], upload.expectedIndex == chunk.index else {
             if let broken = uploads.removeValue(forKey: key) { discard(broken) }
@@ -66,6 +80,7 @@ final class ArtifactVault {
         upload.hasher.update(bytes)
         upload.received += bytes.count
         upload.expectedIndex += 1
+        upload.lastChunk = Date()
         guard upload.received <= chunk.totalSize else {
             uploads[key] = nil; discard(upload)
             throw ArtifactError(hash: chunk.hash, problem: "more bytes than the declared \(chunk.totalSize)")
@@ -82,6 +97,20 @@ final class ArtifactVault {
         try FileManager.default.moveItem(at: upload.url, to: url(for: chunk.hash))
         return true
     }
+
+    /// Drops uploads that have waited `idleTimeout` for their next chunk; how many.
+    @discardableResult
+    func expireIdle(now: Date = Date()) -> Int {
+        var expired = 0
+        for (key, upload) in uploads where now.timeIntervalSince(upload.lastChunk) > Self.idleTimeout {
+            uploads[key] = nil
+            discard(upload)
+            expired += 1
+        }
+        return expired
+    }
+
+    var openUploads: Int { uploads.count }
 
     /// Drops partial uploads from a peer that went away.
     func abandon(peer: Data) {

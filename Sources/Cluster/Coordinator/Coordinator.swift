@@ -39,6 +39,8 @@ public final class Coordinator {
     private var currentLease: [String: (key: LeaseKey, routingID: Data, since: Date)] = [:]
     private var hostStatistics: [String: WorkerStatistics] = [:]
     private var dropped: [String: Int] = [:]
+    /// Who may report on which lease, and what it may fetch.
+    private var leaseTokens = LeaseTokens()
     private var lateResults: [String: Int] = [:]
     private var roundRobin: [Data] = []
     /// Data-parallel trials' leases, by trial id.
@@ -172,6 +174,8 @@ public final class Coordinator {
                 if now >= nextHeartbeat {
                     sendHeartbeats()
                     nextHeartbeat = now.addingTimeInterval(heartbeat.interval)
+                    let expired = vault.expireIdle(now: now)
+                    if expired > 0 { log.log(.warning, "coordinator", "\(expired) artifact uploads dropped: no chunk for \(Int(ArtifactVault.idleTimeout)) s") }
                 }
                 buryDeadWorkers(now: now)
                 if stopping == nil { dispatch() }
@@ -335,9 +339,12 @@ public final class Coordinator {
                     session.credits = min(session.credits + slots, session.registration.threads + 16)
                 } else if envelope.type == .progress {
                     let progress = try envelope.body(ProgressMessage.self)
-                    if session.leases[LeaseKey(trialID: progress.trialID, attempt: progress.attempt)] != nil {
-                        session.progress[progress.trialID] = min(1, max(0, progress.fraction))
+                    let key = LeaseKey(trialID: progress.trialID, attempt: progress.attempt)
+                    guard session.leases[key] != nil, holdsLease(routingID, key, token: progress.token) else {
+                        return drop(routingID, "not_lease_holder", "progress on \(key.trialID.prefix(64)) attempt \(key.attempt), a lease it does not hold")
                     }
+                    leaseTokens.markStarted(key)
+                    session.progress[progress.trialID] = min(1, max(0, progress.fraction))
                 }
             default:
                 count("wrong_direction")
@@ -353,6 +360,19 @@ public final class Coordinator {
 
     private var dropLogBudget = 50
 
+    /// A report on a lease counts only from its holder: with the lease's token (revision 3),
+    /// or, from an older worker that sends none, on the registered connection holding it.
+    private func holdsLease(_ routingID: Data, _ key: LeaseKey, token: String?) -> Bool {
+        if let token { return leaseTokens.verifies(key, token: token) }
+        guard let session = sessions[routingID], (session.registration.revision ?? 1) < WireEnvelope.leaseTokenRevision else { return false }
+        return session.leases[key] != nil
+    }
+
+    private func drop(_ routingID: Data, _ counter: String, _ why: String) {
+        count(counter)
+        logDrop(routingID, why)
+    }
+
     /// Logs drops, but not 10,000 lines of them: after 50, every 1000th.
     private func logDrop(_ routingID: Data, _ why: String) {
         let total = dropped.values.reduce(0, +)
@@ -363,8 +383,12 @@ public final class Coordinator {
     }
 
     private func register(_ routingID: Data, _ registration: RegisterMessage, keyName: String?) throws {
-        guard registration.threads >= 1 && registration.threads <= 1024, !registration.workerID.isEmpty else {
-            throw WireError.badPayload(type: .register, reason: "threads \(registration.threads) or worker id out of range")
+        if let problem = WireLimits.problem(with: registration, maxThreads: configuration.maxWorkerThreads) {
+            // Said to the peer, so a misconfigured worker learns why instead of retrying for ever.
+            log.log(.warning, "coordinator", "registration from \(peerName(routingID)) refused: \(problem)")
+            count("register_refused")
+            _ = send(try WireEnvelope.make(.shutdown, ShutdownMessage(reason: "registration refused: \(problem)")), to: routingID)
+            return
         }
         if (registration.revision ?? 1) < WireEnvelope.severalParentsRevision && scheduler.hasSeveralParents {
             // It would ignore every parent but the first and store a wrong result: send it away.
@@ -402,15 +426,18 @@ public final class Coordinator {
             throw WireError.badPayload(type: .result, reason: "\(result.maskNames.count) mask names for \(envelope.payload.count - 1) mask frames")
         }
         guard let record = scheduler.record(result.trialID) else {
-            throw WireError.badPayload(type: .result, reason: "unknown trial \(result.trialID)")
+            throw WireError.badPayload(type: .result, reason: "unknown trial \(result.trialID.prefix(64))")
         }
         guard result.attempt >= 1 && result.attempt <= record.attempts else {
             throw WireError.badPayload(type: .result, reason: "\(result.trialID) attempt \(result.attempt) was never leased (\(record.attempts) leases so far)")
         }
+        let key = LeaseKey(trialID: result.trialID, attempt: result.attempt)
+        guard holdsLease(routingID, key, token: result.token) else {
+            return drop(routingID, "not_lease_holder", "result for \(key.trialID) attempt \(key.attempt), a lease it does not hold")
+        }
         let session = sessions[routingID]
         let workerName = session?.name ?? record.worker ?? peerName(routingID)
         let host = session?.host ?? record.host ?? "?"
-        let key = LeaseKey(trialID: result.trialID, attempt: result.attempt)
         session?.leases[key] = nil
         session?.progress[result.trialID] = nil
         if let artifact = result.artifact, !vault.has(artifact.hash) {
@@ -464,8 +491,13 @@ public final class Coordinator {
         }
     }
 
-    private func receiveFailure(_ routingID: Data, _ failure: FailureMessage) {
+    private func receiveFailure(_ routingID: Data, _ received: FailureMessage) {
+        var failure = received
+        failure.reason = WireLimits.clipped(failure.reason)
         let key = LeaseKey(trialID: failure.trialID, attempt: failure.attempt)
+        guard holdsLease(routingID, key, token: failure.token) else {
+            return drop(routingID, "not_lease_holder", "failure of \(key.trialID.prefix(64)) attempt \(key.attempt), a lease it does not hold")
+        }
         let session = sessions[routingID]
         session?.leases[key] = nil
         session?.progress[failure.trialID] = nil
@@ -487,6 +519,12 @@ public final class Coordinator {
         guard envelope.payload.count == 2 else {
             throw WireError.badPayload(type: .artifactChunk, reason: "expected a JSON frame and a data frame")
         }
+        // From a registered worker, or from a lease holder we presumed dead; not from strangers.
+        let holder = chunk.trialID.flatMap { trial in chunk.attempt.flatMap { attempt in chunk.token.map { token in
+            leaseTokens.verifies(LeaseKey(trialID: trial, attempt: attempt), token: token) } } } ?? false
+        guard sessions[routingID] != nil || holder else {
+            return drop(routingID, "upload_refused", "artifact chunk from a peer that is neither registered nor holds a lease")
+        }
         do {
             if try vault.receive(chunk, bytes: envelope.payload[1], from: routingID) {
                 log.log(.debug, "coordinator", "artifact \(chunk.hash.prefix(16)) (\(chunk.totalSize) bytes) received from \(peerName(routingID))")
@@ -499,7 +537,10 @@ public final class Coordinator {
 
     /// Streams an artifact in chunks straight from a memory map (zero-copy).
     private func serveArtifact(_ hash: String, to routingID: Data, requestID: UInt64) {
-        guard SHA256.isDigest(hash), vault.has(hash), let file = try? MappedFile(url: vault.url(for: hash)) else {
+        // Only to a worker whose lease needs it (a parent's artifact, the checkpoint it resumes).
+        let needed = sessions[routingID].map { leaseTokens.needs(hash, anyOf: $0.leases.keys) } ?? false
+        if !needed { drop(routingID, "artifact_not_leased", "request for artifact \(hash.prefix(16)) that none of its leases needs") }
+        guard needed, SHA256.isDigest(hash), vault.has(hash), let file = try? MappedFile(url: vault.url(for: hash)) else {
             _ = send((try? WireEnvelope.make(.artifactMissing, ArtifactRequestMessage(hash: hash), requestID: requestID))!, to: routingID)
             return
         }
@@ -591,6 +632,7 @@ public final class Coordinator {
         guard let attempt else { return true }
         let key = LeaseKey(trialID: record.spec.id, attempt: attempt)
         let resume = record.attempts > 0 ? (try? store.checkpoint(trialID: record.spec.id)) ?? nil : nil
+        let token = leaseTokens.issue(key, fetches: Set(parents.map(\.artifact.hash) + (resume.map { [$0.artifact.hash] } ?? [])))
         if let resume { try? store.recordEvent(kind: "resumes", trialID: record.spec.id, worker: session.name, detail: "attempt \(attempt) goes on from step \(resume.step)") }
         scheduler.markLeased(record.spec.id, attempt: attempt, worker: session.name, host: session.host)
         currentLease[record.spec.id] = (key, session.routingID, Date())
@@ -604,6 +646,7 @@ public final class Coordinator {
                                        parentArtifacts: parents.isEmpty ? nil : parents)
             if members.count > 1 { message.replica = ReplicaAssignment(rank: rank, worldSize: members.count) }
             message.resume = resume
+            message.token = token
             guard let envelope = try? WireEnvelope.make(.lease, message), send(envelope, to: member.routingID) else {
                 endLease(key, reason: "could not deliver the lease to \(member.name)", worker: member.name)
                 return false
@@ -614,7 +657,11 @@ public final class Coordinator {
 
     /// A running trial's checkpoint arrived (its chunks first): the next attempt, if any, resumes from it.
     private func receiveCheckpoint(_ routingID: Data, _ message: CheckpointMessage) throws {
-        guard currentLease[message.trialID]?.key == LeaseKey(trialID: message.trialID, attempt: message.attempt) else { return }
+        let key = LeaseKey(trialID: message.trialID, attempt: message.attempt)
+        guard holdsLease(routingID, key, token: message.token) else {
+            return drop(routingID, "not_lease_holder", "checkpoint of \(key.trialID.prefix(64)) attempt \(key.attempt), a lease it does not hold")
+        }
+        guard currentLease[message.trialID]?.key == key else { return }
         guard vault.has(message.artifact.hash) else {
             log.log(.warning, "coordinator", "checkpoint of \(message.trialID) from \(peerName(routingID)) did not arrive intact; ignored")
             return
@@ -644,6 +691,7 @@ public final class Coordinator {
     private func endLease(_ key: LeaseKey, reason: String, worker: String, interrupted: Bool = false) {
         guard currentLease[key.trialID]?.key == key else { return }
         currentLease[key.trialID] = nil
+        leaseTokens.end(key)
         if let gang = gangs.removeValue(forKey: key.trialID) {
             // One replica is gone, so is the ring: the others stop (their ring fails within a
             // heartbeat window anyway; the cancel says why).
@@ -712,7 +760,12 @@ public final class Coordinator {
         hostStatistics[session.host, default: WorkerStatistics()].lost += session.leases.count
         for key in session.leases.keys.sorted(by: { $0.trialID < $1.trialID }) {
             session.stats.lost += 1
-            endLease(key, reason: "lost with \(reason)", worker: session.name, interrupted: interrupted || stopping != nil)
+            // A lease its worker never said it started did not run: its attempt is given back
+            // (a peer that takes leases and vanishes cannot spend the retry budget), a bounded
+            // number of times per trial.
+            let neverStarted = !leaseTokens.wasStarted(key) && leaseTokens.takeFreeReturn(key.trialID)
+            endLease(key, reason: "lost with \(reason)\(neverStarted ? " before it started" : "")", worker: session.name,
+                     interrupted: interrupted || stopping != nil || neverStarted)
         }
         session.leases.removeAll()
     }

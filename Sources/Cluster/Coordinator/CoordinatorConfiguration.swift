@@ -21,6 +21,9 @@ public struct CoordinatorConfiguration {
     /// (nil: wait for workers forever), so a batch job whose workers all died does not sit idle
     /// until its time limit.
     public var idleTimeout: TimeInterval?
+    /// The most trials one worker may run at once (its `threads`); a registration claiming more
+    /// is refused with the reason, so one peer cannot soak up the lease queue.
+    public var maxWorkerThreads = 256
     /// Artifacts travel in chunks of this many bytes.
     public var chunkSize: Int
     /// After the last trial is final, how long to keep answering (status, late workers) before exiting.

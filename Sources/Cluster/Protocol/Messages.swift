@@ -44,6 +44,10 @@ public struct LeaseMessage: Codable, Equatable, Sendable {
     public var replica: ReplicaAssignment? = nil
     /// Set when an earlier attempt stored a checkpoint: the job goes on from it.
     public var resume: ResumePoint? = nil
+    /// A secret the coordinator made for this lease (revision 3); every report on the lease
+    /// (progress, checkpoint, artifact chunks, result, failure) carries it back, and one
+    /// without it is dropped, so a peer that does not hold the lease cannot end or forge it.
+    public var token: String? = nil
 }
 
 /// One parent of a leased trial: which trial made the artifact, and the artifact to fetch.
@@ -65,6 +69,8 @@ public struct CheckpointMessage: Codable, Equatable, Sendable {
     /// Uploaded (as artifactChunk messages) before this message on the same connection.
     public var artifact: ArtifactReference
     public var step: Int
+    /// The lease's token (revision 3): the coordinator accepts reports on a lease only with it.
+    public var token: String? = nil
 }
 
 public struct ReplicaAssignment: Codable, Equatable, Sendable {
@@ -96,6 +102,8 @@ public struct ProgressMessage: Codable, Equatable, Sendable {
     public var attempt: Int
     public var fraction: Double
     public var note: String
+    /// The lease's token (revision 3): the coordinator accepts reports on a lease only with it.
+    public var token: String? = nil
 }
 
 public struct ResultMessage: Codable, Equatable, Sendable {
@@ -107,6 +115,8 @@ public struct ResultMessage: Codable, Equatable, Sendable {
     /// Names of the per-example masks; their bytes are payload frames 1...n in this order.
     public var maskNames: [String]
     public var seconds: Double
+    /// The lease's token (revision 3): the coordinator accepts reports on a lease only with it.
+    public var token: String? = nil
 }
 
 public struct FailureMessage: Codable, Equatable, Sendable {
@@ -116,6 +126,8 @@ public struct FailureMessage: Codable, Equatable, Sendable {
     /// The trial did not fail: it was stopped (its worker is stopping, or the coordinator asked).
     /// Its attempt is given back; a snapshot, if it took one, was sent before this message.
     public var interrupted: Bool? = nil
+    /// The lease's token (revision 3): the coordinator accepts reports on a lease only with it.
+    public var token: String? = nil
 }
 
 public struct ArtifactChunkMessage: Codable, Equatable, Sendable {
@@ -126,6 +138,10 @@ public struct ArtifactChunkMessage: Codable, Equatable, Sendable {
     public var count: Int
     /// Trial that made the artifact (upload) - lineage; nil when the coordinator serves it.
     public var trialID: String?
+    /// The uploading lease's attempt and token (revision 3), so an upload from a worker the
+    /// coordinator presumed dead is still admitted, and one from a stranger is not.
+    public var attempt: Int? = nil
+    public var token: String? = nil
 }
 
 public struct ArtifactRequestMessage: Codable, Equatable, Sendable {

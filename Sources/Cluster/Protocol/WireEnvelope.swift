@@ -48,10 +48,13 @@ public enum WireError: Error, Equatable, CustomStringConvertible {
 public struct WireEnvelope: Equatable {
     public static let protocolVersion: UInt8 = 1
     /// Compatible additions within `protocolVersion` (new optional JSON keys), announced in
-    /// `register`. 2: leases carry `parentArtifacts` (trials with several parents).
-    public static let protocolRevision = 2
+    /// `register`. 2: leases carry `parentArtifacts` (trials with several parents). 3: leases
+    /// carry a `token` that every report on the lease echoes.
+    public static let protocolRevision = 3
     /// The first revision that understands trials with several parents.
     static let severalParentsRevision = 2
+    /// The first revision whose workers echo lease tokens; older ones are bound by connection.
+    static let leaseTokenRevision = 3
     static let magic: [UInt8] = [0x52, 0x54] // "RT"
     static let fixedHeaderSize = 14
     public static let maxPayloadFrames = 16

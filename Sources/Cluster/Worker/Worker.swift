@@ -14,6 +14,9 @@ public final class Worker {
     private let log = ClusterLog.shared
 
     private var running: [LeaseKey: CancellationFlag] = [:]
+    /// Each held lease's token, echoed in every report on it (the coordinator drops reports
+    /// without it). Kept until the report that ends the lease is sent.
+    private var tokens: [LeaseKey: String] = [:]
     /// Leases waiting for parent artifacts, with the ones gathered so far.
     private var assembling: [LeaseKey: Assembly] = [:]
     /// Artifact hash -> leases waiting for it (a download serves them all).
@@ -130,7 +133,8 @@ public final class Worker {
     }
 
     private func handBack(_ key: LeaseKey, _ reason: String) {
-        send((try? WireEnvelope.make(.failure, FailureMessage(trialID: key.trialID, attempt: key.attempt, reason: reason, interrupted: true)))!)
+        send((try? WireEnvelope.make(.failure, FailureMessage(trialID: key.trialID, attempt: key.attempt, reason: reason, interrupted: true,
+                                                              token: tokens.removeValue(forKey: key))))!)
     }
 
     // MARK: Connection
@@ -253,6 +257,10 @@ public final class Worker {
             replicaSlots[key] = slot
         }
         executor.jobs.push(PendingJob(lease: lease, parentArtifacts: parents, cancellation: flag, replica: slot, resume: resume))
+        // Tells the coordinator the trial runs here: should this worker die now, the attempt
+        // counts; a lease that never started is given back without spending the retry budget.
+        send((try? WireEnvelope.make(.progress, ProgressMessage(trialID: lease.trialID, attempt: lease.attempt, fraction: 0,
+                                                                note: "started", token: lease.token)))!)
     }
 
     // MARK: Parent artifacts
@@ -261,6 +269,7 @@ public final class Worker {
 
     /// Starts the lease when every parent artifact is cached, else asks for the missing ones.
     private func receiveLease(_ lease: LeaseMessage) throws {
+        if let token = lease.token { tokens[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = token }
         if stopDeadline != nil {
             handBack(LeaseKey(trialID: lease.trialID, attempt: lease.attempt), "worker \(configuration.name) is stopping")
             return
@@ -338,7 +347,8 @@ public final class Worker {
             }
             let parent = assembly.parents.first { $0.artifact.hash == hash }
             let why = parent.map { "\(reason) (artifact of parent trial \($0.trialID))" } ?? reason
-            send((try? WireEnvelope.make(.failure, FailureMessage(trialID: key.trialID, attempt: key.attempt, reason: why)))!)
+            send((try? WireEnvelope.make(.failure, FailureMessage(trialID: key.trialID, attempt: key.attempt, reason: why,
+                                                                  token: tokens.removeValue(forKey: key))))!)
         }
         if freeSlots > 0 && stopDeadline == nil { send((try? WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots)))!) }
         log.log(.warning, "worker", "\(configuration.name): \(reason)")
@@ -362,16 +372,17 @@ public final class Worker {
         case let .progress(trialID, attempt, fraction, note):
             let key = LeaseKey(trialID: trialID, attempt: attempt)
             if running[key] != nil {
-                pendingProgress[key] = ProgressMessage(trialID: trialID, attempt: attempt, fraction: fraction, note: note)
+                pendingProgress[key] = ProgressMessage(trialID: trialID, attempt: attempt, fraction: fraction, note: note, token: tokens[key])
             }
         case let .ringEndpoint(message):
             send((try? WireEnvelope.make(.ringEndpoint, message))!)
         case let .checkpoint(lease, bytes, step):
             guard running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] != nil else { return }
             do {
-                let (chunks, reference) = try artifactChunks(name: "checkpoint.safetensors", bytes: bytes, trialID: lease.trialID)
+                let (chunks, reference) = try artifactChunks(name: "checkpoint.safetensors", bytes: bytes, lease: lease)
                 for message in chunks { send(message) }
-                send(try WireEnvelope.make(.checkpoint, CheckpointMessage(trialID: lease.trialID, attempt: lease.attempt, artifact: reference, step: step)))
+                send(try WireEnvelope.make(.checkpoint, CheckpointMessage(trialID: lease.trialID, attempt: lease.attempt, artifact: reference, step: step,
+                                                                          token: lease.token)))
             } catch {
                 log.log(.warning, "worker", "\(configuration.name): checkpoint of \(lease.trialID) not sent: \(error)")
             }
@@ -382,13 +393,15 @@ public final class Worker {
             running[key] = nil
             replicaSlots[key] = nil
             pendingProgress[key] = nil
+            tokens[key] = nil
             send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: reason,
-                                                                  interrupted: interrupted ? true : nil)))!)
+                                                                  interrupted: interrupted ? true : nil, token: lease.token)))!)
             askForOne()
         case let .finished(lease, outcome, seconds):
             running[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             replicaSlots[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             pendingProgress[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
+            tokens[LeaseKey(trialID: lease.trialID, attempt: lease.attempt)] = nil
             if let replica = lease.replica, replica.rank > 0 {
                 // Rank 0 reports the trial's result; the other replicas only free their slot.
                 askForOne()
@@ -401,7 +414,8 @@ public final class Worker {
                 recentlySent.removeAll { now.timeIntervalSince($0.at) > 2 * configuration.heartbeat.deadline }
                 recentlySent.append((now, messages))
             } catch {
-                send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: "\(error)")))!)
+                send((try? WireEnvelope.make(.failure, FailureMessage(trialID: lease.trialID, attempt: lease.attempt, reason: "\(error)",
+                                                                      token: lease.token)))!)
             }
             askForOne()
         }
@@ -412,27 +426,28 @@ public final class Worker {
         var messages: [WireEnvelope] = []
         var reference: ArtifactReference?
         if let artifact = outcome.artifact {
-            (messages, reference) = try artifactChunks(name: artifact.name, bytes: artifact.bytes, trialID: lease.trialID)
+            (messages, reference) = try artifactChunks(name: artifact.name, bytes: artifact.bytes, lease: lease)
         }
         let maskNames = outcome.masks.keys.sorted()
         guard maskNames.count < WireEnvelope.maxPayloadFrames else {
             throw JobError("\(maskNames.count) masks exceed the protocol's \(WireEnvelope.maxPayloadFrames - 1) per result")
         }
         let result = ResultMessage(trialID: lease.trialID, attempt: lease.attempt, metrics: outcome.metrics, artifact: reference,
-                                   maskNames: maskNames, seconds: seconds)
+                                   maskNames: maskNames, seconds: seconds, token: lease.token)
         messages.append(try WireEnvelope.make(.result, result, binary: maskNames.map { outcome.masks[$0]! }))
         return messages
     }
 
     /// An upload: the artifact in chunks, in the order they must arrive, and its reference.
-    private func artifactChunks(name: String, bytes: Data, trialID: String) throws -> ([WireEnvelope], ArtifactReference) {
+    private func artifactChunks(name: String, bytes: Data, lease: LeaseMessage) throws -> ([WireEnvelope], ArtifactReference) {
         let hash = SHA256.hex(bytes)
         let chunkSize = configuration.chunkSize
         let count = max(1, (bytes.count + chunkSize - 1) / chunkSize)
         let messages = try (0..<count).map { index -> WireEnvelope in
             let start = bytes.startIndex + index * chunkSize
             let piece = bytes[start..<min(start + chunkSize, bytes.endIndex)]
-            let meta = ArtifactChunkMessage(hash: hash, name: name, totalSize: bytes.count, index: index, count: count, trialID: trialID)
+            let meta = ArtifactChunkMessage(hash: hash, name: name, totalSize: bytes.count, index: index, count: count, trialID: lease.trialID,
+                                            attempt: lease.attempt, token: lease.token)
             return try WireEnvelope.make(.artifactChunk, meta, binary: [Data(piece)])
         }
         return (messages, ArtifactReference(hash: hash, size: bytes.count, name: name))

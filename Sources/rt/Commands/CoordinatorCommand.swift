@@ -75,6 +75,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("stop-grace"), help: "Seconds running trials get to hand themselves back on SIGINT/SIGTERM.")
     var stopGrace: Double = 10
 
+    @Option(name: .customLong("max-worker-threads"), help: "The most trials one worker may run at once; a worker registering with more --threads is refused, saying why.")
+    var maxWorkerThreads: Int = 256
+
     @Flag(name: .long, help: "Log only warnings and errors.")
     var quiet = false
 
@@ -83,6 +86,7 @@ struct CoordinatorCommand: ParsableCommand {
         if (resume || createOrResume) && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
         if let idleTimeout, !(idleTimeout > 0 && idleTimeout.isFinite) { throw ValidationError("--idle-timeout must be a number of seconds > 0, got \(idleTimeout)") }
         guard gangReservation >= 0 && gangReservation.isFinite else { throw ValidationError("--gang-reservation must be a number of seconds >= 0, got \(gangReservation)") }
+        guard maxWorkerThreads >= 1 else { throw ValidationError("--max-worker-threads must be at least 1, got \(maxWorkerThreads)") }
         guard stopGrace >= 0 && stopGrace.isFinite else { throw ValidationError("--stop-grace must be a number of seconds >= 0, got \(stopGrace)") }
     }
 
@@ -101,6 +105,7 @@ struct CoordinatorCommand: ParsableCommand {
                                                      gangReservation: gangReservation, stop: .signals, stopGrace: stopGrace)
         configuration.createIfMissing = createOrResume
         configuration.advertise = advertise
+        configuration.maxWorkerThreads = maxWorkerThreads
         configuration.idleTimeout = idleTimeout
         let coordinator: Coordinator
         do {
