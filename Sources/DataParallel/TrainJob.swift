@@ -3,9 +3,10 @@ import Foundation
 import Study
 
 /// The `train` job type: one `TrainingRun` as a cluster trial. Its parameters are a
-/// `TrainingConfiguration` in JSON (`model`, `dataset`, `epochs`, `batchSize`, `learningRate`, ...;
-/// the trial's seed replaces `seed`), plus `bucketKB` and `checksumEvery` for data-parallel
-/// stages and `checkpointEvery` (steps; default 50, 0: never). With `replicas: k` on the stage,
+/// `TrainingConfiguration` in the sweep's snake_case (`model`, `dataset`, `epochs`, `batch_size`,
+/// `learning_rate`, ...; camelCase accepted; an unknown key is an error naming it; the trial's
+/// seed replaces `seed`), plus `bucket_kb` and `checksum_every` for data-parallel stages and
+/// `checkpoint_every` (steps; default 50, 0: never). With `replicas: k` on the stage,
 /// the k leases of the trial each run one replica: they bind a ring socket, meet through the
 /// coordinator (`ReplicaSlot`) and train together; rank 0 returns the metrics and the final
 /// checkpoint, and stores a checkpoint with the coordinator every `checkpointEvery` steps, from
@@ -15,23 +16,15 @@ public struct TrainJob: JobHandler {
 
     public func run(_ context: JobContext) throws -> JobOutcome {
         var parameters = context.parameters
-        let bucketKB = parameters.removeValue(forKey: "bucketKB").flatMap(\.intValue) ?? 4096
-        let checksumEvery = parameters.removeValue(forKey: "checksumEvery").flatMap(\.intValue) ?? 50
-        let checkpointEvery = parameters.removeValue(forKey: "checkpointEvery").flatMap(\.intValue) ?? 50
-        var configuration: TrainingConfiguration
-        do {
-            // The parameters override the defaults of `rt train`; `model` and `dataset` are required.
-            guard case let .string(model)? = parameters["model"], case let .string(dataset)? = parameters["dataset"] else {
-                throw JobError("train: parameters need \"model\" and \"dataset\" (strings)")
-            }
-            let defaults = try ClusterJSON.decode([String: JSONValue].self,
-                                                  from: JSONEncoder().encode(TrainingConfiguration(model: model, dataset: dataset)))
-            configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: ClusterJSON.encode(defaults.merging(parameters) { $1 }))
-        } catch let error as JobError {
-            throw error
-        } catch {
-            throw JobError("train: parameters are not a training configuration: \(error)")
+        // The job's own settings, in the sweep's snake_case (camelCase accepted).
+        func take(_ snake: String, _ camel: String, default value: Int) -> Int {
+            let given = parameters.removeValue(forKey: snake) ?? parameters.removeValue(forKey: camel)
+            return given.flatMap(\.intValue) ?? value
         }
+        let bucketKB = take("bucket_kb", "bucketKB", default: 4096)
+        let checksumEvery = take("checksum_every", "checksumEvery", default: 50)
+        let checkpointEvery = take("checkpoint_every", "checkpointEvery", default: 50)
+        var configuration = try TrainingConfiguration.fromSweepParameters(parameters)
         configuration.seed = UInt64(max(0, context.seed))
         let checkpoint = FileManager.default.temporaryDirectory
             .appendingPathComponent("rt-train-\(getpid())-\(context.trialID)-\(context.attempt).safetensors")

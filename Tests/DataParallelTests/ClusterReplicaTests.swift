@@ -37,7 +37,7 @@ final class ClusterReplicaTests: XCTestCase {
           - name: fit
             job: train
             replicas: 2
-            parameters: {model: small-cnn, dataset: "\(dataset)", epochs: \(epochs), batchSize: 32, threads: 1, checkpointEvery: 20}
+            parameters: {model: small-cnn, dataset: "\(dataset)", epochs: \(epochs), batch_size: 32, threads: 1, checkpoint_every: 20}
         """.write(to: sweep, atomically: true, encoding: .utf8)
         let endpoint = "ipc://\(directory.path)/c.ipc"
         let coordinator = try spawn("coordinator", ["coordinator", sweep.path, "--bind", endpoint, "--runs", directory.appendingPathComponent("runs").path] + heartbeat)
