@@ -28,6 +28,9 @@ let package = Package(
                        providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // libcrypto's SHA-256 (content addresses of artifacts, checked on every transfer).
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
 
         // PR_SET_PDEATHSIG for the processes `rt` starts (a variadic C call Swift cannot make).
         .target(name: "CProcessControl"),
@@ -36,7 +39,7 @@ let package = Package(
         .target(name: "NeuralNetworks", dependencies: ["TensorEngine"], swiftSettings: kernelSettings),
         .target(name: "Datasets", dependencies: ["TensorEngine", "CPNG", "CJPEG", "CZlib"], swiftSettings: kernelSettings),
         .target(name: "Cluster", dependencies: [
-            "CZeroMQ", "CProcessControl",
+            "CZeroMQ", "CProcessControl", "CCrypto",
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),

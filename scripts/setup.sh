@@ -11,6 +11,7 @@ PACKAGES=(
   libjpeg-dev        # ImageFolder JPEG decoding (libjpeg-turbo)
   zlib1g-dev         # gzip IDX and digits.csv.gz inflating (CZlib)
   libsqlite3-dev     # result store (GRDB)
+  libssl-dev         # libcrypto's SHA-256 (CCrypto): artifact content addresses
   dataset-fashion-mnist  # real Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
 )
 

@@ -26,4 +26,14 @@ final class SHA256Tests: XCTestCase {
         hasher.update(bytes[offset...])
         XCTAssertEqual(hasher.finalize(), SHA256.hash(bytes))
     }
+
+    /// A copy taken mid-stream is a hasher of its own (value semantics over libcrypto's context).
+    func testACopyMidStreamHashesOnItsOwn() {
+        var first = SHA256()
+        first.update(Data("abc".utf8))
+        var second = first
+        second.update(Data("def".utf8))
+        XCTAssertEqual(first.finalize().hexString, SHA256.hex(Data("abc".utf8)))
+        XCTAssertEqual(second.finalize().hexString, SHA256.hex(Data("abcdef".utf8)))
+    }
 }
