@@ -11,17 +11,17 @@ struct AttackCommand: ParsableCommand {
         commandName: "attack",
         abstract: "Robust accuracy of a checkpoint under adversarial attacks, per (attack, eps).",
         discussion: """
-        Several attacks (--attack fgsm,pgd) and budgets (--eps 1/255,2/255,8/255) are evaluated on the
-        same examples; the worst case per example is over all of them. With --source-checkpoint the
-        adversarial examples are crafted on that model (transfer); when its classes differ from the
+        Several attacks (--attack fgsm,pgd) and budgets (--eps 1/255,2/255,8/255) are evaluated on the \
+        same examples; the worst case per example is over all of them. With --source-checkpoint the \
+        adversarial examples are crafted on that model (transfer); when its classes differ from the \
         evaluated model's they are crafted on its penultimate features.
 
-        AutoAttack's attacks: apgd-ce (APGD on cross-entropy), apgd-t (APGD on the targeted DLR loss, 9
-        target classes), square (score-based, no gradients) and autoattack (the three in sequence, each
-        on the examples the ones before left correct; FAB-T is not implemented). For them --steps is
-        APGD's iterations and Square's query budget; autoattack's Square takes --queries (default
-        50 x --steps). AutoAttack's standard version is --attack autoattack --steps 100 --queries 5000.
-        They choose their own step sizes and random starts and attack the evaluated model itself.
+        AutoAttack's attacks: apgd-ce (APGD on cross-entropy), apgd-t (APGD on the targeted DLR loss, 9 \
+        target classes), square (score-based, no gradients) and autoattack (the three in sequence, each \
+        on the examples the ones before left correct; FAB-T is not implemented). For them --steps is \
+        APGD's iterations and square's query budget (unless --queries is given); autoattack's Square \
+        takes --queries (default 50 x --steps). AutoAttack's standard version is --attack autoattack --steps 100 --queries 5000. \
+        They choose their own step sizes and random starts and attack the evaluated model itself. \
         See docs/ROBUSTNESS.md.
         """)
 
