@@ -16,3 +16,15 @@ public enum RobustnessError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension RobustnessError {
+    /// An attack budget: finite and at least 0.
+    static func requireBudget(_ eps: Float) throws {
+        guard eps.isFinite, eps >= 0 else { throw invalidSetting(name: "eps", reason: "must be a finite value >= 0, got \(eps)") }
+    }
+
+    /// A count (steps, restarts, queries) that must be at least 1.
+    static func requirePositive(_ value: Int, name: String, what: String = "") throws {
+        guard value >= 1 else { throw invalidSetting(name: name, reason: "\(what)must be at least 1, got \(value)") }
+    }
+}

@@ -25,11 +25,20 @@ final class AttackLossGradientTests: XCTestCase {
                 }
             case let .klFromClean(p): return Double(try klDivergence(logInput: z.logSoftmax(), target: p).item)
             case let .featureDistance(g0): return Double(try meanSquaredError(z, g0, reduction: .sum).item)
+            case let .targetedDLR(labels, targets):
+                // AutoAttack's formula, written out: −(z_y − z_t) / (z_π1 − (z_π3 + z_π4)/2).
+                return (0..<n).reduce(0.0) { total, r in
+                    let row = Array(z.values[r * k..<(r + 1) * k]), sorted = row.sorted(by: >)
+                    return total - Double(row[labels[r]] - row[targets[r]]) / Double(sorted[0] - 0.5 * (sorted[2] + sorted[3]) + 1e-12)
+                }
             }
         }
 
+        let targets = [1, 0, 2]
         for loss in [AttackLoss.crossEntropy(labels: labels), .margin(labels: labels), .klFromClean(probabilities: p),
-                     .featureDistance(reference: reference)] {
+                     .featureDistance(reference: reference), .targetedDLR(labels: labels, targets: targets)] {
+            let values = loss.values(output: output)
+            XCTAssertEqual(values.reduce(0.0) { $0 + Double($1) }, try value(loss, output), accuracy: 1e-4, "\(loss): values sum to the loss")
             let seed = loss.seed(output: output).values
             let h: Float = 1e-2
             for i in 0..<output.count {
@@ -38,6 +47,23 @@ final class AttackLossGradientTests: XCTestCase {
                 minus.pointer[i] -= h
                 let numeric = (try value(loss, plus) - value(loss, minus)) / Double(2 * h)
                 XCTAssertEqual(Double(seed[i]), numeric, accuracy: 2e-3, "\(loss) element \(i)")
+            }
+        }
+    }
+
+    /// With fewer than 4 classes the DLR scale falls back (z_π1 − z_π3 for 3 classes, 1 for 2) and the seed still matches.
+    func testTargetedDLRWithFewClasses() throws {
+        for k in [2, 3] {
+            var generator = RandomGenerator(seed: UInt64(k))
+            let output = Tensor.normal([2, k], generator: &generator)
+            let loss = AttackLoss.targetedDLR(labels: [0, 1], targets: [1, 0])
+            let seed = loss.seed(output: output).values
+            for i in 0..<output.count {
+                let plus = output.copy(), minus = output.copy()
+                plus.pointer[i] += 1e-2
+                minus.pointer[i] -= 1e-2
+                let numeric = (loss.values(output: plus).reduce(0, +) - loss.values(output: minus).reduce(0, +)) / 2e-2
+                XCTAssertEqual(seed[i], numeric, accuracy: 2e-3, "\(k) classes, element \(i)")
             }
         }
     }

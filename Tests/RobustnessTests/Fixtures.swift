@@ -27,13 +27,13 @@ enum Fixtures {
         try! TrainingRun(configuration()).run(saveTo: nil).model
     }()
 
-    static func testData(for model: ImageClassifier, limit: Int? = nil) throws -> ImageDataset {
+    static func testData(for model: ImageClassifier, limit: Int? = nil, dataset: String = dataset) throws -> ImageDataset {
         try EvaluationData.load(dataset: dataset, classes: nil, split: .test, limit: limit, for: model)
     }
 
     /// The first `count` test images and labels as one batch.
-    static func batch(_ count: Int, for model: ImageClassifier) throws -> (images: Tensor, labels: [Int]) {
-        let data = try testData(for: model, limit: count)
+    static func batch(_ count: Int, for model: ImageClassifier, dataset: String = dataset) throws -> (images: Tensor, labels: [Int]) {
+        let data = try testData(for: model, limit: count, dataset: dataset)
         let batch = try DataLoader(dataset: data, batchSize: count, shuffle: false, prefetchDepth: 0).batch(epoch: 0, index: 0)
         return (batch.images, batch.labels)
     }
@@ -63,4 +63,47 @@ final class LinearBinaryClassifier: ImageClassifier {
         let logits = try fc(flat)
         return ModelOutput(logits: logits, features: capture.contains(.features) ? flat : nil, stages: [])
     }
+}
+
+extension Fixtures {
+    /// 10 classes of 1×12×12 synthetic images: APGD-T's 9 target classes and torchattacks' targeted
+    /// DLR (which needs at least 4 classes) both apply.
+    static let tenClassDataset = "synthetic:classes=10,channels=1,size=12,train=2000,test=500,seed=5"
+
+    /// small-cnn on `tenClassDataset` (about 43% clean accuracy, 32% under PGD-20 at 1/255).
+    static let tenClassModel: ImageClassifier = {
+        try! TrainingRun(configuration(dataset: tenClassDataset)).run(saveTo: nil).model
+    }()
+
+    /// small-cnn trained with PGD-AT (4/255, 3 steps) on `dataset`: the robust fixture.
+    static let robustModel: ImageClassifier = {
+        try! TrainingRun(configuration(objective: ObjectiveSettings(kind: .pgdAT, eps: 4 / 255, steps: 3))).run(saveTo: nil).model
+    }()
+}
+
+/// Another classifier behind a wrapper that counts its forward passes and can change its outputs:
+/// the query budget and the model-output checks are tested through the real attack code.
+final class WrappedClassifier: ImageClassifier {
+    let inner: ImageClassifier
+    let transform: (Tensor) throws -> Tensor
+    private(set) var calls = 0
+    private(set) var images = 0
+
+    init(_ inner: ImageClassifier, transform: @escaping (Tensor) throws -> Tensor = { $0 }) throws {
+        (self.inner, self.transform) = (inner, transform)
+        try super.init(description: inner.modelDescription)
+    }
+
+    override var headName: String { "inner.\(inner.headName)" }
+    override var children: [(String, Module)] { [("inner", inner)] }
+
+    override func run(_ x: Tensor, capture: Capture) throws -> ModelOutput {
+        calls += 1
+        images += x.shape[0]
+        var output = try inner.run(x, capture: capture)
+        output.logits = try transform(output.logits)
+        return output
+    }
+
+    func resetCounts() { (calls, images) = (0, 0) }
 }

@@ -12,20 +12,12 @@ final class PyTorchComparisonTests: XCTestCase {
         let model = Fixtures.trainedModel
         let data = try Fixtures.testData(for: model)
         let (images, labels) = try Fixtures.batch(data.count, for: model)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-attack-ref-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let checkpoint = directory.appendingPathComponent("model.safetensors").path
-        let dataPath = directory.appendingPathComponent("data.safetensors").path
-        try Checkpoint.save(model, to: checkpoint)
-        try SafeTensors.write(SafeTensorsFile(tensors: [("images", images),
-                                                        ("labels", try Tensor(shape: [labels.count], values: labels.map(Float.init)))]),
-                              to: dataPath)
+        let inputs = try TorchReference.writeInputs(model, images: images, labels: labels)
+        defer { try? FileManager.default.removeItem(at: inputs.directory) }
         let eps: Float = 8 / 255, steps = 10
         let output = try TorchReference.run(python, [TorchReference.script("attack_reference.py"),
-                                                     checkpoint, dataPath, "--eps", "\(eps)", "--steps", "\(steps)"])
-        let line = try XCTUnwrap(output.split(separator: "\n").last)
-        let reference = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Int])
+                                                     inputs.checkpoint, inputs.data, "--eps", "\(eps)", "--steps", "\(steps)"])
+        let reference = try TorchReference.counts(output)
 
         let report = try RobustnessEvaluator().evaluate(model, on: data, attacks: [
             AttackSpec(kind: .fgsm, eps: eps), AttackSpec(kind: .pgd, eps: eps, steps: steps, randomStart: false)])

@@ -1,5 +1,7 @@
 import Foundation
+import NeuralNetworks
 import Robustness
+import TensorEngine
 import XCTest
 
 /// The PyTorch reference scripts (scripts/reference/): finding a Python that imports torch, and
@@ -21,6 +23,26 @@ enum TorchReference {
             if (try? run(candidate, ["-c", "import torch"])) != nil { return candidate }
         }
         throw XCTSkip("PyTorch is not importable ($RT_TORCH_PYTHON, .venv-torch here or in the main checkout); run scripts/reference/setup_torch.sh to compare with PyTorch")
+    }
+
+    /// A fresh directory with the model's checkpoint and the batch (`images`, `labels` as floats) as
+    /// safetensors, what the reference scripts read. The caller removes `directory`.
+    static func writeInputs(_ model: ImageClassifier, images: Tensor, labels: [Int]) throws -> (directory: URL, checkpoint: String, data: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-torch-ref-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let checkpoint = directory.appendingPathComponent("model.safetensors").path
+        let data = directory.appendingPathComponent("data.safetensors").path
+        try Checkpoint.save(model, to: checkpoint)
+        try SafeTensors.write(SafeTensorsFile(tensors: [("images", images),
+                                                        ("labels", try Tensor(shape: [labels.count], values: labels.map(Float.init)))]),
+                              to: data)
+        return (directory, checkpoint, data)
+    }
+
+    /// The last line a reference script printed, as JSON counts.
+    static func counts(_ output: String) throws -> [String: Int] {
+        let line = try XCTUnwrap(output.split(separator: "\n").last)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Int])
     }
 
     @discardableResult

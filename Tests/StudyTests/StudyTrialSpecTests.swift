@@ -47,6 +47,19 @@ final class StudyTrialSpecTests: XCTestCase {
         XCTAssertEqual(attacks[2].spec.effectiveSteps, 1)
     }
 
+    func testAutoAttacksAreReadWithTheirQueryBudget() throws {
+        let suite: JSONValue = .array([
+            .object(["attack": .string("autoattack"), "eps": .string("8/255"), "steps": .int(20), "queries": .int(500)]),
+            .object(["attack": .string("apgd-t"), "norm": .string("l2"), "eps": .array([.double(0.5)])]),
+            .object(["attack": .string("square"), "eps": .string("8/255"), "steps": .int(300)]),
+        ])
+        let attacks = try spec(.standard, ["attacks": suite]).attacks
+        XCTAssertEqual(attacks.map(\.key), ["autoattack-linf-8/255", "apgd-t-l2-0.5", "square-linf-8/255"])
+        XCTAssertEqual(attacks[0].spec.squareQueries, 500)
+        XCTAssertEqual(attacks[0].spec.steps, 20)
+        XCTAssertEqual(attacks[2].spec.effectiveSteps, 300, "square's steps are its query budget")
+    }
+
     func testFineTuningRatesBecomeTwoGroups() throws {
         let finetune = try spec(.finetune, ["lr": .double(0.05), "backbone_lr": .double(0.005)])
         XCTAssertEqual(finetune.training.learningRate, 0.05)
@@ -69,6 +82,12 @@ final class StudyTrialSpecTests: XCTestCase {
         XCTAssertTrue(message(.standard, shared.merging(["attacks": badAttack]) { $1 }).contains("negative"))
         let unknownAttack: JSONValue = .array([.object(["attack": .string("deepfool"), "eps": .int(0)])])
         XCTAssertTrue(message(.standard, shared.merging(["attacks": unknownAttack]) { $1 }).contains("unknown attack 'deepfool'"))
+        let noQueries: JSONValue = .array([.object(["attack": .string("square"), "eps": .string("8/255"), "queries": .int(0)])])
+        XCTAssertTrue(message(.standard, shared.merging(["attacks": noQueries]) { $1 }).contains("queries"))
+        let pgdQueries: JSONValue = .array([.object(["attack": .string("pgd"), "eps": .string("8/255"), "queries": .int(10)])])
+        XCTAssertTrue(message(.standard, shared.merging(["attacks": pgdQueries]) { $1 }).contains("queries: only square and autoattack"))
+        let apgdStep: JSONValue = .array([.object(["attack": .string("apgd-ce"), "eps": .string("8/255"), "step_size": .string("1/255")])])
+        XCTAssertTrue(message(.standard, shared.merging(["attacks": apgdStep]) { $1 }).contains("step-size"))
         let badTarget: JSONValue = .object(["dataset": .string("fashion-mnist"), "clases": .string("5-9")])
         XCTAssertTrue(message(.standard, shared.merging(["target": badTarget]) { $1 }).contains("target.clases"))
         XCTAssertTrue(message(.standard, shared.merging(["model": .string("vgg")]) { $1 }).contains("unknown model 'vgg'"))

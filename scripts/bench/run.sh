@@ -11,6 +11,7 @@
 #   4e. rt bench dataparallel --json            (resnet20 images/s with replicas and threads)
 #   4f. scripts/bench/robustness.sh             (rt attack vs the engine, UAP and CKA on 10,000 images;
 #                                                alone it re-measures and re-renders just that section)
+#   4g. scripts/bench/autoattack.sh             (AutoAttack's images/s on small-cnn; the same, alone)
 #   5. folds them into scripts/bench/results/10-engine.json and renders every
 #      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
 #
@@ -153,6 +154,8 @@ PY
 
   # Trains its own checkpoints on Fashion-MNIST and writes 60-robustness.json.
   RT_BIN="$RT" RT_BENCH_PYTHON="$PY" scripts/bench/robustness.sh --threads "$THREADS" --no-build --no-compose
+  # Trains its own checkpoint and writes 65-autoattack.json (about 10 minutes on 2 cores).
+  RT_BIN="$RT" RT_BENCH_PYTHON="$PY" scripts/bench/autoattack.sh --threads "$THREADS" --no-build --no-compose
   fi
 
   "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "${RT_FILES[@]}" \

@@ -16,6 +16,11 @@ public enum AttackLoss {
     case klFromClean(probabilities: Tensor)
     /// Σ (g − g_ref)² over the penultimate features (DM and feature-space transfer); `reference` (N, D).
     case featureDistance(reference: Tensor)
+    /// AutoAttack's targeted difference of logits ratio, −(z_y − z_t) / (z_π1 − ½(z_π3 + z_π4)) with
+    /// π the classes by decreasing logit (APGD-T). The ratio makes it invariant to shifting and
+    /// scaling the logits, so a model cannot hide behind large logits. With 3 classes the scale is
+    /// z_π1 − z_π3 (there is no π4); with 2 it is 1 (the loss is then the CW margin towards t).
+    case targetedDLR(labels: [Int], targets: [Int])
 
     /// Whether the attack differentiates the penultimate features instead of the logits.
     public var usesFeatures: Bool {
@@ -31,7 +36,7 @@ public enum AttackLoss {
         let z = output.pointer
         var scores = [Float](repeating: 0, count: n)
         switch self {
-        case let .crossEntropy(labels), let .margin(labels):
+        case let .crossEntropy(labels), let .margin(labels), let .targetedDLR(labels, _):
             for r in 0..<n {
                 let row = z + r * k, y = labels[r]
                 var other = -Float.infinity
@@ -81,8 +86,60 @@ public enum AttackLoss {
             case let .featureDistance(reference):
                 let g0 = reference.pointer
                 for i in 0..<output.count { d[i] = 2 * (z[i] - g0[i]) }
+            case let .targetedDLR(labels, targets):
+                for r in 0..<n {
+                    let row = z + r * k, (y, t) = (labels[r], targets[r])
+                    let scale = Self.dlrScale(row, k)
+                    let s = scale.value + Self.dlrGuard
+                    let difference = row[y] - row[t]
+                    for j in 0..<k { d[r * k + j] = 0 }
+                    // L = −(z_y − z_t)/s: ∂L/∂z_y = −1/s, ∂L/∂z_t = 1/s, and (z_y − z_t)/s² along ∂s/∂z.
+                    d[r * k + y] -= 1 / s
+                    d[r * k + t] += 1 / s
+                    for (j, weight) in scale.gradient { d[r * k + j] += difference / (s * s) * weight }
+                }
             }
         }
+    }
+
+    /// Per example, the loss the attack maximises (APGD keeps each example's highest-loss point).
+    public func values(output: Tensor) -> [Float] {
+        let n = output.shape[0], k = output.count / max(n, 1)
+        let z = output.pointer
+        return (0..<n).map { r in
+            let row = z + r * k
+            switch self {
+            case let .crossEntropy(labels):
+                var m = -Float.infinity
+                for j in 0..<k { m = max(m, row[j]) }
+                var s: Float = 0
+                for j in 0..<k { s += Foundation.exp(row[j] - m) }
+                return m + Foundation.log(s) - row[labels[r]]
+            case let .margin(labels):
+                var other = -Float.infinity
+                for j in 0..<k where j != labels[r] { other = max(other, row[j]) }
+                return other - row[labels[r]]
+            case let .klFromClean(p):
+                return Self.klRow(p.pointer + r * k, row, k)
+            case let .featureDistance(reference):
+                var d: Float = 0
+                for j in 0..<k { let e = row[j] - reference.pointer[r * k + j]; d += e * e }
+                return d
+            case let .targetedDLR(labels, targets):
+                return -(row[labels[r]] - row[targets[r]]) / (Self.dlrScale(row, k).value + Self.dlrGuard)
+            }
+        }
+    }
+
+    /// Keeps the DLR ratio finite when the top logits tie (AutoAttack's 1e-12).
+    static let dlrGuard: Float = 1e-12
+
+    /// The targeted DLR's denominator for one row and its gradient as (class, weight) pairs.
+    static func dlrScale(_ row: UnsafePointer<Float>, _ k: Int) -> (value: Float, gradient: [(Int, Float)]) {
+        guard k >= 3 else { return (1, []) }
+        let ranked = (0..<k).sorted { row[$0] > row[$1] }
+        if k == 3 { return (row[ranked[0]] - row[ranked[2]], [(ranked[0], 1), (ranked[2], -1)]) }
+        return (row[ranked[0]] - 0.5 * (row[ranked[2]] + row[ranked[3]]), [(ranked[0], 1), (ranked[2], -0.5), (ranked[3], -0.5)])
     }
 
     @inline(__always)

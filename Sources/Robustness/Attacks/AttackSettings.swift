@@ -47,9 +47,9 @@ public struct PGDSettings: Sendable, Equatable {
     public var resolvedStepSize: Float { stepSize ?? 2.5 * eps / Float(max(steps, 1)) }
 
     public func validate() throws {
-        guard eps.isFinite, eps >= 0 else { throw RobustnessError.invalidSetting(name: "eps", reason: "must be a finite value >= 0, got \(eps)") }
-        guard steps >= 1 else { throw RobustnessError.invalidSetting(name: "steps", reason: "must be at least 1, got \(steps)") }
-        guard restarts >= 1 else { throw RobustnessError.invalidSetting(name: "restarts", reason: "must be at least 1, got \(restarts)") }
+        try RobustnessError.requireBudget(eps)
+        try RobustnessError.requirePositive(steps, name: "steps")
+        try RobustnessError.requirePositive(restarts, name: "restarts")
         if let s = stepSize, !(s.isFinite && s >= 0) {
             throw RobustnessError.invalidSetting(name: "step-size", reason: "must be a finite value >= 0, got \(s)")
         }
@@ -59,5 +59,104 @@ public struct PGDSettings: Sendable, Equatable {
         if case let .gaussian(std) = start, !(std.isFinite && std >= 0) {
             throw RobustnessError.invalidSetting(name: "random start", reason: "standard deviation must be >= 0, got \(std)")
         }
+    }
+}
+
+/// What APGD maximises.
+public enum AutoPGDObjective: Sendable, Equatable {
+    /// Cross-entropy on the true label (APGD-CE).
+    case crossEntropy
+    /// The targeted DLR loss towards each of the `targetClasses` highest-scoring other classes in
+    /// turn (APGD-T; AutoAttack uses 9, capped at classes − 1).
+    case targetedDLR(targetClasses: Int)
+}
+
+/// APGD (Croce & Hein 2020): the step size starts at 2·eps and is halved, per example, at
+/// checkpoints where the loss stopped rising; the iterates follow a momentum of 0.75.
+public struct AutoPGDSettings: Sendable, Equatable {
+    public var norm: AttackNorm
+    public var eps: Float
+    /// Iterations per run (AutoAttack: 100); each takes one forward and one backward pass.
+    public var steps: Int
+    /// Runs from new random starts on the examples still correct (per target class for APGD-T).
+    public var restarts: Int
+    public var objective: AutoPGDObjective
+    public var seed: UInt64
+
+    /// Weight of the new step against the previous move (the paper's α).
+    public static let momentum: Float = 0.75
+    /// A checkpoint halves the step unless the loss rose in more than this share of the steps since the last one (ρ).
+    public static let risingShare: Float = 0.75
+
+    public init(norm: AttackNorm = .linf, eps: Float, steps: Int = 100, restarts: Int = 1,
+                objective: AutoPGDObjective = .crossEntropy, seed: UInt64 = 0) {
+        (self.norm, self.eps, self.steps, self.restarts, self.objective, self.seed) = (norm, eps, steps, restarts, objective, seed)
+    }
+
+    public func validate() throws {
+        try RobustnessError.requireBudget(eps)
+        try RobustnessError.requirePositive(steps, name: "steps")
+        try RobustnessError.requirePositive(restarts, name: "restarts")
+        if case let .targetedDLR(k) = objective { try RobustnessError.requirePositive(k, name: "target classes") }
+    }
+}
+
+/// The Square attack (Andriushchenko et al. 2020): random square updates accepted when they lower
+/// the logit margin. It needs only the model's scores, so masked gradients do not stop it.
+public struct SquareSettings: Sendable, Equatable {
+    public var norm: AttackNorm
+    public var eps: Float
+    /// Model evaluations per example and run, the initial one included (AutoAttack: 5,000).
+    public var queries: Int
+    public var restarts: Int
+    /// Initial fraction of the image a square covers; it shrinks on the paper's schedule.
+    public var initialFraction: Float
+    public var seed: UInt64
+
+    public init(norm: AttackNorm = .linf, eps: Float, queries: Int = 5000, restarts: Int = 1,
+                initialFraction: Float = 0.8, seed: UInt64 = 0) {
+        (self.norm, self.eps, self.queries, self.restarts) = (norm, eps, queries, restarts)
+        (self.initialFraction, self.seed) = (initialFraction, seed)
+    }
+
+    public func validate() throws {
+        try RobustnessError.requireBudget(eps)
+        try RobustnessError.requirePositive(queries, name: "queries", what: "the query budget ")
+        try RobustnessError.requirePositive(restarts, name: "restarts")
+        guard initialFraction > 0, initialFraction <= 1 else {
+            throw RobustnessError.invalidSetting(name: "initial fraction", reason: "must be in (0, 1], got \(initialFraction)")
+        }
+    }
+}
+
+/// AutoAttack's standard ensemble: APGD-CE, then APGD-T, then Square, each on the examples the
+/// ones before it did not break.
+public struct AutoAttackSettings: Sendable, Equatable {
+    public var norm: AttackNorm
+    public var eps: Float
+    /// APGD iterations (standard: 100).
+    public var steps: Int
+    /// Square's query budget (standard: 5,000).
+    public var queries: Int
+    public var restarts: Int
+    public var targetClasses: Int
+    public var seed: UInt64
+
+    public init(norm: AttackNorm = .linf, eps: Float, steps: Int = 100, queries: Int = 5000, restarts: Int = 1,
+                targetClasses: Int = 9, seed: UInt64 = 0) {
+        (self.norm, self.eps, self.steps, self.queries) = (norm, eps, steps, queries)
+        (self.restarts, self.targetClasses, self.seed) = (restarts, targetClasses, seed)
+    }
+
+    public var crossEntropy: AutoPGDSettings { AutoPGDSettings(norm: norm, eps: eps, steps: steps, restarts: restarts, objective: .crossEntropy, seed: seed) }
+    public var targeted: AutoPGDSettings {
+        AutoPGDSettings(norm: norm, eps: eps, steps: steps, restarts: restarts, objective: .targetedDLR(targetClasses: targetClasses), seed: seed)
+    }
+    public var square: SquareSettings { SquareSettings(norm: norm, eps: eps, queries: queries, restarts: restarts, seed: seed) }
+
+    public func validate() throws {
+        try crossEntropy.validate()
+        try targeted.validate()
+        try square.validate()
     }
 }

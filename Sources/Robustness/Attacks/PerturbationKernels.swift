@@ -114,7 +114,12 @@ enum PerturbationKernels {
 
     /// Copies example `r` of `source` into `destination` (both (N, ...)).
     static func copyRow(_ r: Int, from source: Tensor, to destination: Tensor) {
+        copyRow(r, into: r, from: source, to: destination)
+    }
+
+    /// Copies example `r` of `source` into example `target` of `destination` (rows of the same size).
+    static func copyRow(_ r: Int, into target: Int, from source: Tensor, to destination: Tensor) {
         let d = source.count / max(source.shape[0], 1)
-        (destination.pointer + r * d).update(from: source.pointer + r * d, count: d)
+        (destination.pointer + target * d).update(from: source.pointer + r * d, count: d)
     }
 }

@@ -59,6 +59,11 @@ public enum ProjectedGradientAttack {
     static func validate(_ loss: AttackLoss, images: Tensor, classes: Int) throws {
         let n = images.shape.first ?? 0
         switch loss {
+        case let .targetedDLR(labels, targets):
+            guard labels.count == n, targets.count == n else { throw RobustnessError.incompatible("\(labels.count) labels and \(targets.count) targets for a batch of \(n) images") }
+            if let bad = (labels + targets).first(where: { $0 < 0 || $0 >= classes }) {
+                throw RobustnessError.incompatible("class \(bad) outside the model's classes 0..<\(classes)")
+            }
         case let .crossEntropy(labels), let .margin(labels):
             guard labels.count == n else { throw RobustnessError.incompatible("\(labels.count) labels for a batch of \(n) images") }
             if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {

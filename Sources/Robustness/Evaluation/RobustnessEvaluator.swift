@@ -43,9 +43,14 @@ public struct RobustnessEvaluator {
 
         var cleanCorrect: [Bool] = []
         var cleanConfidence: [Float] = []
+        var outputFindings = ModelOutputFindings()
         let loader = try DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false, prefetchDepth: 1)
         for batch in loader.batches(epoch: 0) {
             let cleanLogits = try Self.logits(model, batch.images)
+            if batch.index == 0 {
+                // AutoAttack's checks on the model itself: one more forward pass of the first batch.
+                outputFindings = ModelOutputFindings(first: cleanLogits, second: try Self.logits(model, batch.images))
+            }
             let (correct, confidence) = Self.judge(cleanLogits, batch.labels)
             cleanCorrect += correct
             cleanConfidence += confidence
@@ -54,6 +59,10 @@ public struct RobustnessEvaluator {
                 let adversarialLogits: Tensor
                 if let delta = universal[i] {
                     adversarialLogits = try Self.logits(model, UniversalPerturbation.apply(delta, to: batch.images))
+                } else if spec.kind.isParameterFree {
+                    let crafted = try Self.parameterFree(spec, model, batch, cleanLogits: cleanLogits, correct: correct, tally: &tallies[i])
+                    tallies[i].zeroGradients += crafted.zeroGradientExamples
+                    adversarialLogits = crafted.output
                 } else {
                     var settings = spec.settings(batchSeed: UInt64(batch.index))
                     let loss: AttackLoss
@@ -88,17 +97,47 @@ public struct RobustnessEvaluator {
         let results = zip(attacks, tallies).map { spec, tally -> AttackResult in
             for r in 0..<n where !tally.correct[r] { worst[r] = false }
             let robust = tally.correct.filter { $0 }.count
+            let components = tally.components.isEmpty ? nil : zip(AutoAttack.components, tally.components).map { name, component in
+                AttackComponentResult(attack: name, steps: name == AttackKind.square.rawValue ? spec.squareQueries : spec.steps,
+                                      robustAccuracy: Double(component.correct.filter { $0 }.count) / denominator,
+                                      correct: component.correct, seconds: component.seconds)
+            }
             return AttackResult(attack: spec.kind.rawValue, norm: spec.norm.rawValue, eps: spec.eps, steps: spec.effectiveSteps,
                                 robustAccuracy: Double(robust) / denominator,
                                 successRate: cleanHits == 0 ? 0 : Double(cleanHits - robust) / Double(cleanHits),
                                 meanTrueConfidenceClean: meanCleanConfidence,
                                 meanTrueConfidenceAdversarial: tally.confidence / denominator,
                                 correct: tally.correct, zeroGradientFraction: Double(tally.zeroGradients) / denominator,
-                                seconds: tally.seconds, cpuSeconds: tally.cpuSeconds)
+                                seconds: tally.seconds, cpuSeconds: tally.cpuSeconds, components: components)
         }
         return RobustnessReport(cleanAccuracy: cleanAccuracy, examples: n, cleanCorrect: cleanCorrect, results: results,
                                 worstCaseCorrect: worst, worstCaseAccuracy: Double(worst.filter { $0 }.count) / denominator,
-                                warnings: RobustnessWarnings.check(cleanAccuracy: cleanAccuracy, results: results))
+                                warnings: RobustnessWarnings.check(cleanAccuracy: cleanAccuracy, results: results, model: outputFindings))
+    }
+
+    /// APGD, Square or AutoAttack on one batch (on the evaluated model itself; they need no other
+    /// forward pass than the clean one already done). AutoAttack's components are tallied as it
+    /// reports them: robust accuracy after each one in turn.
+    static func parameterFree(_ spec: AttackSpec, _ model: ImageClassifier, _ batch: Batch, cleanLogits: Tensor, correct: [Bool],
+                              tally: inout Tally) throws -> AdversarialBatch {
+        let batchSeed = UInt64(batch.index)
+        switch spec.kind {
+        case .apgdCE, .apgdT:
+            return try AutoPGD.run(model, images: batch.images, labels: batch.labels, settings: spec.autoPGDSettings(batchSeed: batchSeed),
+                                   cleanLogits: cleanLogits)
+        case .square:
+            return try SquareAttack.run(model, images: batch.images, labels: batch.labels, settings: spec.squareSettings(batchSeed: batchSeed),
+                                        cleanLogits: cleanLogits)
+        default:
+            let found = try AutoAttack.run(model, images: batch.images, labels: batch.labels, settings: spec.autoAttackSettings(batchSeed: batchSeed),
+                                           cleanLogits: cleanLogits)
+            if tally.components.isEmpty { tally.components = AutoAttack.components.map { _ in ComponentTally() } }
+            for c in AutoAttack.components.indices {
+                tally.components[c].correct += correct.indices.map { r in correct[r] && (found.brokenBy[r].map { $0 > c } ?? true) }
+                tally.components[c].seconds += found.componentSeconds[c]
+            }
+            return found.adversarial
+        }
     }
 
     /// Everything that must hold before any work starts.
@@ -118,6 +157,9 @@ public struct RobustnessEvaluator {
             }
             if craftingSpace == .logits && source.modelDescription.numClasses != d.numClasses {
                 throw RobustnessError.incompatible("the source model has \(source.modelDescription.numClasses) classes, the evaluated model \(d.numClasses): craft on features instead (--transfer-space features)")
+            }
+            if let own = attacks.first(where: { $0.kind.isParameterFree }) {
+                throw RobustnessError.incompatible("\(own.kind.rawValue) attacks the evaluated model itself; transfer from a source model is for fgsm, pgd, mifgsm, cw and uap")
             }
             if craftingSpace == .features && attacks.contains(where: { $0.kind == .uap }) {
                 throw RobustnessError.incompatible("a universal perturbation is crafted on labels, not on features")
@@ -163,6 +205,13 @@ public struct RobustnessEvaluator {
         var zeroGradients = 0
         var seconds = 0.0
         var cpuSeconds = 0.0
+        /// AutoAttack only: per component, correct after it and every one before it.
+        var components: [ComponentTally] = []
         init(examples: Int) { correct.reserveCapacity(examples) }
+    }
+
+    struct ComponentTally {
+        var correct: [Bool] = []
+        var seconds = 0.0
     }
 }

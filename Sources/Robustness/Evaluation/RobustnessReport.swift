@@ -17,14 +17,33 @@ public struct AttackResult: Sendable, Codable, Equatable {
     public var seconds: Double
     /// Process CPU seconds over the same span: throughput that a busy, shared machine does not distort.
     public var cpuSeconds: Double
+    /// AutoAttack only: its attacks in the order they ran, each with the robust accuracy after it.
+    public var components: [AttackComponentResult]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case attack, norm, eps, steps, correct, seconds
+        case attack, norm, eps, steps, correct, seconds, components
         case robustAccuracy = "robust_accuracy", successRate = "success_rate"
         case meanTrueConfidenceClean = "mean_true_confidence_clean"
         case meanTrueConfidenceAdversarial = "mean_true_confidence_adv"
         case zeroGradientFraction = "zero_gradient_fraction"
         case cpuSeconds = "cpu_seconds"
+    }
+}
+
+/// One attack of AutoAttack's sequence.
+public struct AttackComponentResult: Sendable, Codable, Equatable {
+    public var attack: String
+    /// APGD's iterations, or Square's query budget.
+    public var steps: Int
+    /// Robust accuracy after this attack and every one before it, on the examples the earlier ones
+    /// left correct (the running figure AutoAttack prints); the last one is AutoAttack's.
+    public var robustAccuracy: Double
+    public var correct: [Bool]
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case attack, steps, correct, seconds
+        case robustAccuracy = "robust_accuracy"
     }
 }
 

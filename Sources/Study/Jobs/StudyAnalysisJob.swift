@@ -93,13 +93,15 @@ public enum StudyAnalysisJob: String, CaseIterable, Sendable {
             return StudyTrial.entry(attack, result, name: attack.spec.kind.rawValue)
         }
         let task = StudyTaskSpec(dataset: dataset, classes: classes)
-        return JobOutcome(metrics: [
+        var metrics: [String: JSONValue] = [
             "role": .string("evaluate"), "evaluates": .string(parent.stage), "task": .string(task.label),
             "model": .string(model.modelDescription.name), "clean_accuracy": .double(clean.accuracy), "clean_examples": .int(test.count),
             "mean_true_confidence": .double(clean.meanTrueConfidence), "attacked_examples": .int(attacked.count),
             "attacked_clean_accuracy": .double(report.cleanAccuracy), "worst_case_accuracy": .double(report.worstCaseAccuracy),
             "attacks": .array(entries),
-        ], masks: masks)
+        ]
+        if !report.warnings.isEmpty { metrics["warnings"] = .array(report.warnings.map(JSONValue.string)) }
+        return JobOutcome(metrics: metrics, masks: masks)
     }
 
     /// The parameters both analyses read.

@@ -13,6 +13,7 @@ public struct LabeledAttack: Sendable, Equatable {
 
 /// Reads `attacks:` — a list of `{attack: pgd, norm: linf, eps: [1/255, 8/255], steps: 10,
 /// restarts: 1, random_start: true, step_size: 1/255}` — into one `LabeledAttack` per eps.
+/// `square` and `autoattack` also take `queries` (Square's budget; see `AttackSpec.queries`).
 enum StudyAttackSuite {
     static func parse(_ entries: [JSONValue], seed: UInt64, path: String = "attacks") throws -> [LabeledAttack] {
         var attacks: [LabeledAttack] = []
@@ -20,7 +21,7 @@ enum StudyAttackSuite {
             let name = "\(path)[\(index)]"
             guard case let .object(fields) = entry else { throw JobError("parameter \(name): must be a mapping such as {attack: pgd, eps: 8/255}") }
             var reader = StudyParameterReader(fields, path: name)
-            guard let kindName = try reader.string("attack") else { throw reader.fail("attack", "missing: fgsm, pgd, mifgsm, cw or uap") }
+            guard let kindName = try reader.string("attack") else { throw reader.fail("attack", "missing: one of \(AttackKind.allCases.map(\.rawValue).joined(separator: ", "))") }
             guard let kind = AttackKind(rawValue: kindName) else {
                 throw reader.fail("attack", "unknown attack '\(kindName)'; known: \(AttackKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -31,6 +32,7 @@ enum StudyAttackSuite {
             let restarts = try reader.int("restarts", atLeast: 1) ?? 1
             let randomStart = try reader.bool("random_start") ?? true
             let stepSize = try reader.float("step_size")
+            let queries = try reader.int("queries", atLeast: 1)
             try reader.rejectUnknownKeys()
             for value in epsValues {
                 let label: String
@@ -42,7 +44,7 @@ enum StudyAttackSuite {
                 }
                 let eps = try StudyParameterReader.number(value, name: "\(name).eps")
                 let spec = AttackSpec(kind: kind, norm: norm, eps: eps, steps: steps, stepSize: stepSize,
-                                      restarts: restarts, randomStart: randomStart, seed: seed)
+                                      restarts: restarts, randomStart: randomStart, seed: seed, queries: queries)
                 do { try spec.validate() } catch { throw JobError("parameter \(name): \(error)") }
                 let attack = LabeledAttack(spec: spec, epsLabel: label)
                 if attacks.contains(where: { $0.key == attack.key }) { throw JobError("parameter \(name): \(attack.key) is listed twice") }

@@ -114,11 +114,13 @@ public struct StudyTrial {
                 masks[attack.key] = Self.mask(result.correct)
                 return Self.entry(attack, result, name: attack.spec.kind.rawValue)
             }
-            if spec.transferFromParent, let parent {
+            // AutoAttack's attacks attack the model itself; the others are also crafted on the parent.
+            let transferable = spec.attacks.filter { !$0.spec.kind.isParameterFree }
+            if spec.transferFromParent, let parent, !transferable.isEmpty {
                 progress(Self.trainingShare + 0.5 * (1 - Self.trainingShare), "transfer attacks from the parent's features")
-                let transfer = try evaluator.evaluate(model, on: attacked, attacks: spec.attacks.map(\.spec),
+                let transfer = try evaluator.evaluate(model, on: attacked, attacks: transferable.map(\.spec),
                                                       craftingModel: parent, craftingSpace: .features)
-                for (attack, result) in zip(spec.attacks, transfer.results) {
+                for (attack, result) in zip(transferable, transfer.results) {
                     let name = "\(attack.spec.kind.rawValue)-transfer"
                     masks["\(name)-\(attack.spec.norm.rawValue)-\(attack.epsLabel)"] = Self.mask(result.correct)
                     entries.append(Self.entry(attack, result, name: name))
@@ -157,11 +159,17 @@ public struct StudyTrial {
     static func mask(_ correct: [Bool]) -> Data { Data(correct.map { $0 ? 1 : 0 }) }
 
     static func entry(_ attack: LabeledAttack, _ result: AttackResult, name: String) -> JSONValue {
-        .object([
+        var fields: [String: JSONValue] = [
             "attack": .string(name), "norm": .string(result.norm), "eps": .double(Double(result.eps)), "eps_label": .string(attack.epsLabel),
             "steps": .int(result.steps), "robust_accuracy": .double(result.robustAccuracy), "success_rate": .double(result.successRate),
             "mean_true_confidence_clean": .double(result.meanTrueConfidenceClean),
             "mean_true_confidence_adv": .double(result.meanTrueConfidenceAdversarial),
-        ])
+        ]
+        if let components = result.components {
+            fields["components"] = .array(components.map {
+                .object(["attack": .string($0.attack), "steps": .int($0.steps), "robust_accuracy": .double($0.robustAccuracy)])
+            })
+        }
+        return .object(fields)
     }
 }

@@ -18,10 +18,11 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "The run directory, e.g. runs/default.")
     var runDirectory: String
 
-    @Option(help: "fgsm, pgd, mifgsm, cw or uap.") var attack: AttackKind = .pgd
+    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, square or autoattack.") var attack: AttackKind = .pgd
     @Option(help: "linf or l2.") var norm: AttackNorm = .linf
     @Option(help: "Budgets, e.g. 8/255,16/255.") var eps: String
-    @Option(help: "Iterations (PGD, MI-FGSM, CW) or passes (UAP).") var steps = 10
+    @Option(help: "Iterations (PGD, MI-FGSM, CW, APGD), passes (UAP), or Square's query budget.") var steps = 10
+    @Option(help: "Square's query budget (square: default --steps; autoattack: default 50 x --steps).") var queries: Int?
     @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps).") var stepSize: String?
     @Option(help: "Restarts; each example keeps its worst case.") var restarts = 1
     @Flag(inversion: .prefixedNo, help: "Start from a random point of the eps-ball.") var randomStart = true
@@ -45,6 +46,7 @@ struct EvaluateCommand: ParsableCommand {
         var suite: [String: JSONValue] = ["attack": .string(attack.rawValue), "norm": .string(norm.rawValue), "eps": .array(epsValues),
                                           "steps": .int(steps), "restarts": .int(restarts), "random_start": .bool(randomStart)]
         if let stepSize { suite["step_size"] = .string(stepSize) }
+        if let queries { suite["queries"] = .int(queries) }
         var parameters: [String: JSONValue] = ["attacks": .array([.object(suite)]), "attack_seed": .int(attackSeed)]
         if let examples { parameters["attack_examples"] = .int(examples) }
         // Fails here, before anything is stored, on a bad eps or an attack without that norm.
