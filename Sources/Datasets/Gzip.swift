@@ -8,19 +8,35 @@ enum Gzip {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
     }
 
+    /// Output beyond what the trailer promises that is still accepted: slack for a file of
+    /// several members, whose trailer describes only the last one (bgzip's are 64 KiB each).
+    static let margin = 1 << 20
+    /// No dataset file rt reads inflates to more than this (Fashion-MNIST's largest is 47 MB,
+    /// CIFAR-100's training batch 150 MB). It is also what bounds a bomb made of many honest members.
+    static let defaultMaximum = 512 << 20
+
     /// Inflates every gzip member of `compressed` (concatenated members are legal gzip).
     /// `path` only names the file in errors.
-    static func decompress(_ compressed: [UInt8], path: String) throws -> [UInt8] {
-        // The trailer's ISIZE (size mod 2^32 of the last member) is a good first guess, but a
-        // truncated file ends in arbitrary bytes: never trust it beyond deflate's maximum
-        // ratio (about 1032:1), or a cut file would allocate gigabytes before failing.
-        var capacity = compressed.count * 4
+    ///
+    /// Bounded before and during inflation: the trailer's ISIZE (the last member's size mod
+    /// 2^32) is the promise; a file promising more than `maximum` is refused before anything
+    /// is inflated (an honest 2 MB bomb of 2 GB of zeros), and inflating stops once the output
+    /// passes the promise plus `margin` (a bomb whose trailer lies). When a member ends and
+    /// another follows, zlib has checked that member's own length, so the promise grows by it.
+    static func decompress(_ compressed: [UInt8], path: String, maximum: Int = defaultMaximum) throws -> [UInt8] {
+        var promised = 0
         if compressed.count >= 4 {
             let n = compressed.count
-            let isize = Int(compressed[n - 4]) | Int(compressed[n - 3]) << 8 | Int(compressed[n - 2]) << 16 | Int(compressed[n - 1]) << 24
-            capacity = max(capacity, min(isize, compressed.count * 1032))
+            promised = Int(compressed[n - 4]) | Int(compressed[n - 3]) << 8 | Int(compressed[n - 2]) << 16 | Int(compressed[n - 1]) << 24
         }
-        var output = [UInt8](repeating: 0, count: max(capacity, 1024))
+        guard promised <= maximum else {
+            throw DatasetError.corruptCompressedFile(path: path, reason: "its gzip trailer promises \(promised) bytes, more than the \(maximum) a dataset file may inflate to (a gzip bomb?)")
+        }
+        var limit = min(promised + margin, maximum)
+        // The trailer is a good first guess for the buffer, but a truncated file ends in
+        // arbitrary bytes: never trust it beyond deflate's maximum ratio (about 1032:1).
+        let capacity = max(compressed.count * 4, min(promised, compressed.count * 1032))
+        var output = [UInt8](repeating: 0, count: min(max(capacity, 1024), limit + 1))
         var produced = 0
         var stream = z_stream()
         // 15 + 16: a gzip wrapper (not raw deflate or zlib).
@@ -32,7 +48,11 @@ enum Gzip {
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
             stream.avail_in = UInt32(input.count)
             while true {
-                if produced == output.count { output.append(contentsOf: [UInt8](repeating: 0, count: output.count)) }
+                if produced > limit {
+                    throw DatasetError.corruptCompressedFile(path: path, reason: "inflates past \(limit) bytes, more than its gzip trailer promises (\(promised) bytes); stopped there (a gzip bomb?)")
+                }
+                // Room for one byte past the limit, so crossing it is seen; never more.
+                if produced == output.count { output.append(contentsOf: [UInt8](repeating: 0, count: min(output.count, limit + 1 - output.count))) }
                 let status: Int32 = output.withUnsafeMutableBufferPointer { out in
                     stream.next_out = out.baseAddress! + produced
                     stream.avail_out = UInt32(min(out.count - produced, Int(UInt32.max)))
@@ -47,6 +67,7 @@ enum Gzip {
                     // Another member follows; skip trailing zero padding some tools add.
                     let remaining = UnsafeBufferPointer(start: stream.next_in, count: Int(stream.avail_in))
                     if remaining.allSatisfy({ $0 == 0 }) { return }
+                    limit = min(produced + promised + margin, maximum)
                     guard inflateReset(&stream) == Z_OK else {
                         throw DatasetError.corruptCompressedFile(path: path, reason: "cannot start the next gzip member")
                     }

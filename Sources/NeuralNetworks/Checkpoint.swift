@@ -15,26 +15,10 @@ public enum Checkpoint {
         try SafeTensors.write(SafeTensorsFile(tensors: model.stateDict, metadata: metadata), to: path)
     }
 
-    /// The model description stored in a checkpoint.
+    /// The model description stored in a checkpoint, every value range-checked
+    /// (`CheckpointMetadata`): errors name the file and the metadata key.
     public static func description(of file: SafeTensorsFile, path: String) throws -> ModelDescription {
-        func field(_ key: String) throws -> String {
-            guard let v = file.metadata[key] else {
-                throw TensorError.checkpoint(path: path, tensor: nil, reason: "metadata has no '\(key)' (not an rt checkpoint?)")
-            }
-            return v
-        }
-        func floats(_ key: String) throws -> [Float] {
-            guard let list = try JSONSerialization.jsonObject(with: Data(field(key).utf8)) as? [NSNumber] else {
-                throw TensorError.checkpoint(path: path, tensor: nil, reason: "metadata '\(key)' is not a JSON list of numbers")
-            }
-            return list.map { $0.floatValue }
-        }
-        guard let classes = Int(try field("num_classes")) else {
-            throw TensorError.checkpoint(path: path, tensor: nil, reason: "metadata 'num_classes' is not an integer")
-        }
-        return ModelDescription(name: try field("model"), numClasses: classes,
-                                inputShape: try floats("input_shape").map { Int($0) },
-                                mean: try floats("mean"), std: try floats("std"))
+        try CheckpointMetadata.description(of: file, path: path)
     }
 
     /// Rebuilds the model a checkpoint describes and loads every tensor (strictly).
@@ -67,6 +51,10 @@ extension Module {
             }
             guard source.shape == target.shape else {
                 throw TensorError.checkpoint(path: path, tensor: name, reason: "shape \(source.shape) in the file, the model needs \(target.shape)")
+            }
+            // A NaN or Inf weight evaluates to nonsense with exit status 0; refuse the file instead.
+            if let index = UnsafeBufferPointer(start: source.pointer, count: source.count).firstIndex(where: { !$0.isFinite }) {
+                throw TensorError.checkpoint(path: path, tensor: name, reason: "element \(index) is \(source.pointer[index]) (weights must be finite)")
             }
         }
         // Copy only after every check passed: a failed load leaves the model untouched.

@@ -96,19 +96,24 @@ public enum SafeTensors {
             guard end <= body.count else {
                 throw fail(name, "data ends at byte \(end) but the file holds \(body.count) data bytes (truncated)")
             }
-            let count = shape.reduce(1, *)
+            // Counted with overflow checks (this module is built -Ounchecked, where a plain
+            // product silently wraps and a huge shape "needs 0 bytes").
+            guard let count = Self.elementCount(shape), let width = Self.byteWidth[dtype],
+                  case let (needed, overflow) = count.multipliedReportingOverflow(by: width), !overflow else {
+                if Self.byteWidth[dtype] == nil { throw fail(name, "dtype \(dtype) is not supported (F32, F64, I64 are)") }
+                throw fail(name, "shape \(shape) has more elements than fit in memory")
+            }
             let bytes = body[body.startIndex + begin ..< body.startIndex + end]
+            guard bytes.count == needed else { throw fail(name, "shape \(shape) needs \(needed) bytes, has \(bytes.count)") }
             let tensor: Tensor
             switch dtype {
             case "F32":
-                guard bytes.count == count * 4 else { throw fail(name, "shape \(shape) needs \(count * 4) bytes, has \(bytes.count)") }
                 tensor = Tensor(shape: shape) { out in
                     bytes.withUnsafeBytes { raw in
                         for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
                     }
                 }
             case "F64":
-                guard bytes.count == count * 8 else { throw fail(name, "shape \(shape) needs \(count * 8) bytes, has \(bytes.count)") }
                 tensor = Tensor(shape: shape) { out in
                     bytes.withUnsafeBytes { raw in
                         for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))) }
@@ -116,7 +121,6 @@ public enum SafeTensors {
                 }
             case "I64":
                 // Integer tensors (PyTorch's num_batches_tracked) are read as values; models ignore them.
-                guard bytes.count == count * 8 else { throw fail(name, "shape \(shape) needs \(count * 8) bytes, has \(bytes.count)") }
                 tensor = Tensor(shape: shape) { out in
                     bytes.withUnsafeBytes { raw in
                         for i in 0..<count { out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))) }
@@ -129,6 +133,19 @@ public enum SafeTensors {
         }
         entries.sort { ($0.begin, $0.name) < ($1.begin, $1.name) }
         return SafeTensorsFile(tensors: entries.map { ($0.name, $0.tensor) }, metadata: metadata)
+    }
+
+    static let byteWidth = ["F32": 4, "F64": 8, "I64": 8]
+
+    /// The product of `shape`, nil when it overflows.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for extent in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            if overflow { return nil }
+            count = product
+        }
+        return count
     }
 
     private static func jsonString(_ s: String) -> String {

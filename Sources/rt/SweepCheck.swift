@@ -9,12 +9,18 @@ enum SweepCheck {
     /// line and key.
     static func summary(of path: String) throws -> (spec: SweepSpec, line: String) {
         let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: path))
-        let known = Set(WorkerCommand.jobRegistry().jobTypes)
-        for stage in spec.stages where !known.contains(stage.job) {
-            throw ValidationError("\(path): stage \(stage.name): unknown job '\(stage.job)'; this rt knows \(known.sorted().joined(separator: ", "))")
-        }
+        try checkJobs(spec.stages, file: path)
         let trials = SweepExpander.expand(spec)
         let stages = spec.stages.map { "\($0.name): \($0.job)" }.joined(separator: ", ")
         return (spec, "\(path): sweep \(spec.name), \(trials.count) trials in \(spec.stages.count) stage\(spec.stages.count == 1 ? "" : "s") (\(stages))")
+    }
+
+    /// Every stage names a job type this build's workers register (`rt worker` builds the same
+    /// registry), so `job: nosuchjob` is refused before a coordinator leases anything.
+    static func checkJobs(_ stages: [StageSpec], file path: String) throws {
+        let known = Set(WorkerCommand.jobRegistry().jobTypes)
+        for stage in stages where !known.contains(stage.job) {
+            throw ValidationError("\(path): stage \(stage.name): unknown job '\(stage.job)'; this rt knows \(known.sorted().joined(separator: ", "))")
+        }
     }
 }

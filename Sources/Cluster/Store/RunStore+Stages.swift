@@ -65,7 +65,7 @@ extension RunStore {
             }
             guard !added.isEmpty else { return StageAppendResult(added: [], unchanged: unchanged, trials: []) }
             let extra = try Self.extraParents(db)
-            let existing = try Row.fetchAll(db, sql: "SELECT * FROM trials").map { Self.trialRecord($0, extraParents: extra).spec }
+            let existing = try Row.fetchAll(db, sql: "SELECT * FROM trials").map { try Self.trialRecord($0, extraParents: extra, path: path).spec }
             let trials = SweepExpander.expand(added, after: existing, seeds: sweep.seeds, retries: sweep.retries)
             try Self.insertTrials(db, trials)
             try Self.exec(db, "INSERT INTO appended_stages(stages, trials, created_at) VALUES (?, ?, ?)",

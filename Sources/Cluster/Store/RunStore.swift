@@ -76,7 +76,7 @@ public final class RunStore: @unchecked Sendable {
     public func trials() throws -> [TrialRecord] {
         try pool.read { db in
             let extra = try Self.extraParents(db)
-            return try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY ord").map { Self.trialRecord($0, extraParents: extra) }
+            return try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY ord").map { try Self.trialRecord($0, extraParents: extra, path: path) }
         }
     }
 
@@ -84,7 +84,13 @@ public final class RunStore: @unchecked Sendable {
         try pool.read { db in
             var counts: [TrialState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM trials GROUP BY state") {
-                if let state = TrialState(rawValue: row["state"]) { counts[state] = row["n"] }
+                let text = (row["state"] as DatabaseValue).storage
+                guard case let .string(name) = text, let state = TrialState(rawValue: name) else {
+                    // Name the first row that holds it: a trial in no known state would never be leased.
+                    let id = try String.fetchOne(db, sql: "SELECT id FROM trials WHERE state IS ? LIMIT 1", arguments: [row["state"] as DatabaseValue])
+                    throw StoreError(path: path, problem: "table trials, row \(id ?? "?"), column state: \(StoredRow.describe(text)) is not a trial state")
+                }
+                counts[state] = row["n"]
             }
             return counts
         }
@@ -273,28 +279,28 @@ public final class RunStore: @unchecked Sendable {
             var results: [String: Row] = [:]
             var workers: [String: ResultTotals] = [:], hosts: [String: ResultTotals] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT * FROM results") {
-                results[row["trial_id"]] = row
-                let seconds: Double = row["seconds"]
-                workers[row["worker"], default: ResultTotals()].done += 1
-                workers[row["worker"], default: ResultTotals()].seconds += seconds
-                hosts[row["host"], default: ResultTotals()].done += 1
-                hosts[row["host"], default: ResultTotals()].seconds += seconds
+                let r = StoredRow(row, table: "results", path: path, idColumn: "trial_id")
+                let seconds = try r.optionalDouble("seconds") ?? 0, worker = try r.string("worker"), host = try r.string("host")
+                results[try r.string("trial_id")] = row
+                workers[worker, default: ResultTotals()].done += 1
+                workers[worker, default: ResultTotals()].seconds += seconds
+                hosts[host, default: ResultTotals()].done += 1
+                hosts[host, default: ResultTotals()].seconds += seconds
             }
             var counts: [String: Int] = [:]
             let extra = try Self.extraParents(db)
             let trials = try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY ord").map { row -> TrialReport in
-                let record = Self.trialRecord(row, extraParents: extra)
+                let record = try Self.trialRecord(row, extraParents: extra, path: path)
                 counts[record.state.rawValue, default: 0] += 1
-                let result = results[record.spec.id]
-                let metricsText: String? = result?["metrics"]
+                let result = results[record.spec.id].map { StoredRow($0, table: "results", path: path, idColumn: "trial_id") }
                 return TrialReport(
                     id: record.spec.id, stage: record.spec.stage, job: record.spec.job, parameters: record.spec.parameters,
                     seed: record.spec.seed, parent: record.spec.parentTrialID, parents: record.spec.parentTrialIDs,
                     state: record.state.rawValue,
                     attempts: record.attempts, worker: record.worker, host: record.host,
-                    metrics: metricsText.flatMap { try? ClusterJSON.decode([String: JSONValue].self, from: Data($0.utf8)) },
+                    metrics: try result?.json("metrics", as: [String: JSONValue].self),
                     failure: record.state == .failed ? record.failureReason : nil,
-                    artifact: record.artifactHash, seconds: result?["seconds"])
+                    artifact: record.artifactHash, seconds: try result?.optionalDouble("seconds"))
             }
             return SweepReport(sweep: name, counts: counts, trials: trials, workers: workers, hosts: hosts)
         }
@@ -323,17 +329,25 @@ public final class RunStore: @unchecked Sendable {
         return out
     }
 
-    static func trialRecord(_ row: Row, extraParents: [String: [String]]) -> TrialRecord {
-        let parametersText: String = row["parameters"]
-        let id: String = row["id"]
-        let first: String? = row["parent_trial"]
+    /// One `trials` row, every column checked (`StoredRow`): an impossible value is an error
+    /// naming the row and column, never a GRDB fatal error, a default state or empty parameters.
+    static func trialRecord(_ row: Row, extraParents: [String: [String]], path: String) throws -> TrialRecord {
+        let r = StoredRow(row, table: "trials", path: path, idColumn: "id")
+        let id = try r.string("id")
+        let first = try r.optionalString("parent_trial")
+        let stateText = try r.string("state")
+        guard let state = TrialState(rawValue: stateText) else {
+            throw r.fail("state", "'\(stateText)' is not a trial state (\(TrialState.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
         let spec = TrialSpec(
-            id: id, stage: row["stage"], job: row["job"],
-            parameters: (try? ClusterJSON.decode([String: JSONValue].self, from: Data(parametersText.utf8))) ?? [:],
-            seed: row["seed"], parentTrialIDs: first.map { [$0] + extraParents[id, default: []] } ?? [],
+            id: id, stage: try r.string("stage"), job: try r.string("job"),
+            parameters: try r.json("parameters", as: [String: JSONValue].self),
+            seed: try r.int("seed"), parentTrialIDs: first.map { [$0] + extraParents[id, default: []] } ?? [],
+            maxAttempts: try r.int("max_attempts"), order: try r.int("ord"),
             // A store from before migration v3 opened read-only has no replicas column: every trial had one.
-            maxAttempts: row["max_attempts"], order: row["ord"], replicas: row.hasColumn("replicas") ? row["replicas"] : 1)
-        return TrialRecord(spec: spec, state: TrialState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
-                           worker: row["worker"], host: row["host"], failureReason: row["failure"], artifactHash: row["artifact_hash"])
+            replicas: row.hasColumn("replicas") ? try r.int("replicas") : 1)
+        return TrialRecord(spec: spec, state: state, attempts: try r.int("attempts"),
+                           worker: try r.optionalString("worker"), host: try r.optionalString("host"),
+                           failureReason: try r.optionalString("failure"), artifactHash: try r.optionalString("artifact_hash"))
     }
 }

@@ -5,16 +5,22 @@ import Yams
 /// the line and key at fault instead of surfacing as failed trials hours later.
 public struct SweepParser {
     public let file: String
+    public var limits: SweepLimits
 
-    public init(file: String) { self.file = file }
-
-    public static func parse(contentsOf url: URL) throws -> (SweepSpec, String) {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw SweepError(file: url.path, line: 0, column: 0, key: "(file)", problem: "cannot read: \(error.localizedDescription)")
-        }
-        return (try SweepParser(file: url.path).parse(text), text)
+    public init(file: String, limits: SweepLimits = .standard) {
+        self.file = file
+        self.limits = limits
     }
+
+    public static func parse(contentsOf url: URL, limits: SweepLimits = .standard) throws -> (SweepSpec, String) {
+        let text = try SweepText.read(url, limits: limits)
+        return (try SweepParser(file: url.path, limits: limits).parse(text), text)
+    }
+
+    /// Sweep names become a directory under `--runs` and stage names prefix trial ids (and so
+    /// file names): a letter or digit first, no '/', and no "..", so neither can leave its directory.
+    static let sweepNamePattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+    static let stageNamePattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
     public func parse(_ text: String) throws -> SweepSpec {
         let root = try compose(text)
@@ -23,8 +29,8 @@ public struct SweepParser {
         if let defaults = top["defaults"] { _ = try mapping(defaults, "defaults", allowed: nil) }
         guard let nameNode = top["name"] else { throw fail(root, "name", "missing: every sweep needs a name") }
         let name = try string(nameNode, "name")
-        guard name.range(of: "^[A-Za-z0-9._-]+$", options: .regularExpression) != nil else {
-            throw fail(nameNode, "name", "\"\(name)\" may only hold letters, digits, '.', '_' and '-' (it names runs/<sweep>)")
+        guard name.range(of: Self.sweepNamePattern, options: .regularExpression) != nil, !name.contains("..") else {
+            throw fail(nameNode, "name", "\"\(name)\" must start with a letter or digit, hold only letters, digits, '.', '_' and '-', no \"..\", at most 128 characters (it names runs/<sweep>)")
         }
         var seeds = [0]
         if let node = top["seeds"] {
@@ -37,7 +43,8 @@ public struct SweepParser {
             retries = try int(node, "retries")
             guard retries >= 0 else { throw fail(node, "retries", "must be 0 or more") }
         }
-        let stages = try parseStages(top, root, existing: [])
+        var counter = TrialCounter(limits: limits, seeds: seeds)
+        let stages = try parseStages(top, root, existing: [], counter: &counter)
         return SweepSpec(name: name, seeds: seeds, stages: stages, retries: retries)
     }
 
@@ -45,16 +52,23 @@ public struct SweepParser {
     /// with `stages:` (and an optional `description:`) only, whose `from:` may also name the
     /// run's `existing` stages. A stage may repeat an existing name; the store decides whether
     /// it is the same stage (nothing to add) or a conflict.
-    public func parseAppendix(_ text: String, existing: [String]) throws -> [StageSpec] {
+    ///
+    /// `existingTrials` (the run's stored trials, when the caller has them) lets the trial limit
+    /// count what the new stages make from them; without them only the new stages' own axes count.
+    public func parseAppendix(_ text: String, existing: [String], existingTrials: [TrialSpec] = [], seeds: [Int] = [0]) throws -> [StageSpec] {
         let root = try compose(text)
         let top = try mapping(root, "(document)", allowed: ["stages", "description", "defaults"])
         if let defaults = top["defaults"] { _ = try mapping(defaults, "defaults", allowed: nil) }
-        return try parseStages(top, root, existing: existing)
+        var counter = TrialCounter(limits: limits, seeds: seeds, existing: existingTrials)
+        return try parseStages(top, root, existing: existing, counter: &counter)
     }
 
     private func compose(_ text: String) throws -> Node {
         do {
             guard let node = try Yams.compose(yaml: text) else { throw fail(nil, "(document)", "the file is empty") }
+            if let beyond = YAMLExpansion.nodeBeyond(limits.maxNodes, in: node) {
+                throw fail(beyond, "(document)", "expands to more than \(limits.maxNodes) YAML nodes (each *alias counts as a copy of what it names); refusing it before it is walked")
+            }
             return node
         } catch let error as SweepError { throw error } catch let error as YamlError {
             throw yamlSyntax(error)
@@ -63,7 +77,7 @@ public struct SweepParser {
         }
     }
 
-    private func parseStages(_ top: Node.Mapping, _ root: Node, existing: [String]) throws -> [StageSpec] {
+    private func parseStages(_ top: Node.Mapping, _ root: Node, existing: [String], counter: inout TrialCounter) throws -> [StageSpec] {
         guard let stagesNode = top["stages"] else { throw fail(root, "stages", "missing: a sweep needs at least one stage") }
         let stageNodes = try sequence(stagesNode, "stages")
         guard !stageNodes.isEmpty else { throw fail(stagesNode, "stages", "an empty list would make no trials") }
@@ -72,6 +86,13 @@ public struct SweepParser {
             let stage = try parseStage(node, "stages[\(index)]", earlier: existing + stages.map(\.name))
             if stages.contains(where: { $0.name == stage.name }) {
                 throw fail(node, "stages[\(index)].name", "a stage named \"\(stage.name)\" already exists")
+            }
+            // Counted stage by stage, so a sweep too large fails at the first stage that makes
+            // it so, before the expander builds a single trial.
+            let (made, total) = counter.add(stage)
+            if total > limits.maxTrials {
+                let own = made > limits.maxTrials ? "more than \(limits.maxTrials)" : "\(made)"
+                throw fail(node, "stages[\(index)]", "makes \(own) trials, which takes the sweep past \(limits.trialLimitText)")
             }
             stages.append(stage)
         }
@@ -82,8 +103,8 @@ public struct SweepParser {
         let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "inherit", "retries", "replicas"])
         guard let nameNode = map["name"] else { throw fail(node, "\(path).name", "missing: every stage needs a name") }
         let name = try string(nameNode, "\(path).name")
-        guard name.range(of: "^[A-Za-z0-9_-]+$", options: .regularExpression) != nil else {
-            throw fail(nameNode, "\(path).name", "\"\(name)\" may only hold letters, digits, '_' and '-' (it prefixes trial ids)")
+        guard name.range(of: Self.stageNamePattern, options: .regularExpression) != nil else {
+            throw fail(nameNode, "\(path).name", "\"\(name)\" must start with a letter or digit and hold only letters, digits, '_' and '-', at most 128 characters (it prefixes trial ids)")
         }
         guard let jobNode = map["job"] else { throw fail(node, "\(path).job", "missing: which job type runs this stage?") }
         let job = try string(jobNode, "\(path).job")
@@ -95,17 +116,27 @@ public struct SweepParser {
             }
         }
         var grid: [GridAxis] = []
+        var points = 1
         if let g = map["grid"] {
             for (key, value) in try mapping(g, "\(path).grid", allowed: nil) {
                 let k = try string(key, "\(path).grid")
                 let keyPath = "\(path).grid.\(k)"
                 if parameters[k] != nil { throw fail(key, keyPath, "is also a fixed parameter; give it in one place") }
-                grid.append(GridAxis(name: k, values: try gridValues(value, keyPath)))
+                let axis = GridAxis(name: k, values: try gridValues(value, keyPath))
+                // The product is checked axis by axis: a 10^12 grid fails here, not in the expander.
+                points = limits.product(points, axis.values.count)
+                if points > limits.maxTrials {
+                    throw fail(key, keyPath, "the grid up to this axis has more than \(limits.maxTrials) points, past \(limits.trialLimitText)")
+                }
+                grid.append(axis)
             }
         }
         var random: RandomAxes?
         if let r = map["random"] {
             random = try parseRandom(r, "\(path).random", taken: Set(parameters.keys).union(grid.map(\.name)))
+            if limits.product(points, random!.count) > limits.maxTrials {
+                throw fail(r, "\(path).random", "\(points) grid points x \(random!.count) samples is past \(limits.trialLimitText)")
+            }
         }
         var from: [String] = []
         if let f = map["from"] { from = try parents(f, "\(path).from", earlier: earlier) }
@@ -158,6 +189,12 @@ public struct SweepParser {
             }
             let step = bounds.count == 3 ? bounds[2] : 1
             guard step > 0, bounds[1] > bounds[0] else { throw fail(rangeNode, "\(path).range", "needs start < stop and step > 0") }
+            // Counted before it is built: [0, 9223372036854775807] is a count, not a loop.
+            let (span, overflow) = bounds[1].subtractingReportingOverflow(bounds[0])
+            let count = overflow ? Int.max : span / step + (span % step == 0 ? 0 : 1)
+            guard !overflow, count <= limits.maxTrials else {
+                throw fail(rangeNode, "\(path).range", "makes \(overflow ? "more than \(Int.max)" : "\(count)") values, past \(limits.trialLimitText)")
+            }
             return stride(from: bounds[0], to: bounds[1], by: step).map { .int($0) }
         }
         let values = try sequence(node, path).enumerated().map { try json($1, "\(path)[\($0)]") }
@@ -170,6 +207,7 @@ public struct SweepParser {
         guard let countNode = map["count"] else { throw fail(node, "\(path).count", "missing: how many samples?") }
         let count = try int(countNode, "\(path).count")
         guard count > 0 else { throw fail(countNode, "\(path).count", "must be at least 1") }
+        guard count <= limits.maxTrials else { throw fail(countNode, "\(path).count", "\(count) samples is past \(limits.trialLimitText)") }
         var seed: UInt64 = 0
         if let s = map["seed"] {
             let value = try int(s, "\(path).seed")

@@ -5,12 +5,14 @@ public enum CurveKeyError: Error, CustomStringConvertible {
     case curveUnavailable
     case unreadable(path: String, reason: String)
     case malformed(path: String, reason: String)
+    case unwritable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .curveUnavailable: return "this libzmq was built without CurveZMQ (libsodium)"
         case let .unreadable(path, reason): return "\(path): cannot read key: \(reason)"
         case let .malformed(path, reason): return "\(path): not a Z85 CurveZMQ key: \(reason)"
+        case let .unwritable(path, reason): return "\(path): \(reason)"
         }
     }
 }
@@ -40,15 +42,12 @@ public struct CurveKeyPair: Equatable, Sendable {
         return CurveKeyPair(publicKey: String(cString: publicBuffer), secretKey: String(cString: secretBuffer))
     }
 
-    /// Writes `public.key` and `secret.key` into `directory`, creating it; the secret is 0600.
+    /// Writes `public.key` (0644) and `secret.key` (0600) into `directory`, created (or
+    /// narrowed) to 0700; the secret is never readable by others at any moment (`KeyFileWriter`).
     public func write(to directory: URL) throws {
-        let files = FileManager.default
-        try files.createDirectory(at: directory, withIntermediateDirectories: true)
-        let publicURL = directory.appendingPathComponent(Self.publicFileName)
-        let secretURL = directory.appendingPathComponent(Self.secretFileName)
-        try Data((publicKey + "\n").utf8).write(to: publicURL, options: .atomic)
-        try Data((secretKey + "\n").utf8).write(to: secretURL, options: .atomic)
-        try files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secretURL.path)
+        try KeyFileWriter.prepareDirectory(directory)
+        try KeyFileWriter.write(publicKey + "\n", to: directory.appendingPathComponent(Self.publicFileName), mode: 0o644)
+        try KeyFileWriter.write(secretKey + "\n", to: directory.appendingPathComponent(Self.secretFileName), mode: 0o600)
     }
 
     public static func read(from directory: URL) throws -> CurveKeyPair {

@@ -99,6 +99,11 @@ struct CoordinatorCommand: ParsableCommand {
         StopRequest.installSignalHandlers()
         if quiet { ClusterLog.shared.minimumLevel = .warning }
         let (security, allowList) = try KeyOptions.serverSecurity(keys: keys, allow: allow)
+        // A bind without keys must resolve to loopback addresses only (`LoopbackEndpoint`):
+        // the host's text proves nothing (an interface may be named `127.evil`).
+        if case .none = security, !insecure, !LoopbackEndpoint.isLocal(bind) {
+            throw CoordinatorError.insecureBind(bind)
+        }
         var configuration = CoordinatorConfiguration(bind: bind, security: security, allowList: allowList, insecure: insecure,
                                                      runsDirectory: URL(fileURLWithPath: runs), heartbeat: heartbeat.settings,
                                                      resume: resume || createOrResume,

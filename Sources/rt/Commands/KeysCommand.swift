@@ -11,9 +11,9 @@ struct KeysCommand: ParsableCommand {
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a CurveZMQ key pair (Z85 text) as DIR/public.key and DIR/secret.key (0600).")
+            abstract: "Write a CurveZMQ key pair (Z85 text) as DIR/public.key and DIR/secret.key (0600, in a 0700 DIR).")
 
-        @Option(name: .long, help: "Directory to write the key pair into (created if missing).")
+        @Option(name: .long, help: "Directory to write the key pair into (created 0700 if missing, narrowed to 0700 if wider).")
         var out: String
 
         @Flag(name: .long, help: "Replace an existing key pair.")

@@ -7,7 +7,7 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a sweep on this machine: a coordinator and N worker processes over ipc://.",
         discussion: """
-            rt run SWEEP.yaml [--resume] starts (or continues) the run of a sweep file;             rt run --resume-dir RUN_DIR [--append STAGES.yaml] continues a stored run from its own stored sweep,             first appending the stages of STAGES.yaml (a YAML document with `stages:` whose `from:` may name the run's stages;             stages the run already has with the same definition add nothing).             Exit status: 0 when every trial is done, non-zero when any failed.
+            rt run SWEEP.yaml [--resume] starts (or continues) the run of a sweep file;             rt run --resume-dir RUN_DIR [--append STAGES.yaml] continues a stored run from its own stored sweep,             first appending the stages of STAGES.yaml (a YAML document with `stages:` whose `from:` may name the run's stages;             stages the run already has with the same definition add nothing).             The sweep file is checked first, before any process starts: it must parse, expand to at most RT_MAX_TRIALS trials (default 1000000) and name only job types this rt knows.             Exit status: 0 when every trial is done, non-zero when any failed.
             """)
 
     @Argument(help: "The sweep file (YAML); omit with --resume-dir.")
@@ -49,6 +49,9 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Checked before any process starts: a sweep that does not parse, is too large or names
+        // a job this rt does not know is refused here, not after workers took leases.
+        if let sweep { _ = try SweepCheck.summary(of: sweep) }
         // A stored run goes on with the same command (--resume-dir; appending again adds nothing).
         let cluster = LocalCluster(workers: workers, threads: threads, prefetch: prefetch, runsDirectory: runs,
                                    heartbeat: heartbeat, quiet: quiet,
@@ -72,14 +75,19 @@ struct RunCommand: ParsableCommand {
 
     /// The stages of an appendix file, checked against the stages the run already has.
     static func stages(inFile path: String, for runDirectory: URL) throws -> [StageSpec] {
-        guard let existing = try LocalCluster.openStore(runDirectory).sweep() else {
+        let store = try LocalCluster.openStore(runDirectory)
+        guard let existing = try store.sweep() else {
             throw ValidationError("\(runDirectory.path) holds no sweep to append to")
         }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ValidationError("\(path): cannot read: \(error.localizedDescription)")
         }
-        return try SweepParser(file: path).parseAppendix(text, existing: existing.stages.map(\.name))
+        // The stored trials count towards the trial limit of what the appendix makes from them.
+        let stages = try SweepParser(file: path).parseAppendix(text, existing: existing.stages.map(\.name),
+                                                               existingTrials: try store.trials().map(\.spec), seeds: existing.seeds)
+        try SweepCheck.checkJobs(stages, file: path)
+        return stages
     }
 }
 

@@ -32,7 +32,8 @@ struct StudyCommand: ParsableCommand {
 
     func run() throws {
         let sweepPath = try sweep ?? Self.defaultSweep()
-        let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: sweepPath))
+        // Parsed, counted and its job types checked before any process starts.
+        let (spec, _) = try SweepCheck.summary(of: sweepPath)
         let runDirectory = URL(fileURLWithPath: runs).appendingPathComponent(spec.name)
         try LocalCluster.refuseIfServed(runDirectory)
         if !resume && !createOrResume && FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {

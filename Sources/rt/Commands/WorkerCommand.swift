@@ -65,7 +65,7 @@ struct WorkerCommand: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
         // Gradients are as private as the data: off loopback the ring runs over CurveZMQ, or on request in the clear.
-        if case .none = security, !insecure, !EndpointPolicy.isLocal("tcp://\(ringHost):0") {
+        if case .none = security, !insecure, !LoopbackEndpoint.isLocal("tcp://\(ringHost):0") {
             throw ValidationError("--ring-host \(ringHost) is not loopback: give --keys (CurveZMQ) or --insecure")
         }
         var configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,

@@ -1,0 +1,39 @@
+/// Counts the trials a sweep expands to, stage by stage, without building any: the same
+/// arithmetic as `SweepExpander` (a root stage once per seed; a `from:` stage once per trial
+/// of its first parent times the trials of every other parent with the same seed; each times
+/// its grid points and random samples), saturated just above the limit so nothing overflows.
+struct TrialCounter {
+    let limits: SweepLimits
+    let seeds: [Int]
+    /// stage -> seed -> trials of that stage with that seed.
+    private var bySeed: [String: [Int: Int]] = [:]
+    private(set) var total = 0
+
+    init(limits: SweepLimits, seeds: [Int], existing: [TrialSpec] = []) {
+        self.limits = limits
+        self.seeds = seeds
+        for trial in existing { bySeed[trial.stage, default: [:]][trial.seed, default: 0] += 1 }
+        // Appended stages grow the stored sweep: its trials count towards the same limit.
+        total = min(existing.count, limits.maxTrials + 1)
+    }
+
+    /// Adds a stage; returns the trials it makes and the sweep's total so far (both saturated).
+    mutating func add(_ stage: StageSpec) -> (made: Int, total: Int) {
+        let points = stage.grid.reduce(1) { limits.product($0, $1.values.count) }
+        let perOrigin = limits.product(points, stage.random?.count ?? 1)
+        var counts: [Int: Int] = [:]
+        if let first = stage.from.first {
+            for (seed, anchors) in bySeed[first, default: [:]] {
+                var origins = anchors
+                for other in stage.from.dropFirst() { origins = limits.product(origins, bySeed[other]?[seed] ?? 0) }
+                counts[seed] = limits.product(origins, perOrigin)
+            }
+        } else {
+            for seed in seeds { counts[seed] = perOrigin }
+        }
+        bySeed[stage.name] = counts
+        let made = counts.values.reduce(0) { limits.sum($0, $1) }
+        total = limits.sum(total, made)
+        return (made, total)
+    }
+}
