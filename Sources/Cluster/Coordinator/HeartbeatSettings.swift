@@ -21,12 +21,6 @@ public struct HeartbeatSettings: Equatable, Sendable {
 public enum EndpointPolicy {
     /// ipc://, inproc:// and loopback TCP never leave the machine; anything else carries
     /// leases and results across a network and needs CurveZMQ (or an explicit --insecure).
-    public static func isLocal(_ endpoint: String) -> Bool {
-        if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
-        guard endpoint.hasPrefix("tcp://") else { return false }
-        var host = String(endpoint.dropFirst("tcp://".count))
-        if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
-        host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
+    /// Decided by the addresses the host resolves to (`LoopbackEndpoint`), never by its text.
+    public static func isLocal(_ endpoint: String) -> Bool { LoopbackEndpoint.isLocal(endpoint) }
 }
