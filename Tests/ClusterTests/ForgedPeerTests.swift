@@ -148,6 +148,9 @@ final class ForgedPeerTests: ClusterProcessTestCase {
             hash = (try? self.harness.store("uploads").report().trials)?.first { $0.stage == "base" && $0.artifact != nil }?.artifact
             return hash != nil
         })
+        // Registered afresh (its first session, which sent no heartbeats, is presumed dead by
+        // now): a worker in good standing, just without a lease that needs this artifact.
+        try member.register(name: "mallory", threads: 1)
         try member.send(.artifactRequest, ArtifactRequestMessage(hash: try XCTUnwrap(hash)))
         let replies = member.drain(for: 1).filter { $0.type == .artifactChunk || $0.type == .artifactMissing }
         XCTAssertEqual(replies.map(\.type), [.artifactMissing], "served to a peer whose lease does not need it")
