@@ -10,9 +10,9 @@ enum SweepCheck {
     static func summary(of path: String) throws -> (spec: SweepSpec, line: String) {
         let (spec, _) = try SweepParser.parse(contentsOf: URL(fileURLWithPath: path))
         try checkJobs(spec.stages, file: path)
-        let trials = SweepExpander.expand(spec)
+        let trials = SweepExpander.count(spec) // a launcher's check need not build them
         let stages = spec.stages.map { "\($0.name): \($0.job)" }.joined(separator: ", ")
-        return (spec, "\(path): sweep \(spec.name), \(trials.count) trials in \(spec.stages.count) stage\(spec.stages.count == 1 ? "" : "s") (\(stages))")
+        return (spec, "\(path): sweep \(spec.name), \(trials) trials in \(spec.stages.count) stage\(spec.stages.count == 1 ? "" : "s") (\(stages))")
     }
 
     /// Every stage names a job type this build's workers register (`rt worker` builds the same

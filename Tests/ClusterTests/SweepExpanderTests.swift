@@ -81,4 +81,17 @@ final class SweepExpanderTests: XCTestCase {
         let left = trials.filter { $0.stage == "left" }, right = trials.filter { $0.stage == "right" }
         XCTAssertEqual(join.count, left.count * right.count / sweep.seeds.count)
     }
+
+    /// `count` (what launchers print after their check) agrees with what `expand` builds, for
+    /// every preset: roots, joins, grids and random axes.
+    func testCountingWithoutExpandingMatchesTheExpansionOfEveryPreset() throws {
+        let presets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("cluster/sweeps")
+        let files = try FileManager.default.contentsOfDirectory(atPath: presets.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertGreaterThan(files.count, 5)
+        for file in files {
+            let (sweep, _) = try SweepParser.parse(contentsOf: presets.appendingPathComponent(file))
+            XCTAssertEqual(SweepExpander.count(sweep), SweepExpander.expand(sweep).count, file)
+        }
+    }
 }

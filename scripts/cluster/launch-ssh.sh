@@ -134,6 +134,7 @@ for i in "${!HOST[@]}"; do
 done
 
 STATE=$(mktemp -d)
+LAUNCHER=$$
 COORDINATOR="" SUPERVISORS=()
 stop_requested() {
   # Ctrl-C reaches the coordinator from the terminal as well; it counts duplicates within half
@@ -174,8 +175,17 @@ supervise() {
     # -tt: a terminal on the host, so the worker there gets SIGHUP when the session ends.
     ssh -tt "${SSH_OPTIONS[@]}" "$host" \
       "exec '$RT_REMOTE' worker --connect 'tcp://$connect:$PORT' --keys '$REMOTE_KEYS/$name' --threads $slots --name '$host' --ring-host '$ring'" \
-      </dev/null >>"$log" 2>&1
+      </dev/null >>"$log" 2>&1 &
+    local session=$!
+    # Should this script be killed outright (no trap runs), the session is ended all the same
+    # (ssh keeps SIGHUP), so no worker is left on the host.
+    while kill -0 "$session" 2>/dev/null; do
+      kill -0 "$LAUNCHER" 2>/dev/null || kill -HUP "$session" 2>/dev/null
+      sleep 1
+    done
+    wait "$session"
     status=$?
+    kill -0 "$LAUNCHER" 2>/dev/null || return 0
     # 0: the coordinator said the sweep is over.
     (( status == 0 )) || [[ -f "$STATE/stopping" || -f "$STATE/finished" ]] && return 0
     kill -0 "$COORDINATOR" 2>/dev/null || return 0

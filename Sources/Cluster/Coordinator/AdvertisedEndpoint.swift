@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The endpoint a worker dials, as recorded in `coordinator.json`: what the coordinator bound,
 /// with a wildcard host (`tcp://0.0.0.0:5555`, `tcp://*:5555`) replaced, since no worker can
@@ -22,27 +19,10 @@ public enum AdvertisedEndpoint {
         return "tcp://\(firstExternalIPv4() ?? ProcessInfo.processInfo.hostName):\(port)"
     }
 
-    /// True for 127.0.0.0/8, ::1 and `localhost`: an address only this machine can reach.
-    public static func isLoopback(host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-    }
-
     /// The address of the first interface that is up and not loopback, in the kernel's order.
     static func firstExternalIPv4() -> String? {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0, let first = list else { return nil }
-        defer { freeifaddrs(list) }
-        for entry in sequence(first: first, next: { $0.pointee.ifa_next }) {
-            let flags = Int32(entry.pointee.ifa_flags)
-            guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET),
-                  flags & Int32(IFF_UP) != 0, flags & Int32(IFF_LOOPBACK) == 0 else { continue }
-            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-            let ok = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { inet -> Bool in
-                var raw = inet.pointee.sin_addr
-                return inet_ntop(AF_INET, &raw, &text, socklen_t(INET_ADDRSTRLEN)) != nil
-            }
-            if ok { return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        }
-        return nil
+        LoopbackEndpoint.interfaces().lazy.filter(\.isUp).compactMap(\.address)
+            .first { $0.count == 4 && !LoopbackEndpoint.isLoopback($0) }
+            .map { $0.map(String.init).joined(separator: ".") }
     }
 }

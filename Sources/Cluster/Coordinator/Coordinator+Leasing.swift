@@ -3,7 +3,6 @@ import Foundation
 /// Handing out trials: round-robin dispatch, gangs for data-parallel trials, the end of a
 /// lease (requeue within the retry budget, or failure for it and its dependants).
 extension Coordinator {
-
     func dispatch() {
         guard scheduler.hasReady, !roundRobin.isEmpty else { return }
         defer {
@@ -45,7 +44,6 @@ extension Coordinator {
             }
         }
     }
-
 
     /// Leases a trial to one worker, or a data-parallel trial to one worker per replica (rank = index).
     func lease(_ record: TrialRecord, to members: [WorkerSession]) -> Bool {

@@ -2,7 +2,6 @@ import Foundation
 
 /// Heartbeats, dead workers, the shutdown broadcast.
 extension Coordinator {
-
     func sendHeartbeats() {
         let beat = WireEnvelope(type: .heartbeat)
         for routingID in Array(sessions.keys) { _ = send(beat, to: routingID) }

@@ -2,7 +2,6 @@ import Foundation
 
 /// Incoming messages: decoding, routing by type, registration, the drop counters.
 extension Coordinator {
-
     func handle(_ message: ZMQMultipart) {
         guard let routingID = message.frames.first, message.frames.count >= 2 else {
             count("malformed")
@@ -52,8 +51,10 @@ extension Coordinator {
                 } else if envelope.type == .progress {
                     let progress = try envelope.body(ProgressMessage.self)
                     let key = LeaseKey(trialID: progress.trialID, attempt: progress.attempt)
-                    guard session.leases[key] != nil, holdsLease(routingID, key, token: progress.token) else {
-                        return drop(routingID, "not_lease_holder", "progress on \(key.trialID.prefix(64)) attempt \(key.attempt), a lease it does not hold")
+                    // Progress on a lease that just ended is stale, not hostile: ignored.
+                    guard session.leases[key] != nil else { return }
+                    guard holdsLease(routingID, key, token: progress.token) else {
+                        return drop(routingID, "not_lease_holder", "progress on \(key.trialID.prefix(64)) attempt \(key.attempt) without its lease's token")
                     }
                     leaseTokens.markStarted(key)
                     session.progress[progress.trialID] = min(1, max(0, progress.fraction))
@@ -69,7 +70,6 @@ extension Coordinator {
             logDrop(routingID, "\(error)")
         }
     }
-
 
     /// A report on a lease counts only from its holder: with the lease's token (revision 3),
     /// or, from an older worker that sends none, on the registered connection holding it.

@@ -2,7 +2,6 @@ import Foundation
 
 /// The live picture `rt status` asks for.
 extension Coordinator {
-
     func countsText() -> String {
         let counts = scheduler.counts()
         return TrialState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")

@@ -37,3 +37,12 @@ struct TrialCounter {
         return (made, total)
     }
 }
+
+extension SweepExpander {
+    /// How many trials `expand(spec)` makes, without making them.
+    public static func count(_ spec: SweepSpec) -> Int {
+        var counter = TrialCounter(limits: SweepLimits(maxTrials: Int.max - 1), seeds: spec.seeds)
+        for stage in spec.stages { _ = counter.add(stage) }
+        return counter.total
+    }
+}

@@ -42,18 +42,21 @@ public enum LoopbackEndpoint {
         }
     }
 
+    /// Every entry the kernel lists (getifaddrs), in its order; `address` is nil for one that is
+    /// not IPv4 or IPv6 (the link-layer entry every interface has).
+    static func interfaces() -> [(name: String, isUp: Bool, address: Address?)] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(list) }
+        return sequence(first: first, next: { $0.pointee.ifa_next }).map { entry in
+            (String(cString: entry.pointee.ifa_name), Int32(entry.pointee.ifa_flags) & Int32(IFF_UP) != 0, entry.pointee.ifa_addr.flatMap(bytes))
+        }
+    }
+
     /// The IPv4 and IPv6 addresses of the interface named `name`, nil when no interface has that name.
     static func interfaceAddresses(named name: String) -> [Address]? {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0, let first = list else { return nil }
-        defer { freeifaddrs(list) }
-        var found = false
-        var addresses: [Address] = []
-        for entry in sequence(first: first, next: { $0.pointee.ifa_next }) where String(cString: entry.pointee.ifa_name) == name {
-            found = true
-            if let address = entry.pointee.ifa_addr.flatMap(bytes) { addresses.append(address) }
-        }
-        return found ? addresses : nil
+        let entries = interfaces().filter { $0.name == name }
+        return entries.isEmpty ? nil : entries.compactMap(\.address)
     }
 
     /// Every address getaddrinfo gives for `host` (an address literal or a name).
