@@ -97,6 +97,23 @@ final class StageAppendTests: XCTestCase {
         XCTAssertEqual(try readOnly.sweep()?.stages.count, 3)
         let store = try RunStore(path: path)
         XCTAssertEqual(try store.trials().map(\.spec.parentTrialIDs), [[], ["train-0000"]])
-        XCTAssertEqual(try store.appendStages([attack]).trials.map(\.parentTrialIDs), [["train-0000"]])
+        // The hand-made store holds seed 1 of the sweep's seeds [1, 2] only: the appended stage
+        // names that seed, or seed 2 would fan out from train's only trial too.
+        var attackSeedOne = attack
+        attackSeedOne.seeds = [1]
+        XCTAssertEqual(try store.appendStages([attackSeedOne]).trials.map(\.parentTrialIDs), [["train-0000"]])
+    }
+
+    /// A stage made in code is held to the parser's seed rules, against the stored trials.
+    func testAnAppendedStageWithSeedsItsParentCannotServeIsRefusedAndNothingIsWritten() throws {
+        let store = try makeStore()
+        let before = try store.trials().count
+        XCTAssertThrowsError(try store.appendStages([StageSpec(name: "late", job: "sum", from: ["side"], seeds: [1, 2, 3])])) { error in
+            XCTAssertTrue("\(error)".contains("stage \"late\": seeds: seed 3 has no trial of parent stage \"side\""), "\(error)")
+        }
+        XCTAssertThrowsError(try store.appendStages([StageSpec(name: "none", job: "sum", seeds: [])]))
+        XCTAssertEqual(try store.trials().count, before)
+        let one = try store.appendStages([StageSpec(name: "once", job: "sum", from: ["side"], seeds: [2])])
+        XCTAssertEqual(one.trials.map(\.parentTrialIDs), [["side-0001"]])
     }
 }

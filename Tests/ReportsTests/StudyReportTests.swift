@@ -46,11 +46,15 @@ final class StudyReportTests: ThreeRoleStudyTestCase {
 
     func testPairedDifferencesAgainstStandardPairBySeed() throws {
         let t2 = 4.302653, t1 = 12.706205
-        XCTAssertEqual(report.pairedDifferences.count, 8, "finetune and dm, each clean + 3 attacks; pretrain is on another task")
+        XCTAssertEqual(report.pairedDifferences.count, 15,
+                       "finetune − standard, dm − standard and dm − finetune, each clean on both sets + 3 attacks; pretrain is on another task")
         XCTAssertEqual(report.pairedDifferences.first?.stage, "finetune", "the headline comes first")
-        func difference(_ stage: String, _ epsLabel: String?) throws -> PairedDifference {
+        XCTAssertEqual(report.pairedDifferences.map(\.comparisonLabel).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } },
+                       ["finetune − standard", "dm − standard", "dm − finetune"], "the robust fine-tune against plain fine-tuning last")
+        func difference(_ stage: String, _ epsLabel: String?, baseline: String = "standard") throws -> PairedDifference {
             try XCTUnwrap(report.pairedDifferences.first {
-                $0.stage == stage && $0.attack?.epsLabel == epsLabel && ($0.attack == nil || $0.attack?.attack == "pgd")
+                $0.stage == stage && $0.baseline == baseline && $0.attack?.epsLabel == epsLabel
+                    && ($0.attack == nil ? $0.metric == .cleanAccuracy : $0.attack?.attack == "pgd")
             })
         }
         // finetune − standard, clean: 0.12, 0.10, 0.05; mean 0.09; sd √((0.03² + 0.01² + 0.04²)/2) = √0.0013.
@@ -69,6 +73,10 @@ final class StudyReportTests: ThreeRoleStudyTestCase {
         XCTAssertEqual(dm.seeds, [1, 3])
         XCTAssertEqual(dm.difference.mean, 0.06, accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(dm.difference.halfWidth), t1 * 0.04, accuracy: 1e-5)
+        // dm − finetune, PGD 8/255, seeds 1 and 3: 0.40 − 0.20, 0.44 − 0.24 = 0.20 both.
+        let repair = try difference("dm", "8/255", baseline: "finetune")
+        XCTAssertEqual(repair.seeds, [1, 3])
+        XCTAssertEqual(repair.difference.mean, 0.20, accuracy: 1e-12)
     }
 
     func testCKAPerStageReferenceAndLayerInModelOrder() throws {

@@ -33,10 +33,19 @@ final class PresetTests: XCTestCase {
 
     func testDefaultStudyIsTheMainJob() throws {
         let (sweep, _) = try SweepParser.parse(contentsOf: Self.sweeps.appendingPathComponent("default.yaml"))
-        XCTAssertEqual(sweep.seeds.count, 3)
+        XCTAssertEqual(sweep.seeds, [1, 2, 3, 4])
         XCTAssertEqual(sweep.stages.map(\.name), ["pretrain", "robust-pretrain", "standard", "finetune", "dm", "trades"])
         let trials = SweepExpander.expand(sweep)
         XCTAssertEqual(trials.count, 18)
+        // One pre-training and one robust pre-training for the whole study, as in the paper.
+        for source in ["pretrain", "robust-pretrain"] {
+            XCTAssertEqual(trials.filter { $0.stage == source }.map(\.id), ["\(source)-0000"])
+        }
+        for (stage, source) in [("finetune", "pretrain"), ("dm", "robust-pretrain"), ("trades", "robust-pretrain")] {
+            let fanned = trials.filter { $0.stage == stage }
+            XCTAssertEqual(fanned.map(\.seed), [1, 2, 3, 4], stage)
+            XCTAssertEqual(Set(fanned.map(\.parentTrialIDs)), [["\(source)-0000"]], stage)
+        }
         let finetune = try StudyTrialSpec(role: .finetune, parameters: trials.first { $0.stage == "finetune" }!.parameters, seed: 1)
         XCTAssertEqual(finetune.task.label, "fashion-mnist[5-9]")
         XCTAssertEqual(finetune.attacks.filter { $0.spec.kind == .pgd }.map(\.epsLabel), ["1/255", "2/255", "4/255", "8/255", "16/255", "32/255"])

@@ -66,6 +66,13 @@ extension RunStore {
             guard !added.isEmpty else { return StageAppendResult(added: [], unchanged: unchanged, trials: []) }
             let extra = try Self.extraParents(db)
             let existing = try Row.fetchAll(db, sql: "SELECT * FROM trials").map { try Self.trialRecord($0, extraParents: extra, path: path).spec }
+            var seedSets = StageSeeds.seedSets(of: existing)
+            for stage in added {
+                if let problem = StageSeeds.problem(with: stage, sweepSeeds: sweep.seeds, parentSeeds: seedSets) {
+                    throw StageAppendError.invalidStage(stage: stage.name, field: "seeds", problem: problem)
+                }
+                seedSets[stage.name] = Set(StageSeeds.seeds(of: stage, sweepSeeds: sweep.seeds))
+            }
             let trials = SweepExpander.expand(added, after: existing, seeds: sweep.seeds, retries: sweep.retries)
             try Self.insertTrials(db, trials)
             try Self.exec(db, "INSERT INTO appended_stages(stages, trials, created_at) VALUES (?, ?, ?)",
@@ -105,5 +112,10 @@ extension RunStore {
         for axis in stage.grid where axis.values.isEmpty { throw invalid("grid.\(axis.name)", "an empty axis would make no trials") }
         if let random = stage.random, random.count < 1 { throw invalid("random.count", "must be at least 1") }
         if let retries = stage.retries, retries < 0 { throw invalid("retries", "must be 0 or more") }
+        if let seeds = stage.seeds {
+            guard !seeds.isEmpty else { throw invalid("seeds", "an empty list would make no trials") }
+            guard Set(seeds).count == seeds.count else { throw invalid("seeds", "repeats a seed") }
+        }
+        if stage.fromSeed != nil, stage.from.isEmpty { throw invalid("from_seed", "needs from: (it names the parent seed to start from)") }
     }
 }

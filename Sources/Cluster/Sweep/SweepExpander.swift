@@ -24,10 +24,11 @@ public struct TrialSpec: Equatable, Sendable {
 /// Expands a sweep into trials: grid axes x random samples x seeds for root stages,
 /// grid axes x random samples x parent combinations for `from:` stages. Deterministic.
 ///
-/// A stage `from: [a, b, c]` runs once per trial of `a` (in expansion order); for `b` and `c`
-/// it takes the trials with the same seed as that trial of `a`, once per combination when a
-/// stage has several (the last listed stage varies fastest); a seed some parent lacks makes
-/// no trial. Within one parent combination the grid varies slower than the random samples.
+/// A stage `from: [a, b, c]` runs, for each of its seeds (its own `seeds:`, else the sweep's),
+/// once per trial of `a` with the seed that seed starts from (the same one, or the fan-out
+/// source: `StageSeeds`); for `b` and `c` likewise, once per combination when a stage has
+/// several (the last listed stage varies fastest). Within one parent combination the grid
+/// varies slower than the random samples.
 public enum SweepExpander {
     public static func expand(_ sweep: SweepSpec) -> [TrialSpec] {
         expand(sweep.stages, after: [], seeds: sweep.seeds, retries: sweep.retries)
@@ -70,19 +71,24 @@ public enum SweepExpander {
         return trials
     }
 
-    /// (seed, parent trial ids) for each trial of `stage` before its grid and random axes.
+    /// (seed, parent trial ids) for each trial of `stage` before its grid and random axes: per
+    /// seed of the stage, the trials of the first parent with the seed it starts from
+    /// (`StageSeeds.parentSeed`), each combined with the trials of every other parent with
+    /// theirs. A seed some parent cannot serve makes no trial (the parser rejects such stages).
     static func origins(of stage: StageSpec, byStage: [String: [TrialSpec]], seeds: [Int]) -> [(seed: Int, parents: [String])] {
-        guard let first = stage.from.first else { return seeds.map { ($0, []) } }
-        let others: [[Int: [String]]] = stage.from.dropFirst().map { name in
+        let stageSeeds = StageSeeds.seeds(of: stage, sweepSeeds: seeds)
+        guard !stage.from.isEmpty else { return stageSeeds.map { ($0, []) } }
+        let parents: [[Int: [String]]] = stage.from.map { name in
             Dictionary(grouping: byStage[name, default: []], by: \.seed).mapValues { $0.map(\.id) }
         }
-        return byStage[first, default: []].flatMap { anchor -> [(seed: Int, parents: [String])] in
-            var combinations: [[String]] = [[anchor.id]]
-            for bySeed in others {
-                let matches = bySeed[anchor.seed, default: []]
+        return stageSeeds.flatMap { seed -> [(seed: Int, parents: [String])] in
+            var combinations: [[String]] = [[]]
+            for bySeed in parents {
+                guard let source = StageSeeds.parentSeed(for: seed, parentSeeds: Set(bySeed.keys), fromSeed: stage.fromSeed) else { return [] }
+                let matches = bySeed[source, default: []]
                 combinations = combinations.flatMap { combination in matches.map { combination + [$0] } }
             }
-            return combinations.map { (anchor.seed, $0) }
+            return combinations.map { (seed, $0) }
         }
     }
 

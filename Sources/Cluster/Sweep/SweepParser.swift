@@ -33,18 +33,14 @@ public struct SweepParser {
             throw fail(nameNode, "name", "\"\(name)\" must start with a letter or digit, hold only letters, digits, '.', '_' and '-', no \"..\", at most 128 characters (it names runs/<sweep>)")
         }
         var seeds = [0]
-        if let node = top["seeds"] {
-            seeds = try sequence(node, "seeds").enumerated().map { try int($1, "seeds[\($0)]") }
-            guard !seeds.isEmpty else { throw fail(node, "seeds", "an empty list would make no trials") }
-            guard Set(seeds).count == seeds.count else { throw fail(node, "seeds", "repeats a seed") }
-        }
+        if let node = top["seeds"] { seeds = try seedList(node, "seeds") }
         var retries = 2
         if let node = top["retries"] {
             retries = try int(node, "retries")
             guard retries >= 0 else { throw fail(node, "retries", "must be 0 or more") }
         }
         var counter = TrialCounter(limits: limits, seeds: seeds)
-        let stages = try parseStages(top, root, existing: [], counter: &counter)
+        let stages = try parseStages(top, root, existing: [], sweepSeeds: seeds, counter: &counter)
         return SweepSpec(name: name, seeds: seeds, stages: stages, retries: retries)
     }
 
@@ -60,7 +56,8 @@ public struct SweepParser {
         let top = try mapping(root, "(document)", allowed: ["stages", "description", "defaults"])
         if let defaults = top["defaults"] { _ = try mapping(defaults, "defaults", allowed: nil) }
         var counter = TrialCounter(limits: limits, seeds: seeds, existing: existingTrials)
-        return try parseStages(top, root, existing: existing, counter: &counter)
+        return try parseStages(top, root, existing: existing, sweepSeeds: seeds, counter: &counter,
+                               seedSets: StageSeeds.seedSets(of: existingTrials))
     }
 
     private func compose(_ text: String) throws -> Node {
@@ -77,13 +74,15 @@ public struct SweepParser {
         }
     }
 
-    private func parseStages(_ top: Node.Mapping, _ root: Node, existing: [String], counter: inout TrialCounter) throws -> [StageSpec] {
+    private func parseStages(_ top: Node.Mapping, _ root: Node, existing: [String], sweepSeeds: [Int], counter: inout TrialCounter,
+                             seedSets: [String: Set<Int>] = [:]) throws -> [StageSpec] {
+        var seedSets = seedSets
         guard let stagesNode = top["stages"] else { throw fail(root, "stages", "missing: a sweep needs at least one stage") }
         let stageNodes = try sequence(stagesNode, "stages")
         guard !stageNodes.isEmpty else { throw fail(stagesNode, "stages", "an empty list would make no trials") }
         var stages: [StageSpec] = []
         for (index, node) in stageNodes.enumerated() {
-            let stage = try parseStage(node, "stages[\(index)]", earlier: existing + stages.map(\.name))
+            let stage = try parseStage(node, "stages[\(index)]", earlier: existing + stages.map(\.name), sweepSeeds: sweepSeeds, seedSets: seedSets)
             if stages.contains(where: { $0.name == stage.name }) {
                 throw fail(node, "stages[\(index)].name", "a stage named \"\(stage.name)\" already exists")
             }
@@ -95,12 +94,14 @@ public struct SweepParser {
                 throw fail(node, "stages[\(index)]", "makes \(own) trials, which takes the sweep past \(limits.trialLimitText)")
             }
             stages.append(stage)
+            seedSets[stage.name] = Set(StageSeeds.seeds(of: stage, sweepSeeds: sweepSeeds))
         }
         return stages
     }
 
-    private func parseStage(_ node: Node, _ path: String, earlier: [String]) throws -> StageSpec {
-        let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "inherit", "retries", "replicas"])
+    private func parseStage(_ node: Node, _ path: String, earlier: [String], sweepSeeds: [Int], seedSets: [String: Set<Int>]) throws -> StageSpec {
+        let map = try mapping(node, path, allowed: ["name", "job", "parameters", "grid", "random", "from", "inherit", "retries", "replicas",
+                                                    "seeds", "from_seed"])
         guard let nameNode = map["name"] else { throw fail(node, "\(path).name", "missing: every stage needs a name") }
         let name = try string(nameNode, "\(path).name")
         guard name.range(of: Self.stageNamePattern, options: .regularExpression) != nil else {
@@ -155,8 +156,35 @@ public struct SweepParser {
             replicas = try int(r, "\(path).replicas")
             guard (1...256).contains(replicas) else { throw fail(r, "\(path).replicas", "must be in 1...256, got \(replicas)") }
         }
-        return StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, inherit: inherit,
-                         retries: retries, replicas: replicas)
+        let seeds = try map["seeds"].map { try seedList($0, "\(path).seeds") }
+        var fromSeed: Int?
+        if let node = map["from_seed"] {
+            guard !from.isEmpty else { throw fail(node, "\(path).from_seed", "needs from: (it names the parent seed to start from)") }
+            fromSeed = try int(node, "\(path).from_seed")
+        }
+        let stage = StageSpec(name: name, job: job, parameters: parameters, grid: grid, random: random, from: from, inherit: inherit,
+                              retries: retries, replicas: replicas, seeds: seeds, fromSeed: fromSeed)
+        if let problem = StageSeeds.problem(with: stage, sweepSeeds: sweepSeeds, parentSeeds: seedSets) {
+            // Pointed at what the user would change: the stage's own seeds, else from_seed, else from.
+            let (key, at) = map["seeds"].map { ("seeds", $0) } ?? map["from_seed"].map { ("from_seed", $0) } ?? ("from", map["from"] ?? node)
+            throw fail(at, "\(path).\(key)", problem)
+        }
+        return stage
+    }
+
+    /// `seeds: [1, 2, 3]` (distinct whole numbers) or `seeds: 3` (a count: 1, 2, 3).
+    private func seedList(_ node: Node, _ path: String) throws -> [Int] {
+        if case .scalar = node {
+            let count = try int(node, path)
+            guard (1...limits.maxTrials).contains(count) else {
+                throw fail(node, path, "a count of seeds must be in 1...\(limits.maxTrials), got \(count)")
+            }
+            return Array(1...count)
+        }
+        let seeds = try sequence(node, path).enumerated().map { try int($1, "\(path)[\($0)]") }
+        guard !seeds.isEmpty else { throw fail(node, path, "an empty list would make no trials") }
+        guard Set(seeds).count == seeds.count else { throw fail(node, path, "repeats a seed") }
+        return seeds
     }
 
     /// `from: a` or `from: [a, b]`: stages that come earlier, each named once.

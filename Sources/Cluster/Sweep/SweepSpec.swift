@@ -3,7 +3,8 @@ import Foundation
 /// A sweep as written in YAML, validated: see cluster/sweeps/*.yaml and docs/CLUSTER.md.
 public struct SweepSpec: Equatable, Sendable {
     public var name: String
-    /// Every trial of a root stage runs once per seed; dependent stages inherit their parent's seed.
+    /// The study's seeds: every stage runs once per seed (and per grid point) unless it sets
+    /// its own `seeds:`; a child trial starts from the parent trial of its seed (`StageSeeds`).
     public var seeds: [Int]
     public var stages: [StageSpec]
     /// Default retry budget of every stage (re-leases after a lost worker or a failure).
@@ -30,10 +31,19 @@ public struct StageSpec: Codable, Equatable, Sendable {
     public var retries: Int?
     /// Data-parallel replicas of each trial: k workers run it together (gang-scheduled).
     public var replicas: Int = 1
+    /// The stage's own seeds (`seeds: [1]` runs one pre-training for the whole study); nil: the
+    /// sweep's. A child with more seeds than its parent fans out (`StageSeeds.parentSeed`).
+    public var seeds: [Int]?
+    /// The parent seed that child seeds the parent lacks start from (`from_seed:`); needed only
+    /// when the parent has several seeds. nil when not given.
+    public var fromSeed: Int?
 
     public init(name: String, job: String, parameters: [String: JSONValue] = [:], grid: [GridAxis] = [],
-                random: RandomAxes? = nil, from: [String] = [], inherit: [String]? = nil, retries: Int? = nil, replicas: Int = 1) {
+                random: RandomAxes? = nil, from: [String] = [], inherit: [String]? = nil, retries: Int? = nil, replicas: Int = 1,
+                seeds: [Int]? = nil, fromSeed: Int? = nil) {
         self.inherit = inherit
+        self.seeds = seeds
+        self.fromSeed = fromSeed
         self.name = name
         self.job = job
         self.parameters = parameters

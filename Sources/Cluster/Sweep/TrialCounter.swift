@@ -1,7 +1,7 @@
 /// Counts the trials a sweep expands to, stage by stage, without building any: the same
-/// arithmetic as `SweepExpander` (a root stage once per seed; a `from:` stage once per trial
-/// of its first parent times the trials of every other parent with the same seed; each times
-/// its grid points and random samples), saturated just above the limit so nothing overflows.
+/// arithmetic as `SweepExpander` (per seed of the stage, the product of the trials each parent
+/// has with the seed it starts from, `StageSeeds`; a root stage once per seed; each times its
+/// grid points and random samples), saturated just above the limit so nothing overflows.
 struct TrialCounter {
     let limits: SweepLimits
     let seeds: [Int]
@@ -22,14 +22,14 @@ struct TrialCounter {
         let points = stage.grid.reduce(1) { limits.product($0, $1.values.count) }
         let perOrigin = limits.product(points, stage.random?.count ?? 1)
         var counts: [Int: Int] = [:]
-        if let first = stage.from.first {
-            for (seed, anchors) in bySeed[first, default: [:]] {
-                var origins = anchors
-                for other in stage.from.dropFirst() { origins = limits.product(origins, bySeed[other]?[seed] ?? 0) }
-                counts[seed] = limits.product(origins, perOrigin)
+        for seed in StageSeeds.seeds(of: stage, sweepSeeds: seeds) {
+            var origins = 1
+            for parent in stage.from {
+                let available = bySeed[parent, default: [:]]
+                let source = StageSeeds.parentSeed(for: seed, parentSeeds: Set(available.keys), fromSeed: stage.fromSeed)
+                origins = limits.product(origins, source.flatMap { available[$0] } ?? 0)
             }
-        } else {
-            for seed in seeds { counts[seed] = perOrigin }
+            if origins > 0 { counts[seed] = limits.product(origins, perOrigin) }
         }
         bySeed[stage.name] = counts
         let made = counts.values.reduce(0) { limits.sum($0, $1) }

@@ -31,8 +31,18 @@ enum StageGrouping {
             task: group.key.task, model: group.key.model, stage: group.key.stage, variant: group.key.variant,
             job: trials[0].metrics.role, seeds: trials.map(\.seed).sorted(), trials: trials.map(\.id),
             cleanAccuracy: Estimate(trials.compactMap(\.metrics.cleanAccuracy))!, // callers pass groups whose trials all have it
+            cleanExamples: common(trials.map(\.metrics.cleanExamples)),
+            attackedCleanAccuracy: Estimate(trials.compactMap(\.metrics.attackedCleanAccuracy)),
+            attackedExamples: common(trials.map(\.metrics.attackedExamples)),
+            sources: trials.compactMap(\.parent).reduce(into: []) { if !$0.contains($1) { $0.append($1) } },
             meanTrueConfidence: Estimate(trials.compactMap(\.metrics.meanTrueConfidence)),
             worstCaseAccuracy: Estimate(trials.compactMap(\.metrics.worstCaseAccuracy)),
             attacks: attacks)
+    }
+
+    /// The value every trial reports, or nil when they differ or some lack it.
+    private static func common(_ values: [Int?]) -> Int? {
+        guard let first = values.first, values.allSatisfy({ $0 == first }) else { return nil }
+        return first
     }
 }

@@ -4,6 +4,8 @@ struct StudyTrial {
     var stage: String
     var seed: Int
     var variant: String
+    /// The trial whose model it started from (the first parent), nil for a root stage.
+    var parent: String?
     var metrics: StudyTrialMetrics
 
     var groupKey: GroupKey { GroupKey(task: metrics.task, model: metrics.model, stage: stage, variant: variant) }

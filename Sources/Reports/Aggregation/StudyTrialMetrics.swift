@@ -8,6 +8,11 @@ struct StudyTrialMetrics: Decodable, Equatable {
     var model: String
     /// nil for analysis trials (a `cka` job measures representations, not a classifier).
     var cleanAccuracy: Double?
+    /// Test images `clean_accuracy` is measured on (the whole test split); nil in older stores.
+    var cleanExamples: Int?
+    /// Clean accuracy on the attacked subset: the examples every robust accuracy is measured on.
+    var attackedCleanAccuracy: Double?
+    var attackedExamples: Int?
     var meanTrueConfidence: Double?
     var attacks: [Attack]
     var worstCaseAccuracy: Double?
@@ -49,6 +54,9 @@ struct StudyTrialMetrics: Decodable, Equatable {
         case cleanAccuracy = "clean_accuracy"
         case meanTrueConfidence = "mean_true_confidence"
         case worstCaseAccuracy = "worst_case_accuracy"
+        case cleanExamples = "clean_examples"
+        case attackedCleanAccuracy = "attacked_clean_accuracy"
+        case attackedExamples = "attacked_examples"
     }
 
     init(from decoder: Decoder) throws {
@@ -61,6 +69,9 @@ struct StudyTrialMetrics: Decodable, Equatable {
         cleanAccuracy = role == Self.analysisRole
             ? try container.decodeIfPresent(Double.self, forKey: .cleanAccuracy)
             : try container.decode(Double.self, forKey: .cleanAccuracy)
+        cleanExamples = try container.decodeIfPresent(Int.self, forKey: .cleanExamples)
+        attackedCleanAccuracy = try container.decodeIfPresent(Double.self, forKey: .attackedCleanAccuracy)
+        attackedExamples = try container.decodeIfPresent(Int.self, forKey: .attackedExamples)
         meanTrueConfidence = try container.decodeIfPresent(Double.self, forKey: .meanTrueConfidence)
         attacks = try container.decodeIfPresent([Attack].self, forKey: .attacks) ?? []
         worstCaseAccuracy = try container.decodeIfPresent(Double.self, forKey: .worstCaseAccuracy)

@@ -11,7 +11,15 @@ public struct StageGroupSummary: Codable, Equatable, Sendable {
     public var job: String
     public var seeds: [Int]
     public var trials: [String]
+    /// On the whole test split (`cleanExamples` images when the trials say so).
     public var cleanAccuracy: Estimate
+    public var cleanExamples: Int?
+    /// On the attacked subset: the clean accuracy every robust accuracy of the group is bounded by.
+    public var attackedCleanAccuracy: Estimate?
+    public var attackedExamples: Int?
+    /// The distinct trials the group's models started from (first parents), in trial order; empty
+    /// for a root stage. One entry for several seeds: every seed fine-tuned the same source model.
+    public var sources: [String] = []
     public var meanTrueConfidence: Estimate?
     public var worstCaseAccuracy: Estimate?
     public var attacks: [AttackSummary]
@@ -23,7 +31,14 @@ public struct StageGroupSummary: Codable, Equatable, Sendable {
         case cleanAccuracy = "clean_accuracy"
         case meanTrueConfidence = "mean_true_confidence"
         case worstCaseAccuracy = "worst_case_accuracy"
+        case cleanExamples = "clean_examples"
+        case attackedCleanAccuracy = "attacked_clean_accuracy"
+        case attackedExamples = "attacked_examples"
+        case sources
     }
+
+    /// Whether several seeds all started from one source model.
+    public var sharesOneSource: Bool { sources.count == 1 && seeds.count > 1 }
 }
 
 /// One attack's results for a group, each over the seeds that measured it.

@@ -28,6 +28,7 @@ enum CSVRenderer {
                                 metric: metric, attack: attack, estimate: estimate))
             }
             add("clean_accuracy", group.cleanAccuracy)
+            add("attacked_clean_accuracy", group.attackedCleanAccuracy)
             add("mean_true_confidence", group.meanTrueConfidence)
             add("worst_case_accuracy", group.worstCaseAccuracy)
             for attack in group.attacks {

@@ -1,5 +1,6 @@
-/// One self-contained page: inline CSS and SVG, no scripts, fonts or links. Written as XHTML
-/// (every element closed, only XML's five entities) so an XML parser reads it as well as a browser.
+/// One self-contained page: inline CSS and SVG, no scripts, fonts or outside links (the contents
+/// list links to the page's own sections). Written as XHTML (every element closed, only XML's
+/// five entities) so an XML parser reads it as well as a browser.
 enum HTMLRenderer {
     static let style = """
         body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
@@ -12,6 +13,7 @@ enum HTMLRenderer {
         .figures { display: flex; flex-wrap: wrap; gap: 1rem 2rem; align-items: flex-start; }
         figure { margin: 1rem 0 2rem; width: min-content; }
         figcaption { font-size: 0.85rem; color: #555; }
+        nav ol { columns: 2; font-size: 0.9rem; }
         """
 
     static func render(_ report: StudyReport) -> String {
@@ -24,8 +26,13 @@ enum HTMLRenderer {
         writer.element("style", text: style)
         writer.close("head")
         writer.open("body")
-        var figuresOpen = false
-        for block in ReportOutline.blocks(report, figures: true) {
+        let blocks = ReportOutline.blocks(report, figures: true)
+        let sections = blocks.compactMap { block -> String? in
+            if case let .heading(2, text) = block { return text }
+            return nil
+        }
+        var figuresOpen = false, section = 0
+        for block in blocks {
             // Consecutive figures share a row when the window is wide enough.
             if case .figure = block {
                 if !figuresOpen { writer.open("div", ["class": "figures"]) }
@@ -35,6 +42,12 @@ enum HTMLRenderer {
                 figuresOpen = false
             }
             switch block {
+            case let .heading(2, text):
+                section += 1
+                writer.element("h2", ["id": "section-\(section)"], text: text)
+            case let .heading(1, text):
+                writer.element("h1", text: text)
+                contents(sections, into: &writer)
             case let .heading(level, text): writer.element("h\(level)", text: text)
             case let .paragraph(text): writer.element("p", text: text)
             case let .table(table): self.table(table, into: &writer)
@@ -49,6 +62,21 @@ enum HTMLRenderer {
         writer.close("body")
         writer.close("html")
         return writer.text
+    }
+
+    /// The contents list under the title: one link per section, in order.
+    private static func contents(_ sections: [String], into writer: inout XMLWriter) {
+        guard sections.count > 1 else { return }
+        writer.open("nav", ["aria-label": "Contents"])
+        writer.element("strong", text: "Contents")
+        writer.open("ol")
+        for (index, text) in sections.enumerated() {
+            writer.open("li")
+            writer.element("a", ["href": "#section-\(index + 1)"], text: text)
+            writer.close("li")
+        }
+        writer.close("ol")
+        writer.close("nav")
     }
 
     private static func table(_ table: ReportTable, into writer: inout XMLWriter) {

@@ -24,7 +24,8 @@ enum ReportOutline {
     }
 
     private static func study(_ report: StudyReport, figures: Bool) -> [ReportBlock] {
-        var blocks: [ReportBlock] = [.paragraph(intervalNote)]
+        // The answer first; the wide tables it is drawn from follow.
+        var blocks: [ReportBlock] = [.paragraph(intervalNote)] + HeadlineSection.blocks(report, figures: figures)
         let palette = RolePalette(labels: report.groups.map(\.label))
         for (task, model) in taskModels(report.groups) {
             let groups = report.groups.filter { $0.task == task && $0.model == model }
@@ -39,14 +40,14 @@ enum ReportOutline {
                 blocks.append(.table(StudyTables.successRate(groups)))
             }
         }
-        blocks.append(.heading(level: 2, text: "Paired differences against standard"))
+        blocks.append(.heading(level: 2, text: "Paired differences"))
         if report.pairedDifferences.isEmpty {
             blocks.append(.paragraph("No stage is measured on the task and model of a stage named \"\(PairedDifference.baselineStage)\": no paired differences."))
         } else {
-            blocks.append(.paragraph("Per seed, (stage − standard) on the same task and model, then mean ± 95% CI over the paired seeds. "
+            blocks.append(.paragraph("Per seed, (stage − standard) on the same task and model, and (robust fine-tune − \(PairedDifference.headlineStage)), "
+                + "then mean ± 95% CI over the paired seeds. "
                 + "The headline, \(PairedDifference.headlineStage) − \(PairedDifference.baselineStage), comes first: "
                 + "the paper finds fine-tuning raises clean accuracy and lowers robust accuracy."))
-            blocks += headlines(report.pairedDifferences).map(ReportBlock.paragraph)
             blocks.append(.table(StudyTables.pairedDifferences(report.pairedDifferences)))
         }
         let confidence = StudyTables.confidence(report.groups)
@@ -87,7 +88,7 @@ enum ReportOutline {
             let pair = pairs[key]!, first = pair[0]
             let attack = AttackSetting.representative(of: pair.compactMap(\.attack))
             var parts: [String] = []
-            if let clean = pair.first(where: { $0.attack == nil }) {
+            if let clean = pair.first(where: { $0.metric == .cleanAccuracy }) {
                 parts.append("clean accuracy \(NumberText.estimate(clean.difference, signed: true)) over \(clean.seeds.count) paired seeds")
             }
             if let attack, let robust = pair.first(where: { $0.attack == attack }) {

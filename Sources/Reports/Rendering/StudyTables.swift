@@ -6,16 +6,27 @@ enum StudyTables {
         Set(groups.flatMap { $0.attacks.map(\.setting) }).sorted()
     }
 
-    /// Rows: the roles measured on one task and model; columns: clean, each attack, worst case.
+    /// Rows: the roles measured on one task and model; columns: clean accuracy on the full test
+    /// set, clean accuracy on the attacked subset (the examples of every robust column after it,
+    /// so no robust cell reads above the clean one beside it), each attack, worst case.
     static func accuracy(_ groups: [StageGroupSummary]) -> ReportTable {
         let settings = settings(groups)
         let hasWorstCase = groups.contains { $0.worstCaseAccuracy != nil }
+        let hasSubset = groups.contains { $0.attackedCleanAccuracy != nil }
         let rows = groups.map { group -> [String] in
             [group.label, "\(group.trials.count)", NumberText.estimate(group.cleanAccuracy)]
+                + (hasSubset ? [NumberText.estimate(group.attackedCleanAccuracy)] : [])
                 + settings.map { setting in NumberText.estimate(group.attacks.first { $0.setting == setting }?.robustAccuracy) }
                 + (hasWorstCase ? [NumberText.estimate(group.worstCaseAccuracy)] : [])
         }
-        let header = ["role", "n", "clean"] + settings.map(\.label) + (hasWorstCase ? ["worst case"] : [])
+        func examples(_ count: (StageGroupSummary) -> Int?) -> String {
+            let counts = Set(groups.map(count))
+            guard counts.count == 1, let only = counts.first, let only else { return "" }
+            return " (\(only))"
+        }
+        let header = ["role", "n", "clean, full test set" + examples(\.cleanExamples)]
+            + (hasSubset ? ["clean, attacked subset" + examples(\.attackedExamples)] : [])
+            + settings.map(\.label) + (hasWorstCase ? ["worst case"] : [])
         return ReportTable(header: header, rows: rows, numericColumns: Set(1..<header.count))
     }
 

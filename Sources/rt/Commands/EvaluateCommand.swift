@@ -52,7 +52,12 @@ struct EvaluateCommand: ParsableCommand {
         // Fails here, before anything is stored, on a bad eps or an attack without that norm.
         try StudyAnalysisJob.evaluate.validate(parameters)
         let key = String(SHA256.hex(Data(ClusterJSON.string(JSONValue.object(parameters)).utf8)).prefix(8))
-        let appended = chosen.map { StageSpec(name: "\($0)-eval-\(key)", job: StudyAnalysisJob.evaluate.rawValue, parameters: parameters, from: [$0]) }
+        // One evaluation per trained trial: a stage with its own seeds (one pre-training for the
+        // whole study) is evaluated at those seeds, not fanned out to the sweep's.
+        let appended = chosen.map { name in
+            StageSpec(name: "\(name)-eval-\(key)", job: StudyAnalysisJob.evaluate.rawValue, parameters: parameters, from: [name],
+                      seeds: sweep.stages.first { $0.name == name }?.seeds)
+        }
         let cluster = LocalCluster(workers: workers, threads: 1, prefetch: 0, runsDirectory: directory.deletingLastPathComponent().path,
                                    heartbeat: try HeartbeatOptions.parse([]), quiet: quiet,
                                    continueCommand: ContinueCommand.current()) // appending again adds nothing

@@ -1,4 +1,5 @@
-/// Robust accuracy against the attack budget, one line per role with 95% error bars. The eps
+/// A value against the attack budget, one line per role (or comparison) with 95% error bars:
+/// robust accuracy in [0, 1] by default, or a paired difference around a zero line. The eps
 /// axis is categorical (the sweep's eps labels, in increasing eps), because budgets are usually
 /// a geometric series (1/255, 2/255, 4/255, 8/255) and a linear axis would crowd the small ones.
 struct RobustnessCurvePlot {
@@ -13,6 +14,19 @@ struct RobustnessCurvePlot {
     var title: String
     var categories: [String]
     var series: [Series]
+    var yTitle = "robust accuracy"
+    var yDomain: (low: Double, high: Double) = (0, 1)
+    /// A dashed horizontal reference line (0 for differences), nil for none.
+    var reference: Double? = nil
+
+    /// For paired differences: a domain that holds every mean and interval and zero, a little padded.
+    static func differenceDomain(_ series: [Series]) -> (low: Double, high: Double) {
+        let values = series.flatMap { $0.points.flatMap { [$0.estimate.low ?? $0.estimate.mean, $0.estimate.high ?? $0.estimate.mean] } }
+            .filter(\.isFinite)
+        let low = min(values.min() ?? -0.1, 0), high = max(values.max() ?? 0.1, 0)
+        let pad = max((high - low) * 0.08, 0.01)
+        return (low - pad, high + pad)
+    }
 
     func svg() -> String {
         let legendWidth = PlotCanvas.legendWidth(series.map(\.label))
@@ -20,8 +34,13 @@ struct RobustnessCurvePlot {
         let canvas = PlotCanvas(width: 58 + plotWidth + legendWidth, height: PlotCanvas.height(320, legendEntries: series.count), legendWidth: legendWidth)
         var writer = XMLWriter()
         canvas.begin(&writer, title: title)
-        let y = LinearScale(domain: (0, 1), range: (canvas.bottom, canvas.top))
-        canvas.yAxis(&writer, scale: y, title: "robust accuracy")
+        let y = LinearScale(domain: yDomain, range: (canvas.bottom, canvas.top))
+        canvas.yAxis(&writer, scale: y, title: yTitle)
+        if let reference {
+            let level = XMLWriter.number(y(reference))
+            writer.leaf("line", ["x1": XMLWriter.number(canvas.left), "x2": XMLWriter.number(canvas.right), "y1": level, "y2": level,
+                                 "stroke": "#888", "stroke-width": "1.5", "stroke-dasharray": "6 4"])
+        }
         let padding = 28.0
         func x(_ category: Int) -> Double {
             categories.count == 1 ? (canvas.left + canvas.right) / 2
