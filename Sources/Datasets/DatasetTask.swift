@@ -5,6 +5,9 @@
 public struct DatasetTask: Sendable {
     public let train: ImageDataset
     public let test: ImageDataset
+    /// Held-out training-split examples for learning curves (`validationPerClass` per class),
+    /// never trained on; nil when none were asked for.
+    public var validation: ImageDataset? = nil
     /// Of `train` (the view, after class selection and sampling): what the model normalizes with.
     public let statistics: ChannelStatistics
 
@@ -16,8 +19,11 @@ public struct DatasetTask: Sendable {
     /// - classes: a class spec (`0-4`, `5-9`, `0,2,7`, names); nil keeps every class.
     /// - perClass: examples per class kept in training, chosen by `seed`; the test split is never cut.
     /// - options: data directory, and channel count / size to convert to (for transfer across datasets).
+    /// - validationPerClass: held out of the training split, per class, chosen by `seed`: from the
+    ///   examples a per-class sample left over (the training set is the one without it), or,
+    ///   with every example kept (`perClass` nil), taken out of the training set.
     public static func load(dataset: String, classes: String? = nil, perClass: Int? = nil, seed: UInt64 = 0,
-                            options: DatasetLoadOptions = .init()) throws -> DatasetTask {
+                            options: DatasetLoadOptions = .init(), validationPerClass: Int? = nil) throws -> DatasetTask {
         var train = try DatasetCatalog.load(dataset, split: .train, options: options)
         var test = try DatasetCatalog.load(dataset, split: .test, options: options)
         if let classes {
@@ -26,8 +32,21 @@ public struct DatasetTask: Sendable {
             train = try train.selectingClasses(selected)
             test = try test.selectingClasses(selected)
         }
+        var validation: ImageDataset?
+        if let validationPerClass {
+            let kept = try perClass.map { try train.samplingIndices(perClass: $0, seed: seed, stream: "per-class") } ?? []
+            let held = try train.samplingIndices(perClass: validationPerClass, seed: seed, stream: "held-out", excluding: Set(kept),
+                                                 purpose: "held-out validation split")
+            validation = train.gathering(held, name: "\(train.name)[\(validationPerClass) held out per class, seed \(seed)]")
+            if perClass == nil {
+                let heldSet = Set(held)
+                train = train.gathering((0..<train.count).filter { !heldSet.contains($0) }, name: "\(train.name)[without the held-out split]")
+            }
+        }
         if let perClass { train = try train.sampling(perClass: perClass, seed: seed) }
-        return DatasetTask(train: train, test: test, statistics: train.channelStatistics())
+        var task = DatasetTask(train: train, test: test, statistics: train.channelStatistics())
+        task.validation = validation
+        return task
     }
 }
 

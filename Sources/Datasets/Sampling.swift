@@ -5,19 +5,26 @@ extension ImageDataset {
     /// examples, first `perClass` kept), returned in original order. A class with fewer
     /// examples is an error rather than a silently unbalanced task.
     public func sampling(perClass: Int, seed: UInt64) throws -> ImageDataset {
+        gathering(try samplingIndices(perClass: perClass, seed: seed, stream: "per-class"), name: "\(name)[\(perClass) per class, seed \(seed)]")
+    }
+
+    /// The indices `sampling` keeps, in order; `excluding` removes examples from the pool first
+    /// (a held-out split drawn from what a training sample left over).
+    func samplingIndices(perClass: Int, seed: UInt64, stream: String, excluding: Set<Int> = [], purpose: String = "per-class sample") throws -> [Int] {
         guard perClass > 0 else {
-            throw DatasetError.invalidArgument(what: "per-class sample of \(name)", reason: "needs at least 1 example per class, not \(perClass)")
+            throw DatasetError.invalidArgument(what: "\(purpose) of \(name)", reason: "needs at least 1 example per class, not \(perClass)")
         }
         var chosen: [Int] = []
-        for (label, members) in indicesByClass().enumerated() {
+        for (label, all) in indicesByClass().enumerated() {
+            let members = excluding.isEmpty ? all : all.filter { !excluding.contains($0) }
             guard members.count >= perClass else {
-                throw DatasetError.invalidArgument(what: "per-class sample of \(name)",
-                                                   reason: "class '\(classNames[label])' has \(members.count) examples, \(perClass) asked")
+                throw DatasetError.invalidArgument(what: "\(purpose) of \(name)",
+                                                   reason: "class '\(classNames[label])' has \(members.count) examples\(excluding.isEmpty ? "" : " left"), \(perClass) asked")
             }
-            var generator = RandomGenerator(seed: seed, stream: "per-class/\(label)")
+            var generator = RandomGenerator(seed: seed, stream: "\(stream)/\(label)")
             chosen += ImageDataset.shuffled(members, generator: &generator).prefix(perClass)
         }
-        return gathering(chosen.sorted(), name: "\(name)[\(perClass) per class, seed \(seed)]")
+        return chosen.sorted()
     }
 
     /// Splits into training and validation parts, stratified: in every class a seeded

@@ -38,6 +38,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// The training loss: a robust objective (pgd-at, trades, dm; docs/ROBUSTNESS.md); nil is cross-entropy.
     /// Optional so configurations stored before it existed still decode.
     public var objective: ObjectiveSettings?
+    /// Training-split examples per class held out for the learning curve's validation
+    /// accuracy (`DatasetTask.validation`); nil: none held out.
+    public var validationPerClass: Int?
 
     public init(model: String, dataset: String) {
         self.model = model
@@ -56,6 +59,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         guard weightDecay >= 0 else { throw fail("--weight-decay must be >= 0, got \(weightDecay)") }
         if linearProbe == true && retrainFrom != nil { throw fail("a linear probe trains the head only; it cannot take --retrain-from too") }
         if let k = perClass, k < 1 { throw fail("--per-class must be at least 1, got \(k)") }
+        if let k = validationPerClass, k < 1 { throw fail("validation examples per class must be at least 1, got \(k)") }
         guard threads >= 1 else { throw fail("--threads must be at least 1, got \(threads)") }
         do { try objective?.validate() } catch { throw fail("\(error)") }
     }

@@ -31,12 +31,17 @@ public struct EpochSummary: Sendable, Codable {
     public var learningRate: Double
     public var seconds: Double
     public var imagesPerSecond: Double
+    /// What `TrainingRun.probe` measured after this epoch (on the held-out split); nil for the
+    /// epochs it skipped.
+    public var validationAccuracy: Double?
+    public var validationRobustAccuracy: Double?
 
     enum CodingKeys: String, CodingKey {
         case epoch, seconds
         case trainLoss = "train_loss", trainAccuracy = "train_accuracy"
         case testAccuracy = "test_accuracy", testLoss = "test_loss"
         case learningRate = "learning_rate", imagesPerSecond = "images_per_second"
+        case validationAccuracy = "val_accuracy", validationRobustAccuracy = "val_robust_accuracy"
     }
 }
 
@@ -80,6 +85,11 @@ public struct TrainingRun {
     /// Polled after every step: when it answers true, rank 0 hands `onCheckpoint` the state
     /// (as above) and the run throws `TrainingStopped`, so a requeued attempt resumes from it.
     public var stopRequested: (() -> Bool)?
+    /// Every `probeEvery` epochs and after the last (0: never), rank 0 measures the model on the
+    /// held-out split (`validationPerClass`) with this: clean accuracy, and robust accuracy when
+    /// it attacks. The learning curve's validation points.
+    public var probeEvery = 0
+    public var probe: ((ImageClassifier, ImageDataset) throws -> (accuracy: Double, robustAccuracy: Double?))?
 
     public init(_ configuration: TrainingConfiguration) {
         self.configuration = configuration
@@ -103,7 +113,8 @@ public struct TrainingRun {
         var options = DatasetLoadOptions()
         options.dataDirectory = c.dataDirectory
         if let (_, d) = source { (options.channels, options.height, options.width) = (d.inputShape[0], d.inputShape[1], d.inputShape[2]) }
-        let task = try DatasetTask.load(dataset: c.dataset, classes: c.classes, perClass: c.perClass, seed: c.seed, options: options)
+        let task = try DatasetTask.load(dataset: c.dataset, classes: c.classes, perClass: c.perClass, seed: c.seed, options: options,
+                                        validationPerClass: c.validationPerClass)
 
         let statistics = source.map { ($0.1.mean, $0.1.std) } ?? (task.statistics.mean, task.statistics.std)
         let description = ModelDescription(name: c.model, numClasses: task.classCount, inputShape: task.imageShape,
@@ -195,12 +206,17 @@ public struct TrainingRun {
             guard evaluates else { continue }
             let test = evaluateEveryEpoch || epoch == c.epochs - 1 ? try Evaluation.evaluate(model, on: task.test) : nil
             if let test { last = test }
+            let probed = try task.validation.flatMap { validation -> (accuracy: Double, robustAccuracy: Double?)? in
+                guard let probe, probeEvery > 0, (epoch + 1) % probeEvery == 0 || epoch == c.epochs - 1 else { return nil }
+                return try probe(model, validation)
+            }
             try report(.epoch(EpochSummary(epoch: epoch + 1, trainLoss: lossSum / Double(max(seen, 1)),
                                        trainAccuracy: Double(correct) / Double(max(seen, 1)),
                                        testAccuracy: test?.accuracy, testLoss: test?.loss,
                                        learningRate: Double(c.learningRate * schedule.factor(atIteration: trainer.iteration)),
                                        seconds: Date().timeIntervalSince(epochStart),
-                                       imagesPerSecond: Double(seen) / trainSeconds)))
+                                       imagesPerSecond: Double(seen) / trainSeconds,
+                                       validationAccuracy: probed?.accuracy, validationRobustAccuracy: probed?.robustAccuracy)))
         }
 
         if let checkpointPath {

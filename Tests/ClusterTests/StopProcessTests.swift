@@ -162,6 +162,7 @@ final class StopProcessTests: ClusterProcessTestCase {
         XCTAssertTrue(ProcessHarness.waitUntil(timeout: 30) {
             ((try? status.status(timeout: 1))?.workers.first?.progress["nap-0000"] ?? 0) >= 0.3
         }, harness.logs())
+        XCTAssertEqual(try status.status(timeout: 1)?.workers.first?.notes?["nap-0000"], "sleeping", "rt status shows what the job said last")
         let stopped = Date()
         first.kill(SIGTERM)
         XCTAssertEqual(first.waitForExit(timeout: 5), 143, first.logText())

@@ -51,7 +51,7 @@ final class ReportEdgeCaseTests: XCTestCase {
         let csv = try ReportFormat.csv.render(report)
         XCTAssertTrue(csv.contains(#","cifar<10>&""co""",small-cnn,"#), "a quote in a field is doubled and the field quoted:\n\(csv)")
         let cleanRow = try XCTUnwrap(csv.split(separator: "\n").first { $0.contains(",clean_accuracy,") })
-        XCTAssertTrue(cleanRow.hasSuffix(",1,0.42,"), "n = 1: mean as stored, empty interval: \(cleanRow)")
+        XCTAssertTrue(cleanRow.hasSuffix(",1,0.42,,"), "n = 1: mean as stored, empty interval (and no epoch): \(cleanRow)")
     }
 
     func testAStoreWithoutStudyTrialsStillShowsTheCluster() throws {

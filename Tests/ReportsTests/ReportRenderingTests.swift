@@ -42,13 +42,13 @@ final class ReportRenderingTests: ThreeRoleStudyTestCase {
     func testCSVIsLongFormatWithOneRowPerGroupAndMetric() throws {
         let csv = try ReportFormat.csv.render(report)
         let lines = csv.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines[0], "section,task,model,stage,variant,baseline,reference,layer,metric,attack,norm,eps_label,eps,steps,n,mean,ci95_half_width")
+        XCTAssertEqual(lines[0], "section,task,model,stage,variant,baseline,reference,layer,metric,attack,norm,eps_label,eps,steps,n,mean,ci95_half_width,epoch")
         // 4 groups × (clean on both sets, confidence, worst case + 3 attacks × 4 metrics) + paired differences
         // (finetune − standard, dm − standard, dm − finetune: each on clean on both sets and 3 attacks) + 6 CKA values.
         XCTAssertEqual(lines.count - 1, 4 * (4 + 3 * 4) + 3 * 5 + 6)
         let fields = try XCTUnwrap(lines.first { $0.hasPrefix("group,fashion-mnist[5-9],small-cnn,standard,") && $0.contains(",clean_accuracy,") })
             .split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        XCTAssertEqual(fields.count, 17)
+        XCTAssertEqual(fields.count, 18)
         XCTAssertEqual(fields[14], "3")
         XCTAssertEqual(try XCTUnwrap(Double(fields[15])), 0.6, accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(Double(fields[16])), 0.248414, accuracy: 1e-6)

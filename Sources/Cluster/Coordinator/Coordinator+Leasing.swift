@@ -115,7 +115,7 @@ extension Coordinator {
             let cancel = try? WireEnvelope.make(.cancel, CancelMessage(trialID: key.trialID, attempt: key.attempt, reason: reason))
             for member in gang.members {
                 sessions[member]?.leases[key] = nil
-                sessions[member]?.progress[key.trialID] = nil
+                sessions[member]?.clearProgress(key.trialID)
                 if let cancel { _ = send(cancel, to: member) }
             }
         }

@@ -58,6 +58,7 @@ extension Coordinator {
                     }
                     leaseTokens.markStarted(key)
                     session.progress[progress.trialID] = min(1, max(0, progress.fraction))
+                    session.notes[progress.trialID] = String(progress.note.prefix(WireLimits.maxNoteLength))
                 }
             default:
                 count("wrong_direction")

@@ -22,7 +22,7 @@ extension Coordinator {
         let workerName = session?.name ?? record.worker ?? peerName(routingID)
         let host = session?.host ?? record.host ?? "?"
         session?.leases[key] = nil
-        session?.progress[result.trialID] = nil
+        session?.clearProgress(result.trialID)
         if let artifact = result.artifact, !vault.has(artifact.hash) {
             log.log(.warning, "coordinator", "result of \(key.trialID) attempt \(key.attempt) from \(workerName) names artifact \(artifact.hash.prefix(16)) that did not arrive intact")
             endLease(key, reason: "artifact upload from \(workerName) incomplete", worker: workerName)
@@ -42,7 +42,7 @@ extension Coordinator {
             if let gang = gangs.removeValue(forKey: result.trialID) {
                 for member in gang.members {
                     sessions[member]?.leases[gang.key] = nil
-                    sessions[member]?.progress[result.trialID] = nil
+                    sessions[member]?.clearProgress(result.trialID)
                 }
             }
             if let wasCurrent, wasCurrent.key != key {
@@ -51,7 +51,7 @@ extension Coordinator {
                 log.log(.info, "coordinator", "late result for \(key.trialID) attempt \(key.attempt) from \(workerName) accepted; cancelling attempt \(wasCurrent.key.attempt)")
                 if let other = sessions[wasCurrent.routingID] {
                     other.leases[wasCurrent.key] = nil
-                    other.progress[key.trialID] = nil
+                    other.clearProgress(key.trialID)
                     _ = send(try WireEnvelope.make(.cancel, CancelMessage(trialID: key.trialID, attempt: wasCurrent.key.attempt,
                                                                           reason: "done by attempt \(key.attempt)")), to: other.routingID)
                 }
@@ -83,7 +83,7 @@ extension Coordinator {
         }
         let session = sessions[routingID]
         session?.leases[key] = nil
-        session?.progress[failure.trialID] = nil
+        session?.clearProgress(failure.trialID)
         let worker = session?.name ?? peerName(routingID)
         if let host = session?.host, failure.interrupted != true { hostStatistics[host, default: WorkerStatistics()].failed += 1 }
         guard currentLease[failure.trialID]?.key == key else {

@@ -18,7 +18,7 @@ extension Coordinator {
         if let zap { dropped["zap_denied"] = zap.deniedCount }
         let workers = sessions.values.sorted { $0.name < $1.name }.map {
             ClusterStatus.Worker(name: $0.name, host: $0.host, pid: $0.registration.pid, threads: $0.registration.threads,
-                                 running: $0.leases.keys.map(\.trialID).sorted(), progress: $0.progress, secondsSinceHeard: now.timeIntervalSince($0.lastSeen),
+                                 running: $0.leases.keys.map(\.trialID).sorted(), progress: $0.progress, notes: $0.notes, secondsSinceHeard: now.timeIntervalSince($0.lastSeen),
                                  statistics: $0.stats)
         }
         return ClusterStatus(sweep: sweep.name, counts: counts, total: scheduler.total, workers: workers, hosts: hostStatistics,

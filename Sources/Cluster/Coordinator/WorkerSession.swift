@@ -16,6 +16,14 @@ final class WorkerSession {
     var leases: [LeaseKey: Date] = [:]
     var lastSeen: Date
     var progress: [String: Double] = [:]
+    /// The last progress note per running trial (the job's own words: epoch, loss, ...).
+    var notes: [String: String] = [:]
+
+    /// The trial's lease ended here: its progress and note go with it.
+    func clearProgress(_ trialID: String) {
+        progress[trialID] = nil
+        notes[trialID] = nil
+    }
     var stats = WorkerStatistics()
 
     init(routingID: Data, registration: RegisterMessage, keyName: String?, now: Date) {
@@ -47,6 +55,8 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
         public var running: [String]
         /// Last reported fraction done per running trial.
         public var progress: [String: Double]
+        /// Last reported note per running trial; nil from a coordinator before notes were kept.
+        public var notes: [String: String]? = nil
         public var secondsSinceHeard: Double
         public var statistics: WorkerStatistics
     }

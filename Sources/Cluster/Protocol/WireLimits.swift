@@ -10,6 +10,8 @@ public enum WireLimits {
     public static let maxVersionLength = 64
     /// Failure reasons are kept (store, log) up to this many characters.
     public static let maxReasonLength = 4096
+    /// A progress note (`epoch 3/8, loss 0.412; ...`) is kept for `rt status` up to this many characters.
+    public static let maxNoteLength = 256
 
     /// Why a registration is refused, or nil.
     public static func problem(with registration: RegisterMessage, maxThreads: Int) -> String? {

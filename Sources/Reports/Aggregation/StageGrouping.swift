@@ -37,7 +37,19 @@ enum StageGrouping {
             sources: trials.compactMap(\.parent).reduce(into: []) { if !$0.contains($1) { $0.append($1) } },
             meanTrueConfidence: Estimate(trials.compactMap(\.metrics.meanTrueConfidence)),
             worstCaseAccuracy: Estimate(trials.compactMap(\.metrics.worstCaseAccuracy)),
-            attacks: attacks)
+            attacks: attacks, learningCurve: learningCurve(trials))
+    }
+
+    /// Epoch by epoch over the trials that reached it (a resumed or shorter trial counts where it has the epoch).
+    static func learningCurve(_ trials: [StudyTrial]) -> [EpochSummary] {
+        let points = trials.flatMap(\.metrics.learningCurve)
+        return Set(points.map(\.epoch)).sorted().map { epoch in
+            let at = points.filter { $0.epoch == epoch }
+            return EpochSummary(epoch: epoch, trainLoss: Estimate(at.map(\.trainLoss)), trainAccuracy: Estimate(at.map(\.trainAccuracy)),
+                                learningRate: Estimate(at.compactMap(\.learningRate)), seconds: Estimate(at.compactMap(\.seconds)),
+                                validationAccuracy: Estimate(at.compactMap(\.valAccuracy)),
+                                validationRobustAccuracy: Estimate(at.compactMap(\.valRobustAccuracy)))
+        }
     }
 
     /// The value every trial reports, or nil when they differ or some lack it.

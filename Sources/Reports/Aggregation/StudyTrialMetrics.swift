@@ -17,6 +17,8 @@ struct StudyTrialMetrics: Decodable, Equatable {
     var attacks: [Attack]
     var worstCaseAccuracy: Double?
     var cka: [CKAValue]
+    /// Per epoch (docs/STUDY.md `learning_curve`); empty in stores from before it was kept.
+    var learningCurve: [CurvePoint]
     /// Set by a re-evaluation (`rt evaluate`): the stage of the trial whose checkpoint it attacked.
     var evaluates: String?
 
@@ -43,6 +45,22 @@ struct StudyTrialMetrics: Decodable, Equatable {
         }
     }
 
+    struct CurvePoint: Decodable, Equatable {
+        var epoch: Int
+        var trainLoss: Double
+        var trainAccuracy: Double
+        var learningRate: Double?
+        var seconds: Double?
+        var valAccuracy: Double?
+        var valRobustAccuracy: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case epoch, seconds
+            case trainLoss = "train_loss", trainAccuracy = "train_accuracy", learningRate = "learning_rate"
+            case valAccuracy = "val_accuracy", valRobustAccuracy = "val_robust_accuracy"
+        }
+    }
+
     struct CKAValue: Decodable, Equatable {
         var reference: String
         var layer: String
@@ -51,6 +69,7 @@ struct StudyTrialMetrics: Decodable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case role, task, model, attacks, cka, evaluates
+        case learningCurve = "learning_curve"
         case cleanAccuracy = "clean_accuracy"
         case meanTrueConfidence = "mean_true_confidence"
         case worstCaseAccuracy = "worst_case_accuracy"
@@ -78,6 +97,7 @@ struct StudyTrialMetrics: Decodable, Equatable {
         // A sweep asks for CKA or not (docs/STUDY.md): absent means none measured.
         cka = try container.decodeIfPresent([CKAValue].self, forKey: .cka) ?? []
         evaluates = try container.decodeIfPresent(String.self, forKey: .evaluates)
+        learningCurve = try container.decodeIfPresent([CurvePoint].self, forKey: .learningCurve) ?? []
     }
 
     static let analysisRole = "cka"

@@ -23,6 +23,8 @@ public struct StageGroupSummary: Codable, Equatable, Sendable {
     public var meanTrueConfidence: Estimate?
     public var worstCaseAccuracy: Estimate?
     public var attacks: [AttackSummary]
+    /// Per epoch, each metric over the seeds that measured it; empty when no trial stored a curve.
+    public var learningCurve: [EpochSummary] = []
 
     public var label: String { StageLabel.text(stage: stage, variant: variant) }
 
@@ -35,10 +37,35 @@ public struct StageGroupSummary: Codable, Equatable, Sendable {
         case attackedCleanAccuracy = "attacked_clean_accuracy"
         case attackedExamples = "attacked_examples"
         case sources
+        case learningCurve = "learning_curve"
     }
 
     /// Whether several seeds all started from one source model.
     public var sharesOneSource: Bool { sources.count == 1 && seeds.count > 1 }
+}
+
+/// One epoch of a group's learning curve: each metric's mean and interval over the seeds.
+public struct EpochSummary: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Estimate?
+    public var trainAccuracy: Estimate?
+    public var learningRate: Estimate?
+    public var seconds: Estimate?
+    public var validationAccuracy: Estimate?
+    public var validationRobustAccuracy: Estimate?
+
+    /// The curve's metrics as the CSV and the figures name them, in order.
+    public static var metrics: [(key: String, title: String, value: KeyPath<EpochSummary, Estimate?>)] { [
+        ("train_loss", "training loss", \.trainLoss), ("train_accuracy", "training accuracy", \.trainAccuracy),
+        ("val_accuracy", "validation accuracy", \.validationAccuracy), ("val_robust_accuracy", "validation robust accuracy", \.validationRobustAccuracy),
+        ("learning_rate", "learning rate", \.learningRate), ("seconds", "seconds", \.seconds),
+    ] }
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, seconds
+        case trainLoss = "train_loss", trainAccuracy = "train_accuracy", learningRate = "learning_rate"
+        case validationAccuracy = "val_accuracy", validationRobustAccuracy = "val_robust_accuracy"
+    }
 }
 
 /// One attack's results for a group, each over the seeds that measured it.

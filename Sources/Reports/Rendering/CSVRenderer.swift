@@ -1,9 +1,10 @@
 /// Long ("tidy") CSV: one row per group × metric with its n, mean and CI half-width, for
 /// plotting or statistics elsewhere. Numbers are written in full (shortest round-trip form);
-/// an absent interval (n = 1) is an empty cell. The cluster summary is not part of it.
+/// an absent interval (n = 1) is an empty cell; `epoch` is set on the learning curve's rows
+/// (section `learning_curve`) only. The cluster summary is not part of it.
 enum CSVRenderer {
     static let header = ["section", "task", "model", "stage", "variant", "baseline", "reference", "layer", "metric",
-                         "attack", "norm", "eps_label", "eps", "steps", "n", "mean", "ci95_half_width"]
+                         "attack", "norm", "eps_label", "eps", "steps", "n", "mean", "ci95_half_width", "epoch"]
 
     private struct Row {
         var section: String
@@ -11,11 +12,13 @@ enum CSVRenderer {
         var metric: String
         var attack: AttackSetting?
         var estimate: Estimate
+        var epoch: Int? = nil
 
         var cells: [String] {
             [section, task, model, stage, variant, baseline, reference, layer, metric,
              attack?.attack ?? "", attack?.norm ?? "", attack?.epsLabel ?? "", attack.map { number($0.eps) } ?? "",
-             attack.map { "\($0.steps)" } ?? "", "\(estimate.n)", number(estimate.mean), estimate.halfWidth.map(number) ?? ""]
+             attack.map { "\($0.steps)" } ?? "", "\(estimate.n)", number(estimate.mean), estimate.halfWidth.map(number) ?? "",
+             epoch.map(String.init) ?? ""]
         }
     }
 
@@ -36,6 +39,15 @@ enum CSVRenderer {
                 add("success_rate", attack.successRate, attack.setting)
                 add("mean_true_confidence_clean", attack.meanTrueConfidenceClean, attack.setting)
                 add("mean_true_confidence_adv", attack.meanTrueConfidenceAdversarial, attack.setting)
+            }
+        }
+        for group in report.groups {
+            for point in group.learningCurve {
+                for metric in EpochSummary.metrics {
+                    guard let estimate = point[keyPath: metric.value] else { continue }
+                    rows.append(Row(section: "learning_curve", task: group.task, model: group.model, stage: group.stage, variant: group.variant,
+                                    metric: metric.key, estimate: estimate, epoch: point.epoch))
+                }
             }
         }
         for difference in report.pairedDifferences {

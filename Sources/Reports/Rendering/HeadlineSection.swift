@@ -71,14 +71,14 @@ enum HeadlineSection {
         return families.map { family in
             let members = settings.filter { $0.family == family }
             let series = comparisons.map { comparison in
-                RobustnessCurvePlot.Series(label: comparison, colour: palette.colour(comparison), dash: palette.dash(comparison),
+                CategoryLinePlot.Series(label: comparison, colour: palette.colour(comparison), dash: palette.dash(comparison),
                                            points: members.indices.compactMap { index in
                     differences.first { $0.comparisonLabel == comparison && $0.attack == members[index] }.map { (index, $0.difference) }
                 })
             }.filter { !$0.points.isEmpty }
-            let plot = RobustnessCurvePlot(title: "Robust accuracy difference, \(family): \(task), \(model)", categories: members.map(\.epsLabel),
+            let plot = CategoryLinePlot(title: "Robust accuracy difference, \(family): \(task), \(model)", categories: members.map(\.epsLabel),
                                            series: series, yTitle: "difference in robust accuracy",
-                                           yDomain: RobustnessCurvePlot.differenceDomain(series), reference: 0)
+                                           yDomain: CategoryLinePlot.differenceDomain(series), reference: 0)
             let first = comparisons.first ?? "A − B"
             return (plot.svg(), "Reading aid: below the dashed zero line the first-named model is less robust (\(first) below zero: "
                 + "\(readingOf(first))). Paired differences per seed under \(family) on \(task) (\(model)); bars are 95% confidence intervals.")

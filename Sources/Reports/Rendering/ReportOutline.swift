@@ -40,6 +40,7 @@ enum ReportOutline {
                 blocks.append(.table(StudyTables.successRate(groups)))
             }
         }
+        blocks += learningCurves(report, palette: palette, figures: figures)
         blocks.append(.heading(level: 2, text: "Paired differences"))
         if report.pairedDifferences.isEmpty {
             blocks.append(.paragraph("No stage is measured on the task and model of a stage named \"\(PairedDifference.baselineStage)\": no paired differences."))
@@ -60,6 +61,25 @@ enum ReportOutline {
             blocks.append(.heading(level: 2, text: "Representation similarity (linear CKA)"))
             blocks.append(.table(StudyTables.cka(report.cka)))
             if figures, let figure = StudyFigures.ckaHeatMap(report.cka) { blocks.append(.figure(svg: figure.svg, caption: figure.caption)) }
+        }
+        return blocks
+    }
+
+    /// Per task and model whose trials stored one: the learning curves (figures in HTML, a table
+    /// per epoch in Markdown).
+    private static func learningCurves(_ report: StudyReport, palette: RolePalette, figures: Bool) -> [ReportBlock] {
+        var blocks: [ReportBlock] = []
+        for (task, model) in taskModels(report.groups) {
+            let groups = report.groups.filter { $0.task == task && $0.model == model && !$0.learningCurve.isEmpty }
+            guard !groups.isEmpty else { continue }
+            blocks.append(.heading(level: 2, text: "Learning curves on \(task), \(model)"))
+            blocks.append(.paragraph("Per epoch, mean ± 95% CI over seeds: training loss and accuracy (running means over the epoch), "
+                + "and, where the sweep asks for it (eval_every), accuracy and robust accuracy on a held-out validation split of the training data."))
+            if figures {
+                for figure in StudyFigures.learningCurves(groups, palette: palette) { blocks.append(.figure(svg: figure.svg, caption: figure.caption)) }
+            } else {
+                blocks.append(.table(StudyTables.learningCurves(groups)))
+            }
         }
         return blocks
     }

@@ -64,6 +64,15 @@ enum StudyTables {
         return ReportTable(header: ["task", "model", "role", "inputs", "clean", "adversarial"], rows: rows, numericColumns: [4, 5])
     }
 
+    /// Rows: each role's epochs; columns: the learning-curve metrics any role measured.
+    static func learningCurves(_ groups: [StageGroupSummary]) -> ReportTable {
+        let metrics = EpochSummary.metrics.filter { metric in groups.contains { $0.learningCurve.contains { $0[keyPath: metric.value] != nil } } }
+        let rows = groups.flatMap { group in
+            group.learningCurve.map { point in [group.label, "\(point.epoch)"] + metrics.map { NumberText.estimate(point[keyPath: $0.value]) } }
+        }
+        return ReportTable(header: ["role", "epoch"] + metrics.map(\.title), rows: rows, numericColumns: Set(1..<(2 + metrics.count)))
+    }
+
     /// Rows: a model against its reference; columns: layers in model order.
     static func cka(_ summaries: [CKASummary]) -> ReportTable {
         let grid = CKAGrid(summaries)

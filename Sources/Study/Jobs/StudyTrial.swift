@@ -74,12 +74,27 @@ public struct StudyTrial {
             run.onCheckpoint = { bytes, step in snapshots.save(bytes, step) }
             run.stopRequested = { cancellation?.stopRequested == true }
         }
+        if let curve = spec.curve {
+            run.probeEvery = curve.every
+            let evaluator = RobustnessEvaluator(batchSize: spec.attackBatchSize)
+            run.probe = { model, validation in
+                let clean = try Evaluation.evaluate(model, on: validation)
+                guard let attack = curve.attack else { return (clean.accuracy, nil) }
+                let subset = Self.seededSubset(of: validation, count: curve.attackExamples, seed: curve.seed)
+                return (clean.accuracy, try evaluator.evaluate(model, on: subset, attacks: [attack.spec]).results[0].robustAccuracy)
+            }
+        }
         let trainingStart = Date()
+        var epochs: [EpochSummary] = []
         func report(_ event: TrainingEvent) throws {
             if cancellation?.isCancelled == true { throw JobError("\(role.rawValue): cancelled by the coordinator") }
-            if case let .step(p) = event {
+            switch event {
+            case let .step(p):
                 let done = Double((p.epoch - 1) * p.stepsPerEpoch + p.step) / Double(p.epochs * p.stepsPerEpoch)
-                progress(Self.trainingShare * done, String(format: "epoch %d/%d, loss %.3f", p.epoch, p.epochs, p.loss))
+                let latest = epochs.last.map { "; " + LearningCurve.note($0) } ?? ""
+                progress(Self.trainingShare * done, String(format: "epoch %d/%d, loss %.3f", p.epoch, p.epochs, p.loss) + latest)
+            case let .epoch(summary):
+                epochs.append(summary)
             }
         }
         let (model, summary) = try trainer.map { try $0.train(run, checkpointPath, report) } ?? run.run(saveTo: checkpointPath, report: report)
@@ -142,6 +157,8 @@ public struct StudyTrial {
                 "high_pass": .array(frequency.highPass.map { .object(["radius": .double($0.radius), "accuracy": .double($0.accuracy)]) }),
             ])
         }
+        // Rank 0's epochs: the whole curve, also after a resumed attempt (which starts at its snapshot's epoch).
+        if !epochs.isEmpty { metrics["learning_curve"] = LearningCurve.json(epochs) }
         metrics["train_seconds"] = .double(trainSeconds)
         metrics["eval_seconds"] = .double(Date().timeIntervalSince(evaluationStart))
         let checkpoint = try Data(contentsOf: URL(fileURLWithPath: checkpointPath))

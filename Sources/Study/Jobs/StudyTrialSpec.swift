@@ -23,6 +23,8 @@ public struct StudyTrialSpec: Sendable {
     public var transferFromParent: Bool
     /// Radii of the low- and high-pass accuracy curves (nil: no frequency analysis).
     public var frequencyRadii: [Double]?
+    /// The learning curve's validation points (`eval_every`); nil: training loss and accuracy only.
+    public var curve: LearningCurveSpec?
 
     public init(role: StudyRole, parameters: [String: JSONValue], seed: Int) throws {
         self.role = role
@@ -81,6 +83,8 @@ public struct StudyTrialSpec: Sendable {
         if !role.needsParent && (c.retrainFrom != nil || c.linearProbe == true || headLR != nil || backboneLR != nil) {
             throw JobError("parameters retrain_from, linear_probe, head_lr and backbone_lr need a pre-trained start; \(role.rawValue) trains from scratch")
         }
+        curve = try LearningCurveSpec.parse(&reader, seed: UInt64(try reader.int("attack_seed", atLeast: 0) ?? 0))
+        c.validationPerClass = curve?.examplesPerClass
         do { try c.validate() } catch { throw JobError("\(error)") }
         training = c
 

@@ -41,6 +41,8 @@ struct StatusCommand: ParsableCommand {
                      status.etaSeconds.map { String(format: "%.0f s", $0) } ?? "?"))
         for worker in status.workers {
             print("  \(worker.name) @ \(worker.host) pid \(worker.pid): \(worker.statistics.done) done, \(worker.statistics.failed) failed, running \(worker.running.map { trial in worker.progress[trial].map { "\(trial) (\(Int($0 * 100))%)" } ?? trial }.joined(separator: " "))")
+            // What each running trial said last: its epoch, loss and latest learning-curve point.
+            for trial in worker.running { if let note = worker.notes?[trial], !note.isEmpty { print("    \(trial): \(note)") } }
         }
         let dropped = status.dropped.filter { $0.value > 0 }
         if !dropped.isEmpty { print("dropped: " + dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
