@@ -14,7 +14,8 @@ enum StudySummary {
         try markdown.write(to: runDirectory.appendingPathComponent("report.md"), atomically: true, encoding: .utf8)
         Swift.print(TerminalSummary.render(report))
         Swift.print(String(format: "Study finished in %.0f s. HTML report: %@", wallSeconds, html.path))
-        Swift.print("The full report (accuracy tables, success rates, confidence, CKA, cluster): \(runDirectory.appendingPathComponent("report.md").path);")
-        Swift.print("re-render with: rt report \(runDirectory.path) --format markdown|html|csv|json")
+        Swift.print("The full report (accuracy tables, success rates, learning curves, CKA, cluster):")
+        Swift.print("  \(runDirectory.appendingPathComponent("report.md").path)")
+        Swift.print("Re-render with: rt report \(runDirectory.path) --format markdown|html|csv|json")
     }
 }

@@ -2,8 +2,9 @@ import Cluster
 import Foundation
 import XCTest
 
-/// A reduced default study — the same roles and DAG, synthetic data, a tiny model — run by
-/// `rt study` on a real local cluster of 2 worker processes, then read back from the store.
+/// A reduced default study — the same roles and DAG (one source model fanned out to both target
+/// seeds), synthetic data, a tiny model — run by `rt study` on a real local cluster of 2 worker
+/// processes, then read back from the store.
 final class StudyEndToEndTests: XCTestCase {
     /// The roles' shared parameters (a YAML anchor under `defaults:`).
     static let defaults = """
@@ -14,6 +15,9 @@ final class StudyEndToEndTests: XCTestCase {
             target: {dataset: "synthetic:classes=4,channels=1,size=12,train=480,test=120,seed=9", classes: 2-3, per_class: 60, epochs: 2}
             batch_size: 32
             attack_examples: 40
+            eval_every: 1
+            eval_examples: 10
+            eval_attack_examples: 10
             attacks:
               - {attack: pgd, steps: 3, eps: [2/255, 16/255]}
               - {attack: fgsm, eps: [16/255]}
@@ -25,13 +29,15 @@ final class StudyEndToEndTests: XCTestCase {
         retries: 1
         \(defaults)
         stages:
-          - {name: pretrain, job: pretrain, parameters: *study}
-          - {name: robust-pretrain, job: robust-pretrain, parameters: {<<: *study, train_eps: 8/255, train_steps: 2}}
+          - {name: pretrain, job: pretrain, seeds: [1], parameters: *study}
+          - {name: robust-pretrain, job: robust-pretrain, seeds: [1], parameters: {<<: *study, train_eps: 8/255, train_steps: 2}}
           - {name: standard, job: standard, parameters: *study}
           - {name: finetune, job: finetune, from: pretrain, parameters: {<<: *study, cka_examples: 40}}
           - {name: dm, job: dm, from: robust-pretrain, parameters: {<<: *study, train_steps: 2}}
           - {name: trades, job: trades, from: robust-pretrain, parameters: {<<: *study, train_steps: 2}}
         """
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func testReducedDefaultStudyRunsOnTwoWorkers() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-study-e2e-\(UUID().uuidString.prefix(8))")
@@ -46,7 +52,7 @@ final class StudyEndToEndTests: XCTestCase {
 
         let store = try RunStore(path: RunStore.url(runDirectory: runs.appendingPathComponent("tiny-study")).path, readOnly: true)
         let report = try store.report()
-        XCTAssertEqual(report.counts, ["done": 12], output)
+        XCTAssertEqual(report.counts, ["done": 10], output)
         XCTAssertEqual(Set(report.trials.compactMap(\.worker)).count, 2, "both workers ran trials")
         for trial in report.trials {
             let metrics = try XCTUnwrap(trial.metrics, trial.id)
@@ -54,17 +60,30 @@ final class StudyEndToEndTests: XCTestCase {
             XCTAssertEqual(metrics["attacks"]?.arrayValue?.count, 3, trial.id)
             XCTAssertEqual(try store.masks(trialID: trial.id)["pgd-linf-16/255"]?.count, 40, trial.id)
             XCTAssertNotNil(trial.artifact, "\(trial.id) stored its checkpoint")
+            // The learning curve: both epochs, each with its validation points (eval_every: 1).
+            let curve = try XCTUnwrap(metrics["learning_curve"]?.arrayValue, trial.id)
+            XCTAssertEqual(curve.compactMap { $0.objectValue?["epoch"] }, [.int(1), .int(2)], trial.id)
+            XCTAssertTrue(curve.allSatisfy { $0.objectValue?["val_accuracy"]?.doubleValue != nil && $0.objectValue?["val_robust_accuracy"] != nil }, trial.id)
         }
         XCTAssertNotNil(report.trials.first { $0.stage == "finetune" }?.metrics?["cka"], "finetune measured CKA against its parent")
-        // Lineage: every fine-tuning role's parent is the pre-training trial of its seed.
+        // Lineage: every fine-tuning role of both target seeds starts from the one pre-training trial.
         let byID = Dictionary(uniqueKeysWithValues: report.trials.map { ($0.id, $0) })
         for trial in report.trials where ["finetune", "dm", "trades"].contains(trial.stage) {
             let parent = try XCTUnwrap(trial.parent.flatMap { byID[$0] }, trial.id)
-            XCTAssertEqual(parent.seed, trial.seed)
-            XCTAssertEqual(parent.stage, trial.stage == "finetune" ? "pretrain" : "robust-pretrain")
+            XCTAssertEqual(parent.seed, 1)
+            XCTAssertEqual(parent.id, trial.stage == "finetune" ? "pretrain-0000" : "robust-pretrain-0000")
         }
+        XCTAssertEqual(Set(report.trials.filter { $0.stage == "finetune" }.map(\.seed)), [1, 2])
         XCTAssertTrue(output.contains("Study finished"), output)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: runs.appendingPathComponent("tiny-study/report.html").path))
+        XCTAssertTrue(output.contains("Headline: "), "the terminal summary leads with the headline: \(output)")
+        XCTAssertTrue(output.replacingOccurrences(of: "\n", with: " ").contains("all 2 finetune trials start from one source model (pretrain-0000)"), output)
+        let html = runs.appendingPathComponent("tiny-study/report.html")
+        XCTAssertTrue(try String(contentsOf: html, encoding: .utf8).contains("Learning curves on "))
+        // Headless Chromium loads it without a console message (the script skips without Chromium).
+        let checked = try RTProcess.run([Self.repository.appendingPathComponent("scripts/check_report_html.sh").path, html.path], in: directory,
+                                        executable: URL(fileURLWithPath: "/bin/bash"))
+        XCTAssertEqual(checked.status, 0, checked.output)
+        XCTAssertTrue(checked.output.contains("PASS") || checked.output.contains("SKIP"), checked.output)
 
         // The report's numbers are the stored results: each group's mean is the mean of its trials' metrics.
         let runDirectory = runs.appendingPathComponent("tiny-study").path
@@ -78,7 +97,7 @@ final class StudyEndToEndTests: XCTestCase {
             let stored = report.trials.filter { $0.stage == stage }.compactMap { $0.metrics?["clean_accuracy"]?.doubleValue }
             let clean = try XCTUnwrap(group["clean_accuracy"] as? [String: Any])
             XCTAssertEqual(try XCTUnwrap(clean["mean"] as? Double), stored.reduce(0, +) / Double(stored.count), accuracy: 1e-12, stage)
-            XCTAssertEqual(clean["n"] as? Int, 2)
+            XCTAssertEqual(clean["n"] as? Int, stage.hasSuffix("pretrain") ? 1 : 2, "one source model, two target seeds")
             for case let attack as [String: Any] in try XCTUnwrap(group["attacks"] as? [Any]) {
                 let setting = try XCTUnwrap(attack["setting"] as? [String: Any])
                 let label = try XCTUnwrap(setting["eps_label"] as? String), name = try XCTUnwrap(setting["attack"] as? String)
@@ -89,7 +108,7 @@ final class StudyEndToEndTests: XCTestCase {
                     return try XCTUnwrap(entry["robust_accuracy"]?.doubleValue)
                 }
                 let robust = try XCTUnwrap(attack["robust_accuracy"] as? [String: Any])
-                XCTAssertEqual(try XCTUnwrap(robust["mean"] as? Double), values.reduce(0, +) / 2, accuracy: 1e-12, "\(stage) \(name) \(label)")
+                XCTAssertEqual(try XCTUnwrap(robust["mean"] as? Double), values.reduce(0, +) / Double(values.count), accuracy: 1e-12, "\(stage) \(name) \(label)")
             }
         }
         XCTAssertNotNil((study["paired_differences"] as? [Any])?.first, "finetune − standard is paired by seed")
@@ -99,7 +118,7 @@ final class StudyEndToEndTests: XCTestCase {
         var run = try RTProcess.run(evaluate, in: directory)
         XCTAssertEqual(run.status, 0, run.output)
         let after = try RunStore(path: RunStore.url(runDirectory: runs.appendingPathComponent("tiny-study")).path, readOnly: true).report()
-        XCTAssertEqual(after.counts, ["done": 16], run.output)
+        XCTAssertEqual(after.counts, ["done": 14], run.output)
         XCTAssertEqual(after.trials.filter { $0.job == "evaluate" }.count, 4)
         for trial in report.trials { XCTAssertEqual(after.trials.first { $0.id == trial.id }?.attempts, trial.attempts, "\(trial.id) was not re-run") }
         json = try RTProcess.run(["report", runDirectory, "--format", "json"], in: directory)
@@ -113,7 +132,7 @@ final class StudyEndToEndTests: XCTestCase {
         XCTAssertFalse(labels("dm").contains("48/255"))
         run = try RTProcess.run(evaluate, in: directory)
         XCTAssertEqual(run.status, 0, "the same attack again adds nothing and succeeds: \(run.output)")
-        XCTAssertEqual(try RunStore(path: RunStore.url(runDirectory: runs.appendingPathComponent("tiny-study")).path, readOnly: true).report().trials.count, 16)
+        XCTAssertEqual(try RunStore(path: RunStore.url(runDirectory: runs.appendingPathComponent("tiny-study")).path, readOnly: true).report().trials.count, 14)
     }
 
     /// Data-parallel fine-tuning: the finetune stage asks for `replicas: 2`, both workers train it
