@@ -3,6 +3,8 @@ import Foundation
 public struct ArtifactError: Error, CustomStringConvertible {
     public var hash: String
     public var problem: String
+    /// The vault's disk is full: the upload is lost through no fault of the sender.
+    public var outOfSpace = false
     public var description: String { "artifact \(hash.prefix(16)): \(problem)" }
 }
 
@@ -76,7 +78,10 @@ final class ArtifactVault {
             if let broken = uploads.removeValue(forKey: key) { discard(broken) }
             throw ArtifactError(hash: chunk.hash, problem: "chunk \(chunk.index) arrived out of order")
         }
-        upload.handle.write(bytes)
+        do { try upload.handle.write(contentsOf: bytes) } catch {
+            uploads[key] = nil; discard(upload)
+            throw ArtifactError(hash: chunk.hash, problem: "writing \(upload.url.path): \(error.localizedDescription)", outOfSpace: DiskFull.matches(error))
+        }
         upload.hasher.update(bytes)
         upload.received += bytes.count
         upload.expectedIndex += 1
@@ -94,7 +99,10 @@ final class ArtifactVault {
             throw ArtifactError(hash: chunk.hash, problem: "hash check failed: received \(upload.received) bytes hashing to \(digest.prefix(16))")
         }
         if has(chunk.hash) { try? FileManager.default.removeItem(at: upload.url); return true }
-        try FileManager.default.moveItem(at: upload.url, to: url(for: chunk.hash))
+        do { try FileManager.default.moveItem(at: upload.url, to: url(for: chunk.hash)) } catch {
+            try? FileManager.default.removeItem(at: upload.url)
+            throw ArtifactError(hash: chunk.hash, problem: "storing \(url(for: chunk.hash).path): \(error.localizedDescription)", outOfSpace: DiskFull.matches(error))
+        }
         return true
     }
 

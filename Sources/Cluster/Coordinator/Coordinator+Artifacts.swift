@@ -19,6 +19,7 @@ extension Coordinator {
             }
         } catch {
             count("artifact_rejected")
+            if DiskFull.matches(error) { return haltForFullDisk("\(error)") }
             log.log(.warning, "coordinator", "\(peerName(routingID)): \(error)")
         }
     }

@@ -58,8 +58,9 @@ extension Coordinator {
         }
         let attempt: Int?
         do { attempt = try store.lease(trialID: record.spec.id, worker: session.name, host: session.host) } catch {
-            log.log(.error, "coordinator", "store: cannot lease \(record.spec.id): \(error)")
             scheduler.pushFront(record.spec.id)
+            // A full store would fail this lease on every poll: stop leasing instead, once.
+            if DiskFull.matches(error) { haltForFullDisk("\(error)") } else { log.log(.error, "coordinator", "store: cannot lease \(record.spec.id): \(error)") }
             return false
         }
         guard let attempt else { return true }
@@ -121,6 +122,7 @@ extension Coordinator {
         }
         let newState: TrialState?
         do { newState = try store.releaseLease(trialID: key.trialID, reason: reason, worker: worker, interrupted: interrupted) } catch {
+            if DiskFull.matches(error) { return haltForFullDisk("\(error)") }
             log.log(.error, "coordinator", "store: cannot release \(key.trialID): \(error)")
             return
         }

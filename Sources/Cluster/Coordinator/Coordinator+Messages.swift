@@ -67,6 +67,8 @@ extension Coordinator {
             count(error.counterKey)
             logDrop(routingID, error.description)
         } catch {
+            // The store or the vault could not write: not the peer's fault, and said once.
+            if DiskFull.matches(error) { return haltForFullDisk("\(error)") }
             count("bad_payload")
             logDrop(routingID, "\(error)")
         }

@@ -25,7 +25,8 @@ extension Coordinator {
         session?.clearProgress(result.trialID)
         if let artifact = result.artifact, !vault.has(artifact.hash) {
             log.log(.warning, "coordinator", "result of \(key.trialID) attempt \(key.attempt) from \(workerName) names artifact \(artifact.hash.prefix(16)) that did not arrive intact")
-            endLease(key, reason: "artifact upload from \(workerName) incomplete", worker: workerName)
+            // Lost to a full disk, the attempt was not the worker's fault: it is given back.
+            endLease(key, reason: "artifact upload from \(workerName) incomplete", worker: workerName, interrupted: outOfSpace != nil)
             return
         }
         let masks = zip(result.maskNames, envelope.payload.dropFirst()).map { ($0, $1) }

@@ -51,6 +51,9 @@ public final class Coordinator {
     let lock: RunLock
     /// A clean stop in progress: no new leases; running trials hand themselves back until the deadline.
     var stopping: (signal: Int32, deadline: Date)?
+    /// Why the run directory cannot take more (disk full), once it happened: the run stops as on
+    /// SIGTERM and then ends abandoned, resumable when space returns.
+    var outOfSpace: String?
     var nextOwnerHeartbeat = Date()
     /// The last moment a worker was connected (for `idleTimeout`), and why the run was abandoned.
     var lastWorkerSeen = Date()
@@ -157,6 +160,11 @@ public final class Coordinator {
         var finishedAt: Date?
         while true {
             let now = Date()
+            if outOfSpace != nil, finishedAt == nil, let stopping, currentLease.isEmpty || now >= stopping.deadline {
+                endStop(stopping.signal, because: "the run directory is out of space")
+                abandoned = "the run directory \(runDirectory.path) is out of space (\(outOfSpace!)); free space"
+                break
+            }
             if configuration.stop.count > 0, finishedAt == nil, let signal = configuration.stop.signal {
                 if stopping == nil { beginStop(signal) }
                 // Every running trial has handed itself back, its time is up, or a second request came.
@@ -212,28 +220,42 @@ public final class Coordinator {
 
     /// A clean stop: no new leases; every running trial is told to stop (a training trial first
     /// stores a snapshot it will go on from); its interrupted failure requeues it with its attempt given back.
-    func beginStop(_ signal: Int32) {
+    func beginStop(_ signal: Int32, because cause: String? = nil) {
         let running = currentLease.count
+        let why = cause ?? SignalExit.name(signal)
         stopping = (signal, Date().addingTimeInterval(configuration.stopGrace))
-        log.log(.warning, "coordinator", "\(SignalExit.name(signal)): stopping; \(running) running trials told to stop (up to \(Int(configuration.stopGrace)) s)")
-        try? store.recordEvent(kind: "stopping", detail: "\(SignalExit.name(signal)): \(running) running trials told to stop")
+        log.log(.warning, "coordinator", "\(why): stopping; \(running) running trials told to stop (up to \(Int(configuration.stopGrace)) s)")
+        try? store.recordEvent(kind: "stopping", detail: "\(why): \(running) running trials told to stop")
         for (trialID, lease) in currentLease.sorted(by: { $0.key < $1.key }) {
             let members = gangs[trialID]?.members ?? [lease.routingID]
-            let message = CancelMessage(trialID: trialID, attempt: lease.key.attempt, reason: "the run is stopping (\(SignalExit.name(signal)))", stop: true)
+            let message = CancelMessage(trialID: trialID, attempt: lease.key.attempt, reason: "the run is stopping (\(why))", stop: true)
             guard let envelope = try? WireEnvelope.make(.cancel, message) else { continue }
             for member in members { _ = send(envelope, to: member) }
         }
     }
 
     /// Whatever did not hand itself back in time goes back to pending, attempt given back.
-    func endStop(_ signal: Int32) {
-        let released = (try? store.releaseAllLeases(reason: "the run stopped (\(SignalExit.name(signal))) before this trial ended", interrupted: true)) ?? 0
+    func endStop(_ signal: Int32, because cause: String? = nil) {
+        let why = cause ?? SignalExit.name(signal)
+        let released = (try? store.releaseAllLeases(reason: "the run stopped (\(why)) before this trial ended", interrupted: true)) ?? 0
         for (trialID, _) in currentLease { scheduler.markPending(trialID, reason: "the run stopped") }
         currentLease.removeAll()
         gangs.removeAll()
-        broadcastShutdown(reason: "the coordinator stopped (\(SignalExit.name(signal)))")
-        try? store.recordEvent(kind: "stopped", detail: "\(SignalExit.name(signal)): \(countsText())\(released > 0 ? "; \(released) leases released unfinished" : "")")
-        log.log(.warning, "coordinator", "stopped by \(SignalExit.name(signal)): \(countsText())")
+        broadcastShutdown(reason: "the coordinator stopped (\(why))")
+        try? store.recordEvent(kind: "stopped", detail: "\(why): \(countsText())\(released > 0 ? "; \(released) leases released unfinished" : "")")
+        log.log(.warning, "coordinator", "\(cause.map { "stopped (\($0))" } ?? "stopped by \(why)"): \(countsText())")
+    }
+
+    /// The disk under the run directory is full: said once, no new leases, every running trial
+    /// told to stop (what it hands back is interrupted, its attempt given back), then the run
+    /// ends non-zero (`abandoned`). Nothing stored is touched: the store stays consistent and
+    /// `--resume` continues once there is space.
+    func haltForFullDisk(_ cause: String) {
+        guard outOfSpace == nil else { return }
+        outOfSpace = cause
+        log.log(.error, "coordinator", "out of space under \(runDirectory.path): \(cause); no new leases, stopping the running trials")
+        try? store.recordEvent(kind: "out-of-space", detail: WireLimits.clipped(cause))
+        if stopping == nil { beginStop(SIGTERM, because: "the run directory is out of space") }
     }
 
     // MARK: Socket

@@ -28,7 +28,7 @@ struct CoordinatorCommand: ParsableCommand {
             cleanly: no new leases, running trials store a snapshot and are handed back, then it exits and prints the \
             command that continues the run; a second signal stops it at once. \
             Exit status: 0 when every trial is done, 3 when the sweep finished with failed trials, 2 when another \
-            coordinator serves the run, 4 when no worker came for --idle-timeout seconds, 130 after SIGINT, 143 after SIGTERM.
+            coordinator serves the run, 4 when no worker came for --idle-timeout seconds or the run directory's disk is full, 130 after SIGINT, 143 after SIGTERM.
             """)
 
     @Argument(help: "The sweep file (YAML); omit with --resume-dir.")
