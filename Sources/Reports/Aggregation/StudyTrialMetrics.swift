@@ -14,6 +14,8 @@ struct StudyTrialMetrics: Decodable, Equatable {
     var cka: [CKAValue]
     /// Set by a re-evaluation (`rt evaluate`): the stage of the trial whose checkpoint it attacked.
     var evaluates: String?
+    /// Common corruptions, when the sweep's `attacks:` has a corruption entry.
+    var corruptions: CorruptionMetrics?
 
     struct Attack: Decodable, Equatable {
         var attack: String
@@ -45,7 +47,7 @@ struct StudyTrialMetrics: Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case role, task, model, attacks, cka, evaluates
+        case role, task, model, attacks, cka, evaluates, corruptions
         case cleanAccuracy = "clean_accuracy"
         case meanTrueConfidence = "mean_true_confidence"
         case worstCaseAccuracy = "worst_case_accuracy"
@@ -67,6 +69,7 @@ struct StudyTrialMetrics: Decodable, Equatable {
         // A sweep asks for CKA or not (docs/STUDY.md): absent means none measured.
         cka = try container.decodeIfPresent([CKAValue].self, forKey: .cka) ?? []
         evaluates = try container.decodeIfPresent(String.self, forKey: .evaluates)
+        corruptions = try container.decodeIfPresent(CorruptionMetrics.self, forKey: .corruptions)
     }
 
     static let analysisRole = "cka"

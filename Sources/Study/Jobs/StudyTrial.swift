@@ -129,6 +129,12 @@ public struct StudyTrial {
             metrics["attacks"] = .array(entries)
             if !report.warnings.isEmpty { metrics["warnings"] = .array(report.warnings.map(JSONValue.string)) }
         }
+        if let suite = spec.corruptions {
+            progress(Self.trainingShare + 0.8 * (1 - Self.trainingShare), "corrupting \(attacked.count) examples")
+            let measured = try StudyCorruptionSuite.measure(suite, model, on: attacked, batchSize: spec.attackBatchSize)
+            metrics["corruptions"] = measured.metrics
+            masks.merge(measured.masks) { first, _ in first }
+        }
         if let count = spec.ckaExamples, let parent {
             progress(0.95, "CKA against the parent")
             let similarity = try RepresentationSimilarity.compare(model, parent, on: Self.seededSubset(of: test, count: count, seed: spec.attackSeed))

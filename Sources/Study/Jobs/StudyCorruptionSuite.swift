@@ -1,0 +1,63 @@
+import Cluster
+import Datasets
+import Foundation
+import NeuralNetworks
+import Robustness
+
+/// The common-corruption entry of a sweep's `attacks:` list, `{attack: corruption, kinds:
+/// [gaussian_noise, contrast], severities: [1, 3, 5]}` (kinds default to every kind that applies
+/// to the images, severities to 1-5), and what a trial stores of it (docs/STUDY.md).
+enum StudyCorruptionSuite {
+    static let attackName = "corruption"
+
+    static func isCorruption(_ entry: JSONValue) -> Bool {
+        guard case let .object(fields) = entry, case let .string(name)? = fields["attack"] else { return false }
+        return name == attackName
+    }
+
+    /// The suite of the corruption entry, nil without one. Corruptions share the attacks' seed
+    /// (`attack_seed`), so every role and seed sees the same corrupted images.
+    static func parse(_ entries: [JSONValue], seed: UInt64, path: String = "attacks") throws -> CorruptionSuite? {
+        let found = entries.enumerated().filter { isCorruption($0.element) }
+        guard let (index, entry) = found.first else { return nil }
+        let name = "\(path)[\(index)]"
+        if found.count > 1 { throw JobError("parameter \(path)[\(found[1].offset)]: a second corruption entry; list every kind in \(name)") }
+        guard case let .object(fields) = entry else { return nil }
+        var reader = StudyParameterReader(fields, path: name)
+        _ = try reader.string("attack")
+        let kinds = try reader.array("kinds")?.map { value -> String in
+            guard case let .string(kind) = value else { throw reader.fail("kinds", "must be corruption names such as gaussian_noise, got \(value)") }
+            return kind
+        }
+        let severities = try reader.array("severities")?.map { value -> Int in
+            guard case let .int(level) = value else { throw reader.fail("severities", "must be whole numbers from 1 to 5, got \(value)") }
+            return level
+        }
+        try reader.rejectUnknownKeys()
+        do {
+            return try CorruptionSuite.parse(kinds: kinds, severities: severities, seed: seed,
+                                             kindsKey: reader.name("kinds"), severitiesKey: reader.name("severities"))
+        } catch { throw JobError("parameter \(error)") }
+    }
+
+    /// Measures the suite on `data` and returns the trial's `corruptions` metrics and one mask per
+    /// (kind, severity), `corruption-<kind>-<severity>`.
+    static func measure(_ suite: CorruptionSuite, _ model: ImageClassifier, on data: ImageDataset,
+                        batchSize: Int) throws -> (metrics: JSONValue, masks: [String: Data]) {
+        let specs: [CorruptionSpec]
+        do { specs = try suite.specs(channels: data.channels) } catch { throw JobError("parameter attacks: \(error)") }
+        let report = try CorruptionEvaluator(batchSize: batchSize).evaluate(model, on: data, corruptions: specs)
+        var masks: [String: Data] = [:]
+        let results = report.results.map { r -> JSONValue in
+            masks["\(attackName)-\(r.kind.rawValue)-\(r.severity)"] = StudyTrial.mask(r.correct)
+            return .object(["kind": .string(r.kind.rawValue), "severity": .int(r.severity), "accuracy": .double(r.accuracy),
+                            "success_rate": .double(r.successRate), "mean_true_confidence": .double(r.meanTrueConfidence)])
+        }
+        let metrics: JSONValue = .object([
+            "clean_accuracy": .double(report.cleanAccuracy), "examples": .int(report.examples),
+            "mean_accuracy": .double(report.meanAccuracy), "results": .array(results),
+            "seconds": .double(report.results.reduce(0) { $0 + $1.seconds }),
+        ])
+        return (metrics, masks)
+    }
+}
