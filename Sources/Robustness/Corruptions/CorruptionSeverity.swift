@@ -38,10 +38,13 @@ enum CorruptionSeverity {
     ]
 
     /// The zoom factors of one severity exactly as np.arange(1, stop, 0.01) yields them: its count
-    /// is ceil((stop − 1)/0.01) in binary floating point, so 1.06 is included (7 factors, not 6).
+    /// is ceil((stop − 1)/0.01) in binary floating point, so 1.06 is included (7 factors, not 6),
+    /// and value i is 1 + i·((1 + 0.01) − 1), NumPy's fill from its first two values. The last
+    /// digit matters: 26 × 1.2500000000000002 rounds to 33 pixels, 26 × 1.25 to 32.
     static func zoomFactors(severity: Int) -> [Double] {
         let stop = zoomBlurStops[severity - 1]
         let count = Int(((stop - 1) / 0.01).rounded(.up))
-        return (0..<count).map { 1 + Double($0) * 0.01 }
+        let delta = (1 + 0.01) - 1.0
+        return (0..<count).map { 1 + Double($0) * delta }
     }
 }
