@@ -45,4 +45,43 @@ final class StudyCorruptionSuiteTests: XCTestCase {
         let twice: JSONValue = .array([.object(["attack": .string("corruption")]), .object(["attack": .string("corruption")])])
         XCTAssertThrowsError(try spec(twice)) { XCTAssertTrue("\($0)".contains("attacks[1]: a second corruption entry"), "\($0)") }
     }
+
+    /// A trial with attacks and corruptions, and an evaluate stage with corruptions only: metrics
+    /// as docs/STUDY.md specifies, one mask per (kind, severity) over the attacked subset.
+    func testTrialsAndEvaluationsMeasureCorruptions() throws {
+        let dataset = "synthetic:classes=4,channels=1,size=12,train=600,test=160,seed=5"
+        let corruption: JSONValue = .object(["attack": .string("corruption"), "kinds": .array([.string("gaussian_noise"), .string("pixelate")]),
+                                             "severities": .array([.int(1), .int(5)])])
+        let parameters: [String: JSONValue] = [
+            "target": .object(["dataset": .string(dataset), "classes": .string("2-3"), "per_class": .int(100), "epochs": .int(2)]),
+            "batch_size": .int(32), "attack_examples": .int(50),
+            "attacks": .array([.object(["attack": .string("pgd"), "steps": .int(2), "eps": .string("8/255")]), corruption]),
+        ]
+        let trial = try StudyTrial(spec: StudyTrialSpec(role: .standard, parameters: parameters, seed: 3)).run(parentCheckpoint: nil)
+        XCTAssertEqual(trial.metrics["attacks"]?.arrayValue?.count, 1, "the corruption entry is not an attack")
+        let metrics = try XCTUnwrap(trial.metrics["corruptions"]?.objectValue)
+        XCTAssertEqual(metrics["examples"], .int(50))
+        XCTAssertEqual(metrics["clean_accuracy"], trial.metrics["attacked_clean_accuracy"])
+        let results = try XCTUnwrap(metrics["results"]?.arrayValue).compactMap(\.objectValue)
+        XCTAssertEqual(results.map { "\($0["kind"]!.stringValue!)-\($0["severity"]!.intValue!)" },
+                       ["gaussian_noise-1", "gaussian_noise-5", "pixelate-1", "pixelate-5"])
+        for r in results {
+            let key = "corruption-\(r["kind"]!.stringValue!)-\(r["severity"]!.intValue!)"
+            let mask = try XCTUnwrap(trial.masks[key], key)
+            XCTAssertEqual(mask.count, 50)
+            XCTAssertEqual(Double(mask.filter { $0 == 1 }.count) / 50, r["accuracy"]!.doubleValue!, "the mask and the metric agree")
+        }
+        let mean = results.map { $0["accuracy"]!.doubleValue! }.reduce(0, +) / 4
+        XCTAssertEqual(metrics["mean_accuracy"]!.doubleValue!, mean, accuracy: 1e-12, "two kinds with the same severities")
+
+        let checkpoint = try XCTUnwrap(trial.artifact).bytes
+        let evaluation = try StudyAnalysisJob.evaluate.run(parameters: ["attacks": .array([corruption]), "attack_examples": .int(50)],
+                                                           parents: [ParentArtifact(stage: "standard", trialID: "standard-0000", bytes: checkpoint)])
+        XCTAssertNil(evaluation.metrics["attacks"])
+        XCTAssertEqual(evaluation.metrics["corruptions"], trial.metrics["corruptions"].map { value -> JSONValue in
+            guard case var .object(fields) = value else { return value }
+            fields["seconds"] = evaluation.metrics["corruptions"]?.objectValue?["seconds"]
+            return .object(fields)
+        }, "the same seed, subset and model: the same corrupted images and results")
+    }
 }
