@@ -66,19 +66,21 @@ enum ImageFilter {
         return out
     }
 
-    /// 2-D correlation with a centred (kh, kw) kernel, as OpenCV's filter2D.
+    /// 2-D correlation with a centred (kh, kw) kernel, as OpenCV's filter2D. Only the nonzero taps
+    /// are visited: a defocus disk fills a few of its 17×17 grid.
     static func correlate(_ plane: [Float], height: Int, width: Int, kernel: [Double], kernelHeight: Int, kernelWidth: Int,
                           boundary: ImageBoundary) -> [Float] {
         let (ry, rx) = (kernelHeight / 2, kernelWidth / 2)
+        var taps: [(dy: Int, dx: Int, weight: Double)] = []
+        for ky in 0..<kernelHeight {
+            for kx in 0..<kernelWidth where kernel[ky * kernelWidth + kx] != 0 { taps.append((ky - ry, kx - rx, kernel[ky * kernelWidth + kx])) }
+        }
         var out = [Float](repeating: 0, count: plane.count)
         for y in 0..<height {
             for x in 0..<width {
                 var sum = 0.0
-                for ky in 0..<kernelHeight {
-                    let row = boundary.index(y + ky - ry, height) * width
-                    for kx in 0..<kernelWidth where kernel[ky * kernelWidth + kx] != 0 {
-                        sum += kernel[ky * kernelWidth + kx] * Double(plane[row + boundary.index(x + kx - rx, width)])
-                    }
+                for tap in taps {
+                    sum += tap.weight * Double(plane[boundary.index(y + tap.dy, height) * width + boundary.index(x + tap.dx, width)])
                 }
                 out[y * width + x] = Float(sum)
             }
