@@ -46,6 +46,19 @@ final class StudyCorruptionSuiteTests: XCTestCase {
         XCTAssertThrowsError(try spec(twice)) { XCTAssertTrue("\($0)".contains("attacks[1]: a second corruption entry"), "\($0)") }
     }
 
+    func testSaturateOnGrayImagesFailsBeforeTraining() throws {
+        let parameters: [String: JSONValue] = [
+            "target": .object(["dataset": .string("synthetic:classes=2,channels=1,size=8,train=20,test=10,seed=1"), "epochs": .int(50)]),
+            "attacks": .array([.object(["attack": .string("corruption"), "kinds": .array([.string("saturate")])])]),
+        ]
+        let trial = StudyTrial(spec: try StudyTrialSpec(role: .standard, parameters: parameters, seed: 1))
+        var trained = false
+        XCTAssertThrowsError(try trial.run(parentCheckpoint: nil, progress: { _, _ in trained = true })) {
+            XCTAssertTrue("\($0)".contains("parameter attacks: kinds: saturate"), "\($0)")
+        }
+        XCTAssertFalse(trained, "no training step ran")
+    }
+
     /// A trial with attacks and corruptions, and an evaluate stage with corruptions only: metrics
     /// as docs/STUDY.md specifies, one mask per (kind, severity) over the attacked subset.
     func testTrialsAndEvaluationsMeasureCorruptions() throws {

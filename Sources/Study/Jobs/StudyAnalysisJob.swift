@@ -92,6 +92,10 @@ public enum StudyAnalysisJob: String, CaseIterable, Sendable {
             "mean_true_confidence": .double(clean.meanTrueConfidence), "attacked_examples": .int(attacked.count),
         ]
         var masks: [String: Data] = [:]
+        // A corruption the images cannot take fails before the attacks run.
+        if let suite = s.corruptions {
+            do { _ = try suite.specs(channels: attacked.channels) } catch { throw JobError("parameter attacks: \(error)") }
+        }
         if !s.attacks.isEmpty {
             progress(0.1, "attacking \(attacked.count) examples")
             let report = try RobustnessEvaluator(batchSize: s.batchSize).evaluate(model, on: attacked, attacks: s.attacks.map(\.spec))

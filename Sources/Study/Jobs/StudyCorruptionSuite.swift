@@ -40,6 +40,15 @@ enum StudyCorruptionSuite {
         } catch { throw JobError("parameter \(error)") }
     }
 
+    /// A kind the images cannot take (`saturate` on gray ones) fails the trial before it trains:
+    /// the images' channels are the parent's (a fine-tune keeps its input shape) or the dataset's own.
+    static func checkBeforeTraining(_ suite: CorruptionSuite?, task: StudyTaskSpec, parentCheckpoint: String?, dataDirectory: String?) throws {
+        guard let suite, let kinds = suite.kinds, kinds.contains(where: { !$0.applies(toChannels: 1) }) else { return }
+        let channels = try parentCheckpoint.map { try Checkpoint.load($0).model.modelDescription.inputShape[0] }
+            ?? DatasetCatalog.load(task.dataset, split: .test, options: DatasetLoadOptions(dataDirectory: dataDirectory)).channels
+        do { _ = try suite.specs(channels: channels) } catch { throw JobError("parameter attacks: \(error)") }
+    }
+
     /// Measures the suite on `data` and returns the trial's `corruptions` metrics and one mask per
     /// (kind, severity), `corruption-<kind>-<severity>`.
     static func measure(_ suite: CorruptionSuite, _ model: ImageClassifier, on data: ImageDataset,

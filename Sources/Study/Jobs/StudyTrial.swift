@@ -65,6 +65,8 @@ public struct StudyTrial {
             parentPath = path
         }
         let checkpointPath = directory.appendingPathComponent("\(role.rawValue).safetensors").path
+        try StudyCorruptionSuite.checkBeforeTraining(spec.corruptions, task: spec.task, parentCheckpoint: parentPath,
+                                                     dataDirectory: configuration.dataDirectory)
 
         // Train.
         var run = TrainingRun(configuration)

@@ -86,7 +86,10 @@ struct AttackCommand: ParsableCommand {
                                            for: model, dataDirectory: dataDirectory)
         let space = transferSpace ?? (source.map { $0.modelDescription.numClasses == model.modelDescription.numClasses } ?? true
                                       ? .logits : .features)
-        let corruptionSpecs = try corruptions?.specs(channels: data.channels) ?? []
+        let corruptionSpecs: [CorruptionSpec]
+        do { corruptionSpecs = try corruptions?.specs(channels: data.channels) ?? [] } catch let RobustnessError.invalidSetting(name, reason) {
+            throw ValidationError("--\(name): \(reason)")
+        }
         if !corruptionSpecs.isEmpty { try CorruptionEvaluator.validate(model, on: data, corruptions: corruptionSpecs) }
         let report = specs.isEmpty ? nil : try RobustnessEvaluator(batchSize: batchSize).evaluate(model, on: data, attacks: specs,
                                                                                                    craftingModel: source, craftingSpace: space)
