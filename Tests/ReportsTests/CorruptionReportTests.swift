@@ -70,6 +70,12 @@ final class CorruptionReportTests: XCTestCase {
         XCTAssertTrue(markdown.contains("gaussian_noise"))
         let json = try ReportFormat.json.render(report)
         XCTAssertTrue(json.contains("\"relative_mean_corruption_error\""))
+        let csv = try ReportFormat.csv.render(report).split(separator: "\n").map(String.init)
+        let header = csv[0].split(separator: ",", omittingEmptySubsequences: false).count
+        let corruptionRows = csv.filter { $0.hasPrefix("corruption,") }
+        XCTAssertTrue(corruptionRows.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == header })
+        XCTAssertTrue(corruptionRows.contains { $0.contains(",finetune,,standard,,,relative_mean_corruption_error,,,,,,2,") }, corruptionRows.joined(separator: "\n"))
+        XCTAssertTrue(corruptionRows.contains { $0.contains(",corruption_accuracy,gaussian_noise,,3,,,2,") }, corruptionRows.joined(separator: "\n"))
         let html = try ReportFormat.html.render(report)
         XCTAssertNoThrow(try XHTMLDocument(html), "the HTML stays well-formed XML")
     }
