@@ -49,17 +49,20 @@ enum StudyCorruptionSuite {
         do { _ = try suite.specs(channels: channels) } catch { throw JobError("parameter attacks: \(error)") }
     }
 
-    /// Measures the suite on `data` and returns the trial's `corruptions` metrics and one mask per
-    /// (kind, severity), `corruption-<kind>-<severity>`.
+    /// The one mask of all corruption results: a result holds at most 15 masks (the protocol's
+    /// frames), and a full suite is 70 (kind, severity) pairs.
+    static let maskName = "corruptions"
+
+    /// Measures the suite on `data` and returns the trial's `corruptions` metrics and their mask:
+    /// one byte per (result, example), result by result in the order of `results` (result r's
+    /// example i at r·examples + i).
     static func measure(_ suite: CorruptionSuite, _ model: ImageClassifier, on data: ImageDataset,
                         batchSize: Int) throws -> (metrics: JSONValue, masks: [String: Data]) {
         let specs: [CorruptionSpec]
         do { specs = try suite.specs(channels: data.channels) } catch { throw JobError("parameter attacks: \(error)") }
         let report = try CorruptionEvaluator(batchSize: batchSize).evaluate(model, on: data, corruptions: specs)
-        var masks: [String: Data] = [:]
         let results = report.results.map { r -> JSONValue in
-            masks["\(attackName)-\(r.kind.rawValue)-\(r.severity)"] = StudyTrial.mask(r.correct)
-            return .object(["kind": .string(r.kind.rawValue), "severity": .int(r.severity), "accuracy": .double(r.accuracy),
+            .object(["kind": .string(r.kind.rawValue), "severity": .int(r.severity), "accuracy": .double(r.accuracy),
                             "success_rate": .double(r.successRate), "mean_true_confidence": .double(r.meanTrueConfidence)])
         }
         let metrics: JSONValue = .object([
@@ -67,6 +70,6 @@ enum StudyCorruptionSuite {
             "mean_accuracy": .double(report.meanAccuracy), "results": .array(results),
             "seconds": .double(report.results.reduce(0) { $0 + $1.seconds }),
         ])
-        return (metrics, masks)
+        return (metrics, report.results.isEmpty ? [:] : [maskName: StudyTrial.mask(report.results.flatMap(\.correct))])
     }
 }
