@@ -80,6 +80,17 @@ final class CorruptionReportTests: XCTestCase {
         XCTAssertNoThrow(try XHTMLDocument(html), "the HTML stays well-formed XML")
     }
 
+    func testReEvaluationsAddTheKindsAndSeveritiesATrialLacks() {
+        let own = CorruptionMetrics(cleanAccuracy: 0.9, results: [.init(kind: "contrast", severity: 1, accuracy: 0.8)])
+        let extra = CorruptionMetrics(cleanAccuracy: 0.5, results: [.init(kind: "contrast", severity: 1, accuracy: 0.1),
+                                                                    .init(kind: "pixelate", severity: 2, accuracy: 0.7)])
+        let folded = CorruptionMetrics.folding(extra, into: own)
+        XCTAssertEqual(folded?.cleanAccuracy, 0.9)
+        XCTAssertEqual(folded?.results, [.init(kind: "contrast", severity: 1, accuracy: 0.8), .init(kind: "pixelate", severity: 2, accuracy: 0.7)])
+        XCTAssertEqual(CorruptionMetrics.folding(extra, into: nil), extra)
+        XCTAssertEqual(CorruptionMetrics.folding(nil, into: own), own)
+    }
+
     func testStudiesWithoutCorruptionsHaveNoSection() throws {
         let fixture = try ThreeRoleStudy.make()
         let report = try StudyReportBuilder.build(store: fixture.store)

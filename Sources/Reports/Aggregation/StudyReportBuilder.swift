@@ -59,7 +59,7 @@ public enum StudyReportBuilder {
             for attack in metrics.attacks where !result[i].1.attacks.contains(where: { $0.setting == attack.setting }) {
                 result[i].1.attacks.append(attack)
             }
-            if result[i].1.corruptions == nil { result[i].1.corruptions = metrics.corruptions }
+            result[i].1.corruptions = CorruptionMetrics.folding(metrics.corruptions, into: result[i].1.corruptions)
             folded.insert(trial.id)
         }
         return result.filter { !folded.contains($0.0.id) }

@@ -15,6 +15,15 @@ struct CorruptionMetrics: Decodable, Equatable {
         case cleanAccuracy = "clean_accuracy"
     }
 
+    /// A re-evaluation's corruptions joined to its trial's, as its attacks are: the (kind, severity)
+    /// pairs the trial lacks are added; the trial's own results and clean accuracy stay.
+    static func folding(_ extra: CorruptionMetrics?, into own: CorruptionMetrics?) -> CorruptionMetrics? {
+        guard let extra else { return own }
+        guard var own else { return extra }
+        for r in extra.results where !own.results.contains(where: { $0.kind == r.kind && $0.severity == r.severity }) { own.results.append(r) }
+        return own
+    }
+
     /// Kinds in the order they were measured.
     var kinds: [String] {
         var seen: [String] = []
