@@ -126,7 +126,7 @@ enum CorruptionReference {
             if (try? TorchReference.run(candidate, ["-c", "import numpy, scipy, PIL"])) != nil { return candidate }
         }
         throw XCTSkip("no Python imports numpy, scipy and PIL ($RT_CORRUPTIONS_PYTHON, .venv-corruptions, .venv-torch); "
-                      + "python3 -m venv .venv-corruptions && .venv-corruptions/bin/pip install numpy scipy pillow scikit-image")
+                      + "run scripts/reference/setup_corruptions.sh")
     }
 
     static func input(_ image: CorruptionImage, kind: CorruptionKind, severity: Int, draws: [String: Any]) -> [String: Any] {
