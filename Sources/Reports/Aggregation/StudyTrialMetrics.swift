@@ -47,7 +47,8 @@ struct StudyTrialMetrics: Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case role, task, model, attacks, cka, evaluates, corruptions
+        case role, task, model, attacks, cka, evaluates
+        case corruptions
         case cleanAccuracy = "clean_accuracy"
         case meanTrueConfidence = "mean_true_confidence"
         case worstCaseAccuracy = "worst_case_accuracy"
