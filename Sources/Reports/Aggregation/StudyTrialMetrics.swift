@@ -47,8 +47,8 @@ struct StudyTrialMetrics: Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case role, task, model, attacks, cka, evaluates
         case corruptions
+        case role, task, model, attacks, cka, evaluates
         case cleanAccuracy = "clean_accuracy"
         case meanTrueConfidence = "mean_true_confidence"
         case worstCaseAccuracy = "worst_case_accuracy"
@@ -66,11 +66,11 @@ struct StudyTrialMetrics: Decodable, Equatable {
             : try container.decode(Double.self, forKey: .cleanAccuracy)
         meanTrueConfidence = try container.decodeIfPresent(Double.self, forKey: .meanTrueConfidence)
         attacks = try container.decodeIfPresent([Attack].self, forKey: .attacks) ?? []
+        corruptions = try container.decodeIfPresent(CorruptionMetrics.self, forKey: .corruptions)
         worstCaseAccuracy = try container.decodeIfPresent(Double.self, forKey: .worstCaseAccuracy)
         // A sweep asks for CKA or not (docs/STUDY.md): absent means none measured.
         cka = try container.decodeIfPresent([CKAValue].self, forKey: .cka) ?? []
         evaluates = try container.decodeIfPresent(String.self, forKey: .evaluates)
-        corruptions = try container.decodeIfPresent(CorruptionMetrics.self, forKey: .corruptions)
     }
 
     static let analysisRole = "cka"
