@@ -1,6 +1,7 @@
-/// The common-corruption rows of the long CSV (section `corruption`), in its columns: the kind in
-/// `attack`, the severity in `eps_label` (empty: the mean over severities; `attack` empty: over
-/// kinds), `norm`, `eps` and `steps` empty. The corruption errors (`corruption_error`,
+/// The common-corruption rows of the long CSV (section `corruption`), in its columns by name (so a
+/// column added to `CSVRenderer.header` is an empty cell here): the kind in `attack`, the severity in
+/// `eps_label` (empty: the mean over severities; `attack` empty: over kinds), `norm`, `eps` and
+/// `steps` empty. The corruption errors (`corruption_error`,
 /// `relative_corruption_error`, `baseline` set) come from the seed means: no interval.
 enum CorruptionCSVRows {
     static func cells(_ groups: [CorruptionGroupSummary]) -> [[String]] {
@@ -8,8 +9,10 @@ enum CorruptionCSVRows {
         for g in groups {
             func add(_ metric: String, kind: String = "", severity: String = "", baseline: String = "", n: Int, mean: Double, halfWidth: Double?) {
                 guard mean.isFinite else { return }
-                rows.append(["corruption", g.task, g.model, g.stage, g.variant, baseline, "", "", metric, kind, "", severity, "", "",
-                             "\(n)", "\(mean)", halfWidth.map { "\($0)" } ?? ""])
+                let cells = ["section": "corruption", "task": g.task, "model": g.model, "stage": g.stage, "variant": g.variant,
+                             "baseline": baseline, "metric": metric, "attack": kind, "eps_label": severity, "n": "\(n)", "mean": "\(mean)",
+                             "ci95_half_width": halfWidth.map { "\($0)" } ?? ""]
+                rows.append(CSVRenderer.header.map { cells[$0] ?? "" })
             }
             func add(_ metric: String, kind: String = "", severity: String = "", _ e: Estimate) {
                 add(metric, kind: kind, severity: severity, n: e.n, mean: e.mean, halfWidth: e.halfWidth)
