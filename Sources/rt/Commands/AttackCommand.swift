@@ -76,6 +76,7 @@ struct AttackCommand: ParsableCommand {
         }
         for spec in specs { try spec.validate() }
         if specs.isEmpty && corruptions == nil { throw ValidationError("--attack: name at least one attack or corruption") }
+        if specs.isEmpty && sourceCheckpoint != nil { throw ValidationError("--source-checkpoint: corruptions are not crafted on a model; transfer is for attacks") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
         if transferSpace != nil && sourceCheckpoint == nil { throw ValidationError("--transfer-space needs --source-checkpoint") }
 
