@@ -75,6 +75,27 @@ static inline int rt_jpeg_decode(const unsigned char *data, unsigned long size, 
 }
 
 /*
+ * Compresses 8-bit interleaved pixels (HWC, 1 or 3 channels) into `info`'s destination with
+ * libjpeg's defaults at `quality`; both encoders below set the destination, then call this.
+ */
+static inline void rt_jpeg_compress_rows(struct jpeg_compress_struct *info, const unsigned char *pixels, int width, int height,
+                                         int channels, int quality) {
+    info->image_width = (JDIMENSION)width;
+    info->image_height = (JDIMENSION)height;
+    info->input_components = channels;
+    info->in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(info);
+    jpeg_set_quality(info, quality, TRUE);
+    jpeg_start_compress(info, TRUE);
+    size_t stride = (size_t)width * (size_t)channels;
+    while (info->next_scanline < info->image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + stride * info->next_scanline);
+        jpeg_write_scanlines(info, &row, 1);
+    }
+    jpeg_finish_compress(info);
+}
+
+/*
  * Encodes 8-bit interleaved pixels (HWC, 1 or 3 channels) as a baseline JPEG file.
  * Returns 0 on success, 1 with a message on failure.
  */
@@ -99,23 +120,43 @@ static inline int rt_jpeg_encode_file(const char *path, const unsigned char *pix
     }
     jpeg_create_compress(&info);
     jpeg_stdio_dest(&info, file);
-    info.image_width = (JDIMENSION)width;
-    info.image_height = (JDIMENSION)height;
-    info.input_components = channels;
-    info.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(&info);
-    jpeg_set_quality(&info, quality, TRUE);
-    jpeg_start_compress(&info, TRUE);
-    size_t stride = (size_t)width * (size_t)channels;
-    while (info.next_scanline < info.image_height) {
-        JSAMPROW row = (JSAMPROW)(pixels + stride * info.next_scanline);
-        jpeg_write_scanlines(&info, &row, 1);
-    }
-    jpeg_finish_compress(&info);
+    rt_jpeg_compress_rows(&info, pixels, width, height, channels, quality);
     jpeg_destroy_compress(&info);
     if (fclose(file) != 0) {
         snprintf(message, message_capacity, "write failed");
         return 1;
     }
+    return 0;
+}
+
+/*
+ * Encodes 8-bit interleaved pixels (HWC, 1 or 3 channels) as a baseline JPEG held in memory
+ * (libjpeg's defaults: 4:2:0 chroma subsampling for RGB, the islow DCT, as PIL's JPEG writer).
+ * On success returns 0 and sets *output (malloc'd by libjpeg; free it with free()) and *size.
+ * Used to JPEG-compress an image and decode it back (the jpeg_compression corruption).
+ */
+static inline int rt_jpeg_encode_memory(const unsigned char *pixels, int width, int height, int channels, int quality,
+                                        unsigned char **output, unsigned long *size,
+                                        char *message, size_t message_capacity) {
+    struct jpeg_compress_struct info;
+    struct rt_jpeg_error_manager manager;
+    unsigned char *volatile buffer = NULL;
+    unsigned long buffer_size = 0;
+    manager.message[0] = 0;
+    info.err = jpeg_std_error(&manager.base);
+    manager.base.error_exit = rt_jpeg_error_exit;
+    manager.base.emit_message = rt_jpeg_ignore_message;
+    if (setjmp(manager.jump)) {
+        snprintf(message, message_capacity, "%s", manager.message);
+        jpeg_destroy_compress(&info);
+        free(buffer);
+        return 1;
+    }
+    jpeg_create_compress(&info);
+    jpeg_mem_dest(&info, (unsigned char **)&buffer, &buffer_size);
+    rt_jpeg_compress_rows(&info, pixels, width, height, channels, quality);
+    jpeg_destroy_compress(&info);
+    *output = buffer;
+    *size = buffer_size;
     return 0;
 }

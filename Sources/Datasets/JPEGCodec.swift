@@ -31,4 +31,21 @@ public enum JPEGCodec {
         }
         guard status == 0 else { throw DatasetError.unreadableFile(path: path, reason: "cannot write JPEG: " + String(cString: message)) }
     }
+
+    /// Encodes an 8-bit gray or RGB image as JPEG bytes in memory at `quality` (1–100), with
+    /// libjpeg's defaults (4:2:0 chroma subsampling for RGB), as PIL's JPEG writer does.
+    public static func encode(_ image: DecodedImage, quality: Int) throws -> [UInt8] {
+        var message = [CChar](repeating: 0, count: 256)
+        var output: UnsafeMutablePointer<UInt8>?
+        var size: UInt = 0
+        let status = image.pixels.withUnsafeBufferPointer {
+            rt_jpeg_encode_memory($0.baseAddress, Int32(image.width), Int32(image.height), Int32(image.channels), Int32(quality),
+                                  &output, &size, &message, message.count)
+        }
+        guard status == 0, let output else {
+            throw DatasetError.undecodableImage(path: "(memory)", reason: "libjpeg cannot encode: " + String(cString: message))
+        }
+        defer { free(output) }
+        return Array(UnsafeBufferPointer(start: output, count: Int(size)))
+    }
 }

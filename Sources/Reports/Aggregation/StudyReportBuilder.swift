@@ -41,6 +41,7 @@ public enum StudyReportBuilder {
             groups: classifiers.map(StageGrouping.summary),
             pairedDifferences: PairedDifferences.compute(classifiers),
             cka: CKAAggregation.summarize(groups),
+            corruptions: CorruptionAggregation.summarize(classifiers),
             cluster: ClusterSummaryBuilder.summarize(sweep, eventTimes: eventTimes),
             excludedTrials: excluded, nonStudyTrials: nonStudy)
     }
@@ -58,6 +59,7 @@ public enum StudyReportBuilder {
             for attack in metrics.attacks where !result[i].1.attacks.contains(where: { $0.setting == attack.setting }) {
                 result[i].1.attacks.append(attack)
             }
+            result[i].1.corruptions = CorruptionMetrics.folding(metrics.corruptions, into: result[i].1.corruptions)
             folded.insert(trial.id)
         }
         return result.filter { !folded.contains($0.0.id) }

@@ -21,6 +21,8 @@ struct StudyTrialMetrics: Decodable, Equatable {
     var learningCurve: [CurvePoint]
     /// Set by a re-evaluation (`rt evaluate`): the stage of the trial whose checkpoint it attacked.
     var evaluates: String?
+    /// Common corruptions, when the sweep's `attacks:` has a corruption entry.
+    var corruptions: CorruptionMetrics?
 
     struct Attack: Decodable, Equatable {
         var attack: String
@@ -68,6 +70,7 @@ struct StudyTrialMetrics: Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
+        case corruptions
         case role, task, model, attacks, cka, evaluates
         case learningCurve = "learning_curve"
         case cleanAccuracy = "clean_accuracy"
@@ -93,6 +96,7 @@ struct StudyTrialMetrics: Decodable, Equatable {
         attackedExamples = try container.decodeIfPresent(Int.self, forKey: .attackedExamples)
         meanTrueConfidence = try container.decodeIfPresent(Double.self, forKey: .meanTrueConfidence)
         attacks = try container.decodeIfPresent([Attack].self, forKey: .attacks) ?? []
+        corruptions = try container.decodeIfPresent(CorruptionMetrics.self, forKey: .corruptions)
         worstCaseAccuracy = try container.decodeIfPresent(Double.self, forKey: .worstCaseAccuracy)
         // A sweep asks for CKA or not (docs/STUDY.md): absent means none measured.
         cka = try container.decodeIfPresent([CKAValue].self, forKey: .cka) ?? []

@@ -7,6 +7,8 @@ public struct StudyReport: Codable, Equatable, Sendable {
     public var groups: [StageGroupSummary]
     public var pairedDifferences: [PairedDifference]
     public var cka: [CKASummary]
+    /// Common corruptions per group, with the corruption errors relative to `standard`.
+    public var corruptions: [CorruptionGroupSummary]
     public var cluster: ClusterSummary
     /// Trials left out of the study tables: not done (pending, leased, failed) or done with
     /// study metrics that cannot be read.
@@ -17,7 +19,7 @@ public struct StudyReport: Codable, Equatable, Sendable {
     public var hasStudyResults: Bool { !groups.isEmpty }
 
     enum CodingKeys: String, CodingKey {
-        case sweep, groups, cka, cluster
+        case sweep, groups, cka, cluster, corruptions
         case confidenceLevel = "confidence_level"
         case pairedDifferences = "paired_differences"
         case excludedTrials = "excluded_trials"

@@ -59,7 +59,7 @@ enum CSVRenderer {
             rows.append(Row(section: "cka", stage: cka.stage, variant: cka.variant, reference: cka.reference, layer: cka.layer,
                             metric: "cka", estimate: cka.value))
         }
-        return ([header] + rows.map(\.cells)).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n") + "\n"
+        return ([header] + rows.map(\.cells) + CorruptionCSVRows.cells(report.corruptions)).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n") + "\n"
     }
 
     /// RFC 4180: quote a field holding a separator, quote or line break; double inner quotes.

@@ -57,6 +57,7 @@ enum ReportOutline {
             blocks.append(.paragraph("Mean softmax probability of the true class: on the clean test set, and per attack on the attacked subset before (clean) and after (adversarial) the attack."))
             blocks.append(.table(confidence))
         }
+        blocks += CorruptionTables.blocks(report.corruptions)
         if !report.cka.isEmpty {
             blocks.append(.heading(level: 2, text: "Representation similarity (linear CKA)"))
             blocks.append(.table(StudyTables.cka(report.cka)))

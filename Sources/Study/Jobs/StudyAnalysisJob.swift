@@ -85,22 +85,36 @@ public enum StudyAnalysisJob: String, CaseIterable, Sendable {
         progress(0, "clean accuracy")
         let clean = try Evaluation.evaluate(model, on: test)
         let attacked = StudyTrial.seededSubset(of: test, count: s.examples, seed: s.seed)
-        progress(0.1, "attacking \(attacked.count) examples")
-        let report = try RobustnessEvaluator(batchSize: s.batchSize).evaluate(model, on: attacked, attacks: s.attacks.map(\.spec))
-        var masks: [String: Data] = ["clean": StudyTrial.mask(report.cleanCorrect)]
-        let entries = zip(s.attacks, report.results).map { attack, result -> JSONValue in
-            masks[attack.key] = StudyTrial.mask(result.correct)
-            return StudyTrial.entry(attack, result, name: attack.spec.kind.rawValue)
-        }
         let task = StudyTaskSpec(dataset: dataset, classes: classes)
         var metrics: [String: JSONValue] = [
             "role": .string("evaluate"), "evaluates": .string(parent.stage), "task": .string(task.label),
             "model": .string(model.modelDescription.name), "clean_accuracy": .double(clean.accuracy), "clean_examples": .int(test.count),
             "mean_true_confidence": .double(clean.meanTrueConfidence), "attacked_examples": .int(attacked.count),
-            "attacked_clean_accuracy": .double(report.cleanAccuracy), "worst_case_accuracy": .double(report.worstCaseAccuracy),
-            "attacks": .array(entries),
         ]
-        if !report.warnings.isEmpty { metrics["warnings"] = .array(report.warnings.map(JSONValue.string)) }
+        var masks: [String: Data] = [:]
+        // A corruption the images cannot take fails before the attacks run.
+        if let suite = s.corruptions {
+            do { _ = try suite.specs(channels: attacked.channels) } catch { throw JobError("parameter attacks: \(error)") }
+        }
+        if !s.attacks.isEmpty {
+            progress(0.1, "attacking \(attacked.count) examples")
+            let report = try RobustnessEvaluator(batchSize: s.batchSize).evaluate(model, on: attacked, attacks: s.attacks.map(\.spec))
+            masks["clean"] = StudyTrial.mask(report.cleanCorrect)
+            let entries = zip(s.attacks, report.results).map { attack, result -> JSONValue in
+                masks[attack.key] = StudyTrial.mask(result.correct)
+                return StudyTrial.entry(attack, result, name: attack.spec.kind.rawValue)
+            }
+            metrics["attacked_clean_accuracy"] = .double(report.cleanAccuracy)
+            metrics["worst_case_accuracy"] = .double(report.worstCaseAccuracy)
+            metrics["attacks"] = .array(entries)
+            if !report.warnings.isEmpty { metrics["warnings"] = .array(report.warnings.map(JSONValue.string)) }
+        }
+        if let suite = s.corruptions {
+            progress(0.8, "corrupting \(attacked.count) examples")
+            let measured = try StudyCorruptionSuite.measure(suite, model, on: attacked, batchSize: s.batchSize)
+            metrics["corruptions"] = measured.metrics
+            masks.merge(measured.masks) { first, _ in first }
+        }
         return JobOutcome(metrics: metrics, masks: masks)
     }
 
@@ -108,6 +122,7 @@ public enum StudyAnalysisJob: String, CaseIterable, Sendable {
     struct Settings {
         var task: StudyTaskSpec?
         var attacks: [LabeledAttack]
+        var corruptions: CorruptionSuite?
         var examples: Int?
         var seed: UInt64
         var batchSize: Int
@@ -118,13 +133,15 @@ public enum StudyAnalysisJob: String, CaseIterable, Sendable {
             var reader = StudyParameterReader(parameters)
             task = try reader.object("target").map(StudyTaskSpec.init)
             seed = UInt64(try reader.int("attack_seed", atLeast: 0) ?? 0)
-            attacks = try StudyAttackSuite.parse(try reader.array("attacks") ?? [], seed: seed)
+            let suite = try reader.array("attacks") ?? []
+            attacks = try StudyAttackSuite.parse(suite, seed: seed)
+            corruptions = try StudyCorruptionSuite.parse(suite, seed: seed)
             examples = try reader.int(job == .cka ? "cka_examples" : "attack_examples", atLeast: job == .cka ? 4 : 1)
             batchSize = try reader.int("attack_batch_size", atLeast: 1) ?? 128
             threads = try reader.int("threads", atLeast: 1) ?? 1
             dataDirectory = try reader.string("data_dir")
-            if job == .cka && !attacks.isEmpty { throw JobError("parameter attacks: cka does not attack; use an evaluate stage") }
-            if job == .evaluate && attacks.isEmpty { throw JobError("parameter attacks: missing: evaluate runs an attack suite") }
+            if job == .cka && (!attacks.isEmpty || corruptions != nil) { throw JobError("parameter attacks: cka does not attack; use an evaluate stage") }
+            if job == .evaluate && attacks.isEmpty && corruptions == nil { throw JobError("parameter attacks: missing: evaluate runs an attack suite") }
             if job == .evaluate && task != nil { throw JobError("parameter target: evaluate reads the task from the checkpoint's metadata") }
             // A shared anchor may carry training keys these jobs do not use; they are not mistakes here.
             for key in Self.trainingKeys { _ = reader.raw(key) }

@@ -17,13 +17,14 @@ public struct LabeledAttack: Sendable, Equatable {
 enum StudyAttackSuite {
     static func parse(_ entries: [JSONValue], seed: UInt64, path: String = "attacks") throws -> [LabeledAttack] {
         var attacks: [LabeledAttack] = []
-        for (index, entry) in entries.enumerated() {
+        // The corruption entry is not an attack (StudyCorruptionSuite reads it).
+        for (index, entry) in entries.enumerated() where !StudyCorruptionSuite.isCorruption(entry) {
             let name = "\(path)[\(index)]"
             guard case let .object(fields) = entry else { throw JobError("parameter \(name): must be a mapping such as {attack: pgd, eps: 8/255}") }
             var reader = StudyParameterReader(fields, path: name)
             guard let kindName = try reader.string("attack") else { throw reader.fail("attack", "missing: one of \(AttackKind.allCases.map(\.rawValue).joined(separator: ", "))") }
             guard let kind = AttackKind(rawValue: kindName) else {
-                throw reader.fail("attack", "unknown attack '\(kindName)'; known: \(AttackKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw reader.fail("attack", "unknown attack '\(kindName)'; known: \(AttackKind.allCases.map(\.rawValue).joined(separator: ", ")), \(StudyCorruptionSuite.attackName)")
             }
             let normName = try reader.string("norm") ?? "linf"
             guard let norm = AttackNorm(rawValue: normName) else { throw reader.fail("norm", "must be linf or l2, got '\(normName)'") }

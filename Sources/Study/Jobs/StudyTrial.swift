@@ -65,6 +65,8 @@ public struct StudyTrial {
             parentPath = path
         }
         let checkpointPath = directory.appendingPathComponent("\(role.rawValue).safetensors").path
+        try StudyCorruptionSuite.checkBeforeTraining(spec.corruptions, task: spec.task, parentCheckpoint: parentPath,
+                                                     dataDirectory: configuration.dataDirectory)
 
         // Train.
         var run = TrainingRun(configuration)
@@ -143,6 +145,12 @@ public struct StudyTrial {
             }
             metrics["attacks"] = .array(entries)
             if !report.warnings.isEmpty { metrics["warnings"] = .array(report.warnings.map(JSONValue.string)) }
+        }
+        if let suite = spec.corruptions {
+            progress(Self.trainingShare + 0.8 * (1 - Self.trainingShare), "corrupting \(attacked.count) examples")
+            let measured = try StudyCorruptionSuite.measure(suite, model, on: attacked, batchSize: spec.attackBatchSize)
+            metrics["corruptions"] = measured.metrics
+            masks.merge(measured.masks) { first, _ in first }
         }
         if let count = spec.ckaExamples, let parent {
             progress(0.95, "CKA against the parent")

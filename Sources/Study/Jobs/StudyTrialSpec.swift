@@ -11,6 +11,8 @@ public struct StudyTrialSpec: Sendable {
     /// Training, without the parent checkpoint (the job supplies its path).
     public var training: TrainingConfiguration
     public var attacks: [LabeledAttack]
+    /// The `{attack: corruption, ...}` entry of `attacks:`, measured on the same subset.
+    public var corruptions: CorruptionSuite?
     /// Attack a seeded subset of the test split of this size (clean accuracy is on all of it).
     public var attackExamples: Int?
     /// The subset and the attacks' random starts follow this seed, not the trial's, so every
@@ -89,7 +91,9 @@ public struct StudyTrialSpec: Sendable {
         training = c
 
         attackSeed = UInt64(try reader.int("attack_seed", atLeast: 0) ?? 0)
-        attacks = try StudyAttackSuite.parse(try reader.array("attacks") ?? [], seed: attackSeed)
+        let suite = try reader.array("attacks") ?? []
+        attacks = try StudyAttackSuite.parse(suite, seed: attackSeed)
+        corruptions = try StudyCorruptionSuite.parse(suite, seed: attackSeed)
         attackExamples = try reader.int("attack_examples", atLeast: 1)
         attackBatchSize = try reader.int("attack_batch_size", atLeast: 1) ?? 128
         ckaExamples = try reader.int("cka_examples", atLeast: 4)

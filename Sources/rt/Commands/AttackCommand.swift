@@ -23,6 +23,11 @@ struct AttackCommand: ParsableCommand {
         takes --queries (default 50 x --steps). AutoAttack's standard version is --attack autoattack --steps 100 --queries 5000. \
         They choose their own step sizes and random starts and attack the evaluated model itself. \
         See docs/ROBUSTNESS.md.
+
+        Common corruptions: --attack corruption (alone or with attacks) with --kinds gaussian_noise,contrast \
+        (default: every kind that applies to the images) and --severities 1,3,5 (default 1-5): \
+        ImageNet-C's functions with CIFAR-10-C's severities, seeded by --seed. Their robust_accuracy is the \
+        accuracy on the corrupted images; the worst case is over the attacks only.
         """)
 
     @Option var checkpoint: String
@@ -30,7 +35,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Classes of the task (as at training).") var classes: String?
     @Option var split = DatasetSplit.test
     @Option(help: "Attack the first N examples only.") var limit: Int?
-    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, square or autoattack; a comma-separated list for several.") var attack = "pgd"
+    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, square, autoattack or corruption; a comma-separated list for several.") var attack = "pgd"
     @Option(help: "linf or l2.") var norm = AttackNorm.linf
     @Option(help: "Budgets in pixel units, fractions allowed: 8/255 or 1/255,2/255,4/255.") var eps = "8/255"
     @Option(help: "Iterations (PGD, MI-FGSM, CW, APGD), passes over the data (UAP), or Square's query budget.") var steps = 10
@@ -41,6 +46,8 @@ struct AttackCommand: ParsableCommand {
     @Option var seed: UInt64 = 0
     @Option(name: .customLong("source-checkpoint"), help: "Craft the examples on this model and evaluate them on --checkpoint.") var sourceCheckpoint: String?
     @Option(name: .customLong("transfer-space"), help: "logits or features (default: logits when the source has the same classes, features otherwise).") var transferSpace: CraftingSpace?
+    @Option(help: "Corruptions for --attack corruption, comma-separated (default: all that apply).") var kinds: String?
+    @Option(help: "Corruption severities 1-5, comma-separated (default 1,2,3,4,5).") var severities: String?
     @Option(name: .customLong("batch-size")) var batchSize = 128
     @Option var threads = 2
     @Option(name: .customLong("data-dir")) var dataDirectory: String?
@@ -50,7 +57,10 @@ struct AttackCommand: ParsableCommand {
         // Everything that can be wrong with the arguments fails here, before a model is loaded.
         let budgets = try EpsilonParser.parseList(eps, name: "--eps")
         let step = try stepSize.map { try EpsilonParser.parse($0, name: "--step-size") }
-        let kinds = try attack.split(separator: ",").map { name -> AttackKind in
+        let names = attack.split(separator: ",").map(String.init)
+        let corruptions = try CorruptionOptions.suite(asked: names.contains(CorruptionOptions.attackName), kinds: kinds,
+                                                      severities: severities, seed: seed)
+        let kinds = try names.filter { $0 != CorruptionOptions.attackName }.map { name -> AttackKind in
             guard let kind = AttackKind(rawValue: String(name)) else {
                 throw ValidationError("unknown attack '\(name)'; known: \(AttackKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -65,6 +75,8 @@ struct AttackCommand: ParsableCommand {
             throw ValidationError("--queries \(queries): only square and autoattack take a query budget")
         }
         for spec in specs { try spec.validate() }
+        if specs.isEmpty && corruptions == nil { throw ValidationError("--attack: name at least one attack or corruption") }
+        if specs.isEmpty && sourceCheckpoint != nil { throw ValidationError("--source-checkpoint: corruptions are not crafted on a model; transfer is for attacks") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
         if transferSpace != nil && sourceCheckpoint == nil { throw ValidationError("--transfer-space needs --source-checkpoint") }
 
@@ -75,9 +87,15 @@ struct AttackCommand: ParsableCommand {
                                            for: model, dataDirectory: dataDirectory)
         let space = transferSpace ?? (source.map { $0.modelDescription.numClasses == model.modelDescription.numClasses } ?? true
                                       ? .logits : .features)
-        let report = try RobustnessEvaluator(batchSize: batchSize).evaluate(model, on: data, attacks: specs,
-                                                                             craftingModel: source, craftingSpace: space)
-        print(json ? AttackReportFormat.json(report) : AttackReportFormat.table(report))
+        let corruptionSpecs: [CorruptionSpec]
+        do { corruptionSpecs = try corruptions?.specs(channels: data.channels) ?? [] } catch let RobustnessError.invalidSetting(name, reason) {
+            throw ValidationError("--\(name): \(reason)")
+        }
+        if !corruptionSpecs.isEmpty { try CorruptionEvaluator.validate(model, on: data, corruptions: corruptionSpecs) }
+        let report = specs.isEmpty ? nil : try RobustnessEvaluator(batchSize: batchSize).evaluate(model, on: data, attacks: specs,
+                                                                                                   craftingModel: source, craftingSpace: space)
+        let corrupted = corruptionSpecs.isEmpty ? nil : try CorruptionEvaluator(batchSize: batchSize).evaluate(model, on: data, corruptions: corruptionSpecs)
+        print(json ? AttackReportFormat.json(report, corruptions: corrupted) : AttackReportFormat.table(report, corruptions: corrupted))
     }
 }
 
@@ -86,8 +104,8 @@ extension CraftingSpace: ExpressibleByArgument {}
 
 /// How `rt attack` prints a report: the issue's JSON, or a table for people.
 enum AttackReportFormat {
-    static func json(_ report: RobustnessReport) -> String {
-        let results = report.results.map { r in
+    static func json(_ report: RobustnessReport?, corruptions: CorruptionReport?) -> String {
+        let results = (report?.results ?? []).map { r in
             "{\"attack\": \(quoted(r.attack)), \"norm\": \(quoted(r.norm)), \"eps\": \(r.eps), \"steps\": \(r.steps), "
                 + "\"robust_accuracy\": \(r.robustAccuracy), \"success_rate\": \(r.successRate), "
                 + "\"mean_true_confidence_clean\": \(r.meanTrueConfidenceClean), \"mean_true_confidence_adv\": \(r.meanTrueConfidenceAdversarial), "
@@ -95,9 +113,12 @@ enum AttackReportFormat {
                 // so scripts/bench/robustness.sh can compare it with `rt bench engine`.
                 + "\"seconds\": \(r.seconds), \"cpu_seconds\": \(r.cpuSeconds)" + components(r) + "}"
         }
-        return "{\"clean_accuracy\": \(report.cleanAccuracy), \"examples\": \(report.examples), "
-            + "\"results\": [\(results.joined(separator: ", "))], "
-            + "\"warnings\": [\(report.warnings.map(quoted).joined(separator: ", "))]}"
+        let clean = report?.cleanAccuracy ?? corruptions?.cleanAccuracy ?? 0
+        let examples = report?.examples ?? corruptions?.examples ?? 0
+        return "{\"clean_accuracy\": \(clean), \"examples\": \(examples), "
+            + "\"results\": [\((results + CorruptionReportFormat.jsonResults(corruptions)).joined(separator: ", "))], "
+            + CorruptionReportFormat.jsonSummary(corruptions)
+            + "\"warnings\": [\((report?.warnings ?? []).map(quoted).joined(separator: ", "))]}"
     }
 
     /// AutoAttack's components, in the order they ran, each with the robust accuracy after it.
@@ -109,7 +130,8 @@ enum AttackReportFormat {
         return ", \"components\": [\(items.joined(separator: ", "))]"
     }
 
-    static func table(_ report: RobustnessReport) -> String {
+    static func table(_ report: RobustnessReport?, corruptions: CorruptionReport?) -> String {
+        guard let report else { return CorruptionReportFormat.table(corruptions!, withClean: true) }
         var lines = [String(format: "clean accuracy %.2f%%  (%d examples)", 100 * report.cleanAccuracy, report.examples),
                      "attack     norm  eps        steps  robust acc  success  conf clean  conf adv  images/s  img/CPU-s"]
         for r in report.results {
@@ -126,6 +148,7 @@ enum AttackReportFormat {
         }
         if report.results.count > 1 { lines.append(String(format: "worst case over all attacks: %.2f%%", 100 * report.worstCaseAccuracy)) }
         for warning in report.warnings { lines.append("warning: " + warning) }
+        if let corruptions { lines.append(CorruptionReportFormat.table(corruptions, withClean: false)) }
         return lines.joined(separator: "\n")
     }
 

@@ -12,15 +12,18 @@ struct EvaluateCommand: ParsableCommand {
         Appends one `evaluate` stage per trained stage (named <stage>-eval-<hash of the attack settings>) to the
         run's store and runs it on a local cluster; the report then shows the new attacks in the rows of the
         trials they measured. Running the same command again adds nothing (the results are keyed by the attack
-        configuration); a stronger attack never needs retraining.
+        configuration); a stronger attack never needs retraining. --attack corruption with --kinds and \
+        --severities evaluates common corruptions instead (docs/ROBUSTNESS.md).
         """)
 
     @Argument(help: "The run directory, e.g. runs/default.")
     var runDirectory: String
 
-    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, square or autoattack.") var attack: AttackKind = .pgd
+    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, square, autoattack or corruption.") var attack = "pgd"
     @Option(help: "linf or l2.") var norm: AttackNorm = .linf
-    @Option(help: "Budgets, e.g. 8/255,16/255.") var eps: String
+    @Option(help: "Budgets, e.g. 8/255,16/255 (not for corruption).") var eps: String?
+    @Option(help: "Corruptions for --attack corruption, comma-separated (default: all that apply).") var kinds: String?
+    @Option(help: "Corruption severities 1-5, comma-separated (default 1,2,3,4,5).") var severities: String?
     @Option(help: "Iterations (PGD, MI-FGSM, CW, APGD), passes (UAP), or Square's query budget.") var steps = 10
     @Option(help: "Square's query budget (square: default --steps; autoattack: default 50 x --steps).") var queries: Int?
     @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps).") var stepSize: String?
@@ -42,11 +45,7 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--stages: \(unknown) is not a stage that trained a model in \(runDirectory); those are \(trained.joined(separator: ", "))")
         }
         guard !chosen.isEmpty else { throw ValidationError("\(runDirectory) has no stage that trained a model") }
-        let epsValues = eps.split(separator: ",").map { JSONValue.string($0.trimmingCharacters(in: .whitespaces)) }
-        var suite: [String: JSONValue] = ["attack": .string(attack.rawValue), "norm": .string(norm.rawValue), "eps": .array(epsValues),
-                                          "steps": .int(steps), "restarts": .int(restarts), "random_start": .bool(randomStart)]
-        if let stepSize { suite["step_size"] = .string(stepSize) }
-        if let queries { suite["queries"] = .int(queries) }
+        let suite = try attack == CorruptionOptions.attackName ? corruptionEntry() : attackEntry()
         var parameters: [String: JSONValue] = ["attacks": .array([.object(suite)]), "attack_seed": .int(attackSeed)]
         if let examples { parameters["attack_examples"] = .int(examples) }
         // Fails here, before anything is stored, on a bad eps or an attack without that norm.
@@ -68,6 +67,35 @@ struct EvaluateCommand: ParsableCommand {
         }
         try StudySummary.print(runDirectory: directory, wallSeconds: Date().timeIntervalSince(started))
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The sweep's `attacks:` entry of an attack: `{attack, norm, eps, steps, ...}`.
+    func attackEntry() throws -> [String: JSONValue] {
+        guard AttackKind(rawValue: attack) != nil else {
+            throw ValidationError("--attack: unknown attack '\(attack)'; known: \(AttackKind.allCases.map(\.rawValue).joined(separator: ", ")), \(CorruptionOptions.attackName)")
+        }
+        guard let eps else { throw ValidationError("--eps: missing: the budgets of \(attack), e.g. 8/255,16/255") }
+        if kinds != nil || severities != nil { throw ValidationError("--kinds and --severities are for --attack corruption") }
+        let epsValues = eps.split(separator: ",").map { JSONValue.string($0.trimmingCharacters(in: .whitespaces)) }
+        var suite: [String: JSONValue] = ["attack": .string(attack), "norm": .string(norm.rawValue), "eps": .array(epsValues),
+                                          "steps": .int(steps), "restarts": .int(restarts), "random_start": .bool(randomStart)]
+        if let stepSize { suite["step_size"] = .string(stepSize) }
+        if let queries { suite["queries"] = .int(queries) }
+        return suite
+    }
+
+    /// `{attack: corruption, kinds: [...], severities: [...]}`; the evaluate job's reader checks the names.
+    func corruptionEntry() throws -> [String: JSONValue] {
+        if eps != nil { throw ValidationError("--eps is for attacks; corruptions take --kinds and --severities") }
+        var suite: [String: JSONValue] = ["attack": .string(attack)]
+        if let kinds { suite["kinds"] = .array(kinds.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) }) }
+        if let severities {
+            suite["severities"] = .array(try severities.split(separator: ",").map { part in
+                guard let level = Int(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--severities: '\(part)' is not a whole number from 1 to 5") }
+                return .int(level)
+            })
+        }
+        return suite
     }
 }
 
