@@ -32,7 +32,7 @@ enum Op {
     case maxPool2d(Tensor, argmax: IndexBuffer, Pool2dGeometry)
     case avgPool2d(Tensor, Pool2dGeometry)
     case globalAvgPool(Tensor)
-    case batchNorm(input: Tensor, weight: Tensor, bias: Tensor, BatchNormSaved)
+    case batchNorm(input: Tensor, weight: Tensor, bias: Tensor, residual: Tensor?, BatchNormSaved)
 
     // Shape (Ops/Shape.swift)
     case reshape(Tensor)
@@ -61,8 +61,8 @@ enum Op {
             return [x]
         case let .linear(x, w, b), let .conv2d(x, w, b, _):
             return b.map { [x, w, $0] } ?? [x, w]
-        case let .batchNorm(x, w, b, _):
-            return [x, w, b]
+        case let .batchNorm(x, w, b, r, _):
+            return r.map { [x, w, b, $0] } ?? [x, w, b]
         case let .concat(parts, _):
             return parts
         case let .klDivergence(a, b):
@@ -95,7 +95,7 @@ enum Op {
         case let .maxPool2d(x, argmax, geometry): return [(x, Pooling.maxPoolBackward(g, x, argmax, geometry))]
         case let .avgPool2d(x, geometry): return [(x, Pooling.avgPoolBackward(g, x, geometry))]
         case let .globalAvgPool(x): return [(x, Pooling.globalAvgPoolBackward(g, x))]
-        case let .batchNorm(x, w, b, saved): return BatchNorm.backward(g, x, w, b, saved)
+        case let .batchNorm(x, w, b, r, saved): return BatchNorm.backward(g, x, w, b, residual: r, saved, output: y)
         case let .reshape(x): return [(x, Tensor(shape: x.shape, storage: g.storage))]
         case let .permute(x, order): return [(x, ShapeOps.permuteBackward(g, order))]
         case let .concat(parts, axis): return ShapeOps.concatBackward(g, parts, axis)

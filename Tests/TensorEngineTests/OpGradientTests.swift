@@ -122,6 +122,50 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// relu(bn(x) + r) as one op: its gradients (x, γ, β and the residual) by finite differences,
+    /// and its values and gradients equal to the three separate ops'.
+    func testBatchNormFusedWithReLU() throws {
+        let x = parameter([4, 3, 3, 2], seed: 23, low: -2, high: 2)
+        let gamma = parameter([3], seed: 24, low: 0.5, high: 1.5), beta = parameter([3], seed: 25)
+        let residual = parameter([4, 3, 3, 2], seed: 26)
+        func statistics() throws -> (Tensor, Tensor) {
+            (try Tensor(shape: [3], values: [0.1, -0.2, 0.3]), try Tensor(shape: [3], values: [1.5, 0.7, 1.1]))
+        }
+        for training in [true, false] {
+            try checker.check([x, gamma, beta]) {
+                let (mean, variance) = try statistics()
+                return try $0[0].batchNormReLU(weight: $0[1], bias: $0[2], runningMean: mean, runningVar: variance, training: training)
+            }
+            try checker.check([x, gamma, beta, residual]) {
+                let (mean, variance) = try statistics()
+                return try $0[0].batchNormReLU(weight: $0[1], bias: $0[2], runningMean: mean, runningVar: variance,
+                                               training: training, adding: $0[3])
+            }
+            for adding in [nil, residual] {
+                var generator = RandomGenerator(seed: 27)
+                let seed = Tensor.normal(x.shape, generator: &generator)
+                func gradients(_ f: () throws -> Tensor) throws -> [Float] {
+                    for t in [x, gamma, beta, residual] { t.grad = nil }
+                    let y = try f()
+                    try y.backward(seed: seed)
+                    return y.values + [x, gamma, beta].flatMap { $0.grad!.values } + (adding == nil ? [] : residual.grad!.values)
+                }
+                let (m1, v1) = try statistics(), (m2, v2) = try statistics()
+                let fused = try gradients {
+                    try x.batchNormReLU(weight: gamma, bias: beta, runningMean: m1, runningVar: v1, training: training, adding: adding)
+                }
+                let separate = try gradients {
+                    let z = try x.batchNorm(weight: gamma, bias: beta, runningMean: m2, runningVar: v2, training: training)
+                    return try (adding.map { try z + $0 } ?? z).relu()
+                }
+                XCTAssertEqual(fused.count, separate.count)
+                for (a, b) in zip(fused, separate) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
+                XCTAssertEqual(m1.values, m2.values)
+                XCTAssertEqual(v1.values, v2.values)
+            }
+        }
+    }
+
     func testShapeOps() throws {
         let x = parameter([2, 3, 4], seed: 23), y = parameter([2, 2, 4], seed: 24)
         try checker.check([x]) { try $0[0].reshaped([6, -1]) }
