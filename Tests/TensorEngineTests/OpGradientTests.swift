@@ -83,6 +83,26 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// At 2 threads, weights larger than a chunk's output (8 channels × 4 pixels per image, 4 chunks)
+    /// take the whole-batch weight gradient (`BatchWeightGradient`): the same gradients as 1 thread.
+    func testConvolutionWeightGradientOverTheWholeBatch() throws {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for (size, stride) in [(2, 1), (4, 2)] {
+            let x = parameter([4, 3, size, size], seed: 43), w = parameter([8, 3, 3, 3], seed: 44)
+            var results: [[Float]] = []
+            for threads in [1, 2] {
+                Parallel.threads = threads
+                let geometry = try Conv2dGeometry(input: x.shape, weight: w.shape, stride: stride, padding: 1)
+                let chunks = Parallel.chunkCount(4, piecesPerThread: Conv2d.piecesPerThread)
+                XCTAssertEqual(BatchWeightGradient.applies(geometry, chunks: chunks), threads == 2)
+                try checker.check([x, w]) { try $0[0].conv2d(weight: $0[1], stride: stride, padding: 1) }
+                results.append(w.grad!.values + x.grad!.values)
+            }
+            for (a, b) in zip(results[0], results[1]) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(a))) }
+        }
+    }
+
     func testConvolutionMatchesDirectSum() throws {
         let x = parameter([2, 3, 6, 5], seed: 16), w = parameter([2, 3, 3, 3], seed: 17), b = parameter([2], seed: 18)
         for (stride, padding) in [(1, 1), (2, 1), (2, 0)] {

@@ -57,7 +57,10 @@ enum Conv2d {
         let out = Storage(uninitializedCount: geo.batch * o * p)
         let xp = x.pointer, wp = w.pointer, yp = out.pointer, bp = b?.pointer
         let inStride = geo.inChannels * geo.height * geo.width
-        let weightRows = RowShiftedConv.applies(geo) ? RowShiftedConv.weightsByKernelRow(wp, geo) : nil
+        // Rearranged weights only when some tile is a single image (the row-shifted path); on small
+        // maps every tile holds several images and resnet18's layer4 would rearrange 9.4 MB for nothing.
+        let weightRows = RowShiftedConv.applies(geo) && ColumnTiles.someTileIsOneImage(geo.batch, rows: geo.outHeight, width: geo.outWidth)
+            ? RowShiftedConv.weightsByKernelRow(wp, geo) : nil
         Parallel.forEachChunk(geo.batch, piecesPerThread: Conv2d.piecesPerThread) { _, images in
             let tiles = ColumnTiles(images, rows: geo.outHeight, width: geo.outWidth)
             let blockSize = weightRows == nil ? 0 : RowShiftedConv.blockSize(geo, rows: tiles.bandRows)
@@ -119,13 +122,19 @@ enum Conv2d {
         let folds = needInput && transposed == nil && !geo.isPointwise
         let dx = needInput ? (folds ? Storage(count: x.count) : Storage(uninitializedCount: x.count)) : nil
         let chunks = Parallel.chunkCount(geo.batch, piecesPerThread: Conv2d.piecesPerThread)
-        // One weight-gradient accumulator per thread, summed in a fixed order afterwards (deterministic).
-        let dwPartials = needWeight ? (0..<chunks).map { _ in Storage(count: w.count) } : []
+        // Large weights over small maps: one GEMM over the whole batch after the chunks (no partials).
+        let batchWeight = needWeight && BatchWeightGradient.applies(geo, chunks: chunks)
+        let chunkWeight = needWeight && !batchWeight
+        // One weight-gradient accumulator per chunk, summed in a fixed order afterwards (deterministic).
+        let dwPartials = chunkWeight ? (0..<chunks).map { _ in Storage(count: w.count) } : []
         // Bands of a row-shifted convolution accumulate their weight gradient by kernel row.
         let rowShifted = RowShiftedConv.applies(geo)
-        let dwRowPartials = needWeight && rowShifted ? (0..<chunks).map { _ in Storage(count: w.count) } : []
+            && ColumnTiles.someTileIsOneImage(geo.batch, rows: geo.outHeight, width: geo.outWidth)
+        let dwRowPartials = chunkWeight && rowShifted ? (0..<chunks).map { _ in Storage(count: w.count) } : []
         let transposedRows = transposed.flatMap { t in
-            RowShiftedConv.applies(t.geometry) ? RowShiftedConv.weightsByKernelRow(t.flipped.pointer, t.geometry) : nil
+            RowShiftedConv.applies(t.geometry)
+                && ColumnTiles.someTileIsOneImage(geo.batch, rows: t.geometry.outHeight, width: t.geometry.outWidth)
+                ? RowShiftedConv.weightsByKernelRow(t.flipped.pointer, t.geometry) : nil
         }
 
         Parallel.forEachChunk(geo.batch, piecesPerThread: Conv2d.piecesPerThread) { chunk, images in
@@ -133,7 +142,7 @@ enum Conv2d {
             // the transposed input gradient walks the input's (its own output).
             let tiles = ColumnTiles(images, rows: geo.outHeight, width: geo.outWidth)
             let inputTiles = transposed.map { ColumnTiles(images, rows: $0.geometry.outHeight, width: $0.geometry.outWidth) }
-            let walksOutput = needWeight || (needInput && transposed == nil)
+            let walksOutput = chunkWeight || (needInput && transposed == nil)
             let gathered = walksOutput && tiles.maxImages > 1 ? Storage(uninitializedCount: o * tiles.maxColumns) : nil
             // col holds whichever unfolding a tile takes: im2col or a row-shifted block, of x or of g.
             var colSize = walksOutput ? max(k * tiles.maxColumns, rowShifted ? RowShiftedConv.blockSize(geo, rows: tiles.bandRows) : 0) : 0
@@ -157,10 +166,10 @@ enum Conv2d {
                 } else {
                     (gG, gStride) = (UnsafePointer(gp + tile.first * o * p + tile.pixelOffset), p)
                 }
-                if needWeight && rowShifted && tile.count == 1 {
+                if chunkWeight && rowShifted && tile.count == 1 {
                     RowShiftedConv.addWeightGradient(gG, gStride: gStride, xp + tile.first * inStride, geo, rows: tile.rows,
                                                      block: col.pointer, into: dwRowPartials[chunk].pointer)
-                } else if needWeight {
+                } else if chunkWeight {
                     let source: UnsafePointer<Float>, sourceStride: Int
                     if geo.isPointwise && tile.count == 1 {
                         (source, sourceStride) = (UnsafePointer(xp + tile.first * inStride + tile.pixelOffset), p)
@@ -228,7 +237,9 @@ enum Conv2d {
 
         var grads: [(Tensor, Tensor)] = []
         if let dx { grads.append((x, Tensor(shape: x.shape, storage: dx))) }
-        if needWeight {
+        if batchWeight {
+            grads.append((w, Tensor(shape: w.shape, storage: BatchWeightGradient.compute(gp, xp, geo))))
+        } else if needWeight {
             let dw = dwPartials[0]
             for partial in dwPartials.dropFirst() { Kernels.addInPlace(dw, partial) }
             for partial in dwRowPartials { RowShiftedConv.addKernelRows(partial.pointer, geo, into: dw.pointer) }
