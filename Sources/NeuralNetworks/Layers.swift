@@ -108,10 +108,7 @@ extension BatchNorm2d {
     /// the activation instead of three, and no intermediate activations kept for backward. In
     /// evaluation the batch-norm is folded into the convolution as in `folding`.
     public func foldingReLU(_ conv: Conv2d, _ x: Tensor, adding residual: Tensor? = nil) throws -> Tensor {
-        guard isTraining else {
-            let y = try foldedConvolution(conv, x)
-            return try (residual.map { try y + $0 } ?? y).relu()
-        }
+        guard isTraining else { return try foldedConvolution(conv, x, relu: true, adding: residual) }
         let z = try conv(x)
         let y = try z.batchNormReLU(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
                                     training: true, momentum: momentum, epsilon: epsilon, adding: residual)
@@ -120,7 +117,8 @@ extension BatchNorm2d {
         return y
     }
 
-    private func foldedConvolution(_ conv: Conv2d, _ x: Tensor) throws -> Tensor {
+    /// The folded convolution, with the ReLU and the residual in its epilogue when asked.
+    private func foldedConvolution(_ conv: Conv2d, _ x: Tensor, relu: Bool = false, adding residual: Tensor? = nil) throws -> Tensor {
         let channels = weight.count
         try require(conv.weight.shape[0] == channels,
                     "batch-norm over \(channels) channels follows a convolution with \(conv.weight.shape[0]) outputs")
@@ -129,7 +127,9 @@ extension BatchNorm2d {
         var shift = try bias - runningMean * scale
         if let convBias = conv.bias { shift = try shift + convBias * scale }
         let foldedWeight = try conv.weight * scale.reshaped([channels, 1, 1, 1])
-        let y = try x.conv2d(weight: foldedWeight, bias: shift, stride: conv.stride, padding: conv.padding)
+        let y = relu
+            ? try x.conv2dReLU(weight: foldedWeight, bias: shift, stride: conv.stride, padding: conv.padding, adding: residual)
+            : try x.conv2d(weight: foldedWeight, bias: shift, stride: conv.stride, padding: conv.padding)
         if let observe = Module.observer.value {
             observe(conv, x, y)
             observe(self, y, y)

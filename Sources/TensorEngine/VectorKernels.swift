@@ -94,6 +94,28 @@ enum VectorKernels {
         return (sumG, sumGX)
     }
 
+    /// d[i] = f(d[i] + bias + r[i]) in place, r optional, f ReLU when `relu` (else the identity):
+    /// a convolution's epilogue (`ConvEpilogue`).
+    @inline(__always)
+    static func addBiasResidualReLU(_ d: UnsafeMutablePointer<Float>, count: Int, bias: Float,
+                                    residual r: UnsafePointer<Float>?, relu: Bool) {
+        let vb = Lanes(repeating: bias)
+        var i = 0
+        while i + 8 <= count {
+            var v = load(d + i) + vb
+            if let r { v += load(r + i) }
+            if relu { v = v.replacing(with: 0, where: v .< 0) }
+            store(v, d + i)
+            i += 8
+        }
+        while i < count {
+            var v = d[i] + bias
+            if let r { v += r[i] }
+            d[i] = relu && v < 0 ? 0 : v
+            i += 1
+        }
+    }
+
     /// d[i] = max(x[i]·a + b, 0) (a NaN passes, as in ReLU): batch-norm fused with its ReLU.
     @inline(__always)
     static func affineReLU(_ d: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, _ b: Float, count: Int) {

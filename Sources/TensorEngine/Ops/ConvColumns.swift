@@ -87,20 +87,12 @@ enum Layout {
         }
     }
 
-    // (rows, images·pixels) -> (images, rows, pixels), adding a per-row bias when given
+    // (rows, images·pixels) -> (images, rows, pixels)
     static func scatter(_ src: UnsafePointer<Float>, rows: Int, pixels: Int, images: Int,
-                        into dst: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?) {
+                        into dst: UnsafeMutablePointer<Float>) {
         let width = images * pixels
         for i in 0..<images {
-            for r in 0..<rows {
-                let from = src + r * width + i * pixels, to = dst + (i * rows + r) * pixels
-                if let bias {
-                    let v = bias[r]
-                    for j in 0..<pixels { to[j] = from[j] + v }
-                } else {
-                    to.update(from: from, count: pixels)
-                }
-            }
+            for r in 0..<rows { (dst + (i * rows + r) * pixels).update(from: src + r * width + i * pixels, count: pixels) }
         }
     }
 }
