@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Cluster"]),
         .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "Cluster", "Study", "NeuralNetworks", "TensorEngine"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "NeuralNetworks", "TensorEngine"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "Study", "Datasets", "NeuralNetworks", "TensorEngine"]),
     ],
     swiftLanguageModes: [.v5]

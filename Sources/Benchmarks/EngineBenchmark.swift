@@ -3,9 +3,8 @@ import NeuralNetworks
 import Robustness
 import TensorEngine
 
-/// The engine benchmark of BENCHMARKS.md: training and PGD-10 throughput of `small-cnn`
-/// (1×28×28) and `resnet20` (3×32×32), batch 128, on random data; the same workloads as
-/// scripts/bench/pytorch_engine.py.
+/// The engine benchmark of BENCHMARKS.md: training and PGD-10 throughput of the models of
+/// `EngineWorkload.all` on random data; the same workloads as scripts/bench/pytorch_engine.py.
 public enum EngineBenchmark {
     public struct Workload: Codable, Sendable {
         public var name: String
@@ -29,20 +28,20 @@ public enum EngineBenchmark {
         public var peakResidentBytes: Int
     }
 
-    public static let workloadNames = ["small-cnn/train", "small-cnn/pgd10", "resnet20/train", "resnet20/pgd10"]
+    public static let workloadNames = EngineWorkload.all.map(\.name)
 
     /// Runs the named workloads: `warmup` untimed rounds, then the median of `rounds` timed ones.
-    public static func run(threads: Int, names: [String] = workloadNames, batch: Int = 128,
+    /// `batch` overrides each workload's own batch size.
+    public static func run(threads: Int, names: [String] = workloadNames, batch batchOverride: Int? = nil,
                            rounds: Int = 5, warmup: Int = 1, minimumRoundSeconds: Double = 1) throws -> Report {
         Parallel.threads = threads
         var results: [Workload] = []
         for name in names {
-            let parts = name.split(separator: "/").map(String.init)
-            guard parts.count == 2, ["small-cnn", "resnet20"].contains(parts[0]), ["train", "pgd10"].contains(parts[1]) else {
+            guard let workload = EngineWorkload.named(name) else {
                 throw TensorError.invalidArgument(op: "bench", reason: "unknown workload '\(name)'; known: \(workloadNames.joined(separator: ", "))")
             }
-            let inputShape = parts[0] == "small-cnn" ? [1, 28, 28] : [3, 32, 32]
-            let description = ModelDescription(name: parts[0], numClasses: 10, inputShape: inputShape,
+            let (inputShape, batch) = (workload.inputShape, batchOverride ?? workload.batch)
+            let description = ModelDescription(name: workload.model, numClasses: 10, inputShape: inputShape,
                                                mean: Array(repeating: 0.5, count: inputShape[0]),
                                                std: Array(repeating: 0.25, count: inputShape[0]))
             let model = try ModelZoo.make(description, seed: 0)
@@ -50,7 +49,7 @@ public enum EngineBenchmark {
             let images = Tensor.uniform([batch] + inputShape, generator: &generator)
             let labels = (0..<batch).map { _ in generator.nextInt(below: 10) }
             let step: () throws -> Void
-            if parts[1] == "train" {
+            if workload.kind == .train {
                 let optimizer = SGD(groups: [ParameterGroup(parameters: model.namedParameters, learningRate: 0.01)], momentum: 0.9)
                 model.train()
                 step = {
@@ -65,8 +64,7 @@ public enum EngineBenchmark {
                 step = { _ = try pgd(model, images, labels, generator: &generator) }
             }
             let (seconds, cpuSeconds) = try timeRounds(step, rounds: rounds, warmup: warmup, minimumRoundSeconds: minimumRoundSeconds)
-            // Training: forward, input gradient, weight gradient. PGD: 10 × (forward, input gradient).
-            let flops = FlopCount.forward(model, inputShape: inputShape) * (parts[1] == "train" ? 3 : 10 * 2)
+            let flops = FlopCount.forward(model, inputShape: inputShape) * workload.forwardsPerImage
             results.append(Workload(name: name, imagesPerSecond: Double(batch) / seconds,
                                     imagesPerCPUSecond: Double(batch) / cpuSeconds, batch: batch, flopsPerImage: flops))
         }

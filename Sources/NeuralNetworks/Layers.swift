@@ -100,6 +100,25 @@ extension BatchNorm2d {
     /// float rounding. Observers still see both modules.
     public func folding(_ conv: Conv2d, _ x: Tensor) throws -> Tensor {
         guard !isTraining else { return try self(conv(x)) }
+        return try foldedConvolution(conv, x)
+    }
+
+    /// relu(self(conv(x)) + residual) (residual optional), as ResNet writes it. In training the
+    /// normalization, the residual and the ReLU are one op (`Tensor.batchNormReLU`): one pass over
+    /// the activation instead of three, and no intermediate activations kept for backward. In
+    /// evaluation the batch-norm is folded into the convolution as in `folding`.
+    public func foldingReLU(_ conv: Conv2d, _ x: Tensor, adding residual: Tensor? = nil) throws -> Tensor {
+        guard isTraining else { return try foldedConvolution(conv, x, relu: true, adding: residual) }
+        let z = try conv(x)
+        let y = try z.batchNormReLU(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                    training: true, momentum: momentum, epsilon: epsilon, adding: residual)
+        // Observers see the batch-norm module with the fused op's output (after the ReLU).
+        Module.observer.value?(self, z, y)
+        return y
+    }
+
+    /// The folded convolution, with the ReLU and the residual in its epilogue when asked.
+    private func foldedConvolution(_ conv: Conv2d, _ x: Tensor, relu: Bool = false, adding residual: Tensor? = nil) throws -> Tensor {
         let channels = weight.count
         try require(conv.weight.shape[0] == channels,
                     "batch-norm over \(channels) channels follows a convolution with \(conv.weight.shape[0]) outputs")
@@ -108,7 +127,9 @@ extension BatchNorm2d {
         var shift = try bias - runningMean * scale
         if let convBias = conv.bias { shift = try shift + convBias * scale }
         let foldedWeight = try conv.weight * scale.reshaped([channels, 1, 1, 1])
-        let y = try x.conv2d(weight: foldedWeight, bias: shift, stride: conv.stride, padding: conv.padding)
+        let y = relu
+            ? try x.conv2dReLU(weight: foldedWeight, bias: shift, stride: conv.stride, padding: conv.padding, adding: residual)
+            : try x.conv2d(weight: foldedWeight, bias: shift, stride: conv.stride, padding: conv.padding)
         if let observe = Module.observer.value {
             observe(conv, x, y)
             observe(self, y, y)
@@ -194,9 +215,8 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        let y = try bn2.folding(conv2, bn1.folding(conv1, x).relu())
         let shortcut = try downsample.map { try $0.convBatchNorm(x) } ?? x
-        return try (y + shortcut).relu()
+        return try bn2.foldingReLU(conv2, bn1.foldingReLU(conv1, x), adding: shortcut)
     }
 }
 

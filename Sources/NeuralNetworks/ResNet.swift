@@ -52,7 +52,7 @@ public final class ResNet: ImageClassifier {
     }
 
     public override func run(_ x: Tensor, capture: Capture) throws -> ModelOutput {
-        var y = try bn1.folding(conv1, x).relu()
+        var y = try bn1.foldingReLU(conv1, x)
         if let stemPool { y = try stemPool(y) }
         var stages: [(String, Tensor)] = capture.contains(.stages) ? [("stem", y)] : []
         for (i, layer) in layers.enumerated() {

@@ -28,11 +28,11 @@ enum Op {
     case linear(input: Tensor, weight: Tensor, bias: Tensor?)
 
     // Convolution, pooling, normalization (Ops/Conv2d.swift, Ops/Pooling.swift, Ops/BatchNorm.swift)
-    case conv2d(input: Tensor, weight: Tensor, bias: Tensor?, Conv2dGeometry)
+    case conv2d(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor?, relu: Bool, Conv2dGeometry)
     case maxPool2d(Tensor, argmax: IndexBuffer, Pool2dGeometry)
     case avgPool2d(Tensor, Pool2dGeometry)
     case globalAvgPool(Tensor)
-    case batchNorm(input: Tensor, weight: Tensor, bias: Tensor, BatchNormSaved)
+    case batchNorm(input: Tensor, weight: Tensor, bias: Tensor, residual: Tensor?, BatchNormSaved)
 
     // Shape (Ops/Shape.swift)
     case reshape(Tensor)
@@ -59,10 +59,12 @@ enum Op {
              let .reshape(x), let .permute(x, _), let .slice(x, _), let .sumToShape(x), let .logSoftmax(x),
              let .softmax(x), let .crossEntropy(x, _, _):
             return [x]
-        case let .linear(x, w, b), let .conv2d(x, w, b, _):
+        case let .linear(x, w, b):
             return b.map { [x, w, $0] } ?? [x, w]
-        case let .batchNorm(x, w, b, _):
-            return [x, w, b]
+        case let .conv2d(x, w, b, r, _, _):
+            return [x, w] + (b.map { [$0] } ?? []) + (r.map { [$0] } ?? [])
+        case let .batchNorm(x, w, b, r, _):
+            return r.map { [x, w, b, $0] } ?? [x, w, b]
         case let .concat(parts, _):
             return parts
         case let .klDivergence(a, b):
@@ -91,11 +93,12 @@ enum Op {
         case let .clamp(x, lo, hi): return [(x, Unary.clampBackward(g, x, lo, hi))]
         case let .matmul(a, b): return Matmul.matmulBackward(g, a, b)
         case let .linear(x, w, b): return Matmul.linearBackward(g, x, w, b)
-        case let .conv2d(x, w, b, geometry): return Conv2d.backward(g, x, w, b, geometry)
+        case let .conv2d(x, w, b, r, relu, geometry):
+            return Conv2d.backward(g, x, w, b, residual: r, relu: relu, geometry, output: y)
         case let .maxPool2d(x, argmax, geometry): return [(x, Pooling.maxPoolBackward(g, x, argmax, geometry))]
         case let .avgPool2d(x, geometry): return [(x, Pooling.avgPoolBackward(g, x, geometry))]
         case let .globalAvgPool(x): return [(x, Pooling.globalAvgPoolBackward(g, x))]
-        case let .batchNorm(x, w, b, saved): return BatchNorm.backward(g, x, w, b, saved)
+        case let .batchNorm(x, w, b, r, saved): return BatchNorm.backward(g, x, w, b, residual: r, saved, output: y)
         case let .reshape(x): return [(x, Tensor(shape: x.shape, storage: g.storage))]
         case let .permute(x, order): return [(x, ShapeOps.permuteBackward(g, order))]
         case let .concat(parts, axis): return ShapeOps.concatBackward(g, parts, axis)

@@ -19,15 +19,19 @@ final class GoldenTests: XCTestCase {
     func testSmallCNNEval() throws { try compare(model: "small-cnn", mode: "eval") }
     func testResNet20Train() throws { try compare(model: "resnet20", mode: "train") }
     func testResNet20Eval() throws { try compare(model: "resnet20", mode: "eval") }
+    // torchvision's ResNet-18 layout (7×7/2 stem, 3×3/2 max-pool) at the benchmark's 64×64.
+    func testResNet18Train() throws { try compare(model: "resnet18", mode: "train", inputShape: "3,64,64") }
+    func testResNet18Eval() throws { try compare(model: "resnet18", mode: "eval", inputShape: "3,64,64") }
 
-    func compare(model name: String, mode: String) throws {
+    func compare(model name: String, mode: String, inputShape: String? = nil) throws {
         let python = try Self.torchPython()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-golden-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("\(name)-\(mode).safetensors").path
         try Self.run(python, [Self.repository.appendingPathComponent("scripts/reference/golden.py").path,
-                              "--model", name, "--mode", mode, "--out", path, "--batch", "8"])
+                              "--model", name, "--mode", mode, "--out", path, "--batch", "8"]
+                             + (inputShape.map { ["--input-shape", $0] } ?? []))
 
         let file = try SafeTensors.read(path)
         let model = try ModelZoo.make(Checkpoint.description(of: file, path: path), seed: 0)

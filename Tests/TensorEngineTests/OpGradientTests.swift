@@ -83,6 +83,68 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// At 2 threads, weights larger than a chunk's output (8 channels × 4 pixels per image, 4 chunks)
+    /// take the whole-batch weight gradient (`BatchWeightGradient`): the same gradients as 1 thread.
+    func testConvolutionWeightGradientOverTheWholeBatch() throws {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for (size, stride) in [(2, 1), (4, 2)] {
+            let x = parameter([4, 3, size, size], seed: 43), w = parameter([8, 3, 3, 3], seed: 44)
+            var results: [[Float]] = []
+            for threads in [1, 2] {
+                Parallel.threads = threads
+                let geometry = try Conv2dGeometry(input: x.shape, weight: w.shape, stride: stride, padding: 1)
+                let chunks = Parallel.chunkCount(4, piecesPerThread: Conv2d.piecesPerThread)
+                XCTAssertEqual(BatchWeightGradient.applies(geometry, chunks: chunks), threads == 2)
+                try checker.check([x, w]) { try $0[0].conv2d(weight: $0[1], stride: stride, padding: 1) }
+                results.append(w.grad!.values + x.grad!.values)
+            }
+            for (a, b) in zip(results[0], results[1]) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(a))) }
+        }
+    }
+
+    /// relu(conv(x) + b + r) as one op on every tile path (bands, groups, pointwise, strided):
+    /// finite differences, and the same values and gradients as the separate ops. For the finite
+    /// differences the residual keeps every pre-activation at least 1 from ReLU's kink (a step of
+    /// 1e-2 across one flips the numeric gradient); the comparison with the separate ops, whose
+    /// own gradients are checked above, covers the kinks and the op without a residual.
+    func testConvolutionFusedWithReLU() throws {
+        let saved = ColumnTiles.targetColumns
+        defer { ColumnTiles.targetColumns = saved }
+        let cases = [(4, 3, 3, 1, 1), (4, 3, 3, 2, 1), (4, 3, 1, 1, 0)]
+        for target in [1000, 1, 13] {
+            ColumnTiles.targetColumns = target
+            for (out, input, kernel, stride, padding) in cases {
+                let x = parameter([3, input, 7, 6], seed: 45), w = parameter([out, input, kernel, kernel], seed: 46)
+                let b = parameter([out], seed: 47)
+                let z = try withoutGradients { try x.conv2d(weight: w, bias: b, stride: stride, padding: padding) }
+                let away = try Tensor(shape: z.shape, values: z.values.map { $0 >= 0 ? 1 : -1 })
+                away.requiresGrad = true
+                try checker.check([x, w, b, away]) {
+                    try $0[0].conv2dReLU(weight: $0[1], bias: $0[2], stride: stride, padding: padding, adding: $0[3])
+                }
+                let r = parameter(z.shape, seed: 48)
+                var generator = RandomGenerator(seed: 49)
+                let seed = Tensor.normal(z.shape, generator: &generator)
+                for residual in [r, nil] {
+                    func run(_ f: () throws -> Tensor) throws -> [Float] {
+                        for t in [x, w, b, r] { t.grad = nil }
+                        let y = try f()
+                        try y.backward(seed: seed)
+                        return y.values + [x, w, b].flatMap { $0.grad!.values } + (residual == nil ? [] : r.grad!.values)
+                    }
+                    let fused = try run { try x.conv2dReLU(weight: w, bias: b, stride: stride, padding: padding, adding: residual) }
+                    let separate = try run {
+                        let y = try x.conv2d(weight: w, bias: b, stride: stride, padding: padding)
+                        return try (residual.map { try y + $0 } ?? y).relu()
+                    }
+                    XCTAssertEqual(fused.count, separate.count)
+                    for (a, e) in zip(fused, separate) { XCTAssertEqual(a, e, accuracy: 1e-5 * max(1, abs(e)), "target \(target)") }
+                }
+            }
+        }
+    }
+
     func testConvolutionMatchesDirectSum() throws {
         let x = parameter([2, 3, 6, 5], seed: 16), w = parameter([2, 3, 3, 3], seed: 17), b = parameter([2], seed: 18)
         for (stride, padding) in [(1, 1), (2, 1), (2, 0)] {
@@ -118,6 +180,50 @@ final class OpGradientTests: XCTestCase {
                 let runningMean = try Tensor(shape: [3], values: [0.1, -0.2, 0.3])
                 let runningVar = try Tensor(shape: [3], values: [1.5, 0.7, 1.1])
                 return try $0[0].batchNorm(weight: $0[1], bias: $0[2], runningMean: runningMean, runningVar: runningVar, training: training)
+            }
+        }
+    }
+
+    /// relu(bn(x) + r) as one op: its gradients (x, γ, β and the residual) by finite differences,
+    /// and its values and gradients equal to the three separate ops'.
+    func testBatchNormFusedWithReLU() throws {
+        let x = parameter([4, 3, 3, 2], seed: 23, low: -2, high: 2)
+        let gamma = parameter([3], seed: 24, low: 0.5, high: 1.5), beta = parameter([3], seed: 25)
+        let residual = parameter([4, 3, 3, 2], seed: 26)
+        func statistics() throws -> (Tensor, Tensor) {
+            (try Tensor(shape: [3], values: [0.1, -0.2, 0.3]), try Tensor(shape: [3], values: [1.5, 0.7, 1.1]))
+        }
+        for training in [true, false] {
+            try checker.check([x, gamma, beta]) {
+                let (mean, variance) = try statistics()
+                return try $0[0].batchNormReLU(weight: $0[1], bias: $0[2], runningMean: mean, runningVar: variance, training: training)
+            }
+            try checker.check([x, gamma, beta, residual]) {
+                let (mean, variance) = try statistics()
+                return try $0[0].batchNormReLU(weight: $0[1], bias: $0[2], runningMean: mean, runningVar: variance,
+                                               training: training, adding: $0[3])
+            }
+            for adding in [nil, residual] {
+                var generator = RandomGenerator(seed: 27)
+                let seed = Tensor.normal(x.shape, generator: &generator)
+                func gradients(_ f: () throws -> Tensor) throws -> [Float] {
+                    for t in [x, gamma, beta, residual] { t.grad = nil }
+                    let y = try f()
+                    try y.backward(seed: seed)
+                    return y.values + [x, gamma, beta].flatMap { $0.grad!.values } + (adding == nil ? [] : residual.grad!.values)
+                }
+                let (m1, v1) = try statistics(), (m2, v2) = try statistics()
+                let fused = try gradients {
+                    try x.batchNormReLU(weight: gamma, bias: beta, runningMean: m1, runningVar: v1, training: training, adding: adding)
+                }
+                let separate = try gradients {
+                    let z = try x.batchNorm(weight: gamma, bias: beta, runningMean: m2, runningVar: v2, training: training)
+                    return try (adding.map { try z + $0 } ?? z).relu()
+                }
+                XCTAssertEqual(fused.count, separate.count)
+                for (a, b) in zip(fused, separate) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
+                XCTAssertEqual(m1.values, m2.values)
+                XCTAssertEqual(v1.values, v2.values)
             }
         }
     }

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Builds BENCHMARKS.md from JSON result files (standard library only).
 
-    benchmarks_md.py record-engine --sgemm F --rt F [--pytorch F | --pytorch-skipped REASON]
+    benchmarks_md.py record-engine --runs DIR [--pytorch-skipped REASON]
                                    --commands F --out scripts/bench/results/10-engine.json
     benchmarks_md.py compose [--results scripts/bench/results] [--out BENCHMARKS.md]
 
 `record-engine` folds one run of `rt bench sgemm`, `rt bench engine` and
-pytorch_engine.py, plus a description of the machine, into one section file.
+pytorch_engine.py at one or more thread counts, plus a description of the machine,
+into one section file. DIR holds, per thread count T and pass P (1, 2, ...):
+sgemm-T.json, rt-T-P.json and (unless PyTorch was skipped) pytorch-T-P.json.
 `compose` renders every section file of the results folder, in file-name
 order, into BENCHMARKS.md. A section file is one of:
 
@@ -39,7 +41,9 @@ import sys
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_RESULTS = os.path.join(REPO_ROOT, "scripts", "bench", "results")
-WORKLOAD_ORDER = ["small-cnn/train", "small-cnn/pgd10", "resnet20/train", "resnet20/pgd10"]
+WORKLOAD_ORDER = ["small-cnn/train", "small-cnn/pgd10", "resnet20/train", "resnet20/pgd10",
+                  "resnet18/train", "resnet18/pgd10"]
+LAYOUTS = ["contiguous", "channels_last"]  # PyTorch's memory formats (pytorch_engine.py --layouts)
 PLACEHOLDERS = {
     "cluster": "Cluster benchmarks (dispatch rate, scheduling overhead, failure detection) are not recorded yet.",
 }
@@ -76,9 +80,19 @@ def cifar_resnet_macs(widths, blocks, c, h, w, classes):
     return macs + in_planes * classes                      # fc after global average pool
 
 
+def imagenet_resnet_macs(widths, blocks, c, h, w, classes):
+    """torchvision's ResNet with BasicBlocks: 7x7/2 stem (pad 3), 3x3/2 max-pool (pad 1), stages."""
+    h, w = (h + 6 - 7) // 2 + 1, (w + 6 - 7) // 2 + 1
+    macs = c * widths[0] * 49 * h * w
+    h, w = (h + 2 - 3) // 2 + 1, (w + 2 - 3) // 2 + 1
+    # The stages are the CIFAR ResNet's, entered at the pooled size without its 3x3 stem.
+    return macs + cifar_resnet_macs(widths, blocks, widths[0], h, w, classes) - _conv_macs(widths[0], widths[0], 3, h, w)
+
+
 FORWARD_MACS = {
     "small-cnn": small_cnn_macs(1, 28, 28, 10),                             # 1x28x28, 10 classes
     "resnet20": cifar_resnet_macs([16, 32, 64], [3, 3, 3], 3, 32, 32, 10),  # 3x32x32, 10 classes
+    "resnet18": imagenet_resnet_macs([64, 128, 256, 512], [2, 2, 2, 2], 3, 64, 64, 10),  # 3x64x64
 }
 # Forward passes' worth of FLOPs per image of each workload kind:
 #   train = forward + backward (input and weight gradients) = 3 x forward
@@ -165,14 +179,16 @@ def _os_name():
     return platform.system()
 
 
-def _merge_engine_passes(runs, what):
+def _merge_engine_passes(runs, what, layout=None):
     """One engine JSON from several interleaved passes: per workload the median images/s (and
-    every pass's figure in `passes_images_per_second`), the largest peak RSS."""
+    every pass's figure in `passes_images_per_second`), the largest peak RSS. With `layout`, only
+    the PyTorch results measured in that memory layout (or None when there are none)."""
     runs = [_check_engine_json(_read_json_output(path, what), what) for path in runs]
     merged = dict(runs[0])
     workloads = []
     for name in WORKLOAD_ORDER:
-        entries = [w for run in runs for w in run["workloads"] if w["name"] == name]
+        entries = [w for run in runs for w in run["workloads"]
+                   if w["name"] == name and (layout is None or w.get("layout", "contiguous") == layout)]
         if not entries:
             continue
         figures = [w["images_per_second"] for w in entries]
@@ -184,32 +200,62 @@ def _merge_engine_passes(runs, what):
         if rss:
             entry["peak_rss_bytes"] = max(rss)
         workloads.append(entry)
+    if layout is not None and not workloads:
+        return None
     merged["workloads"] = workloads
-    merged["peak_rss_bytes"] = max(run["peak_rss_bytes"] for run in runs)
+    merged["peak_rss_bytes"] = max(w.get("peak_rss_bytes", 0) for w in workloads) if layout else \
+        max(run["peak_rss_bytes"] for run in runs)
     merged["passes"] = len(runs)
     return merged
+
+
+def _engine_run_files(directory):
+    """{threads: (sgemm file, [rt files by pass], [PyTorch files by pass])} found in `directory`."""
+    found = {}
+    for path in glob.glob(os.path.join(directory, "sgemm-*.json")):
+        threads = int(os.path.basename(path)[len("sgemm-"):-len(".json")])
+        passes = lambda side: sorted(glob.glob(os.path.join(directory, f"{side}-{threads}-*.json")),
+                                     key=lambda p: int(p.rsplit("-", 1)[1][:-len(".json")]))
+        found[threads] = (path, passes("rt"), passes("pytorch"))
+    if not found:
+        raise SystemExit(f"benchmarks_md.py: {directory} holds no sgemm-THREADS.json")
+    return found
 
 
 def record_engine(args):
     with open(args.commands) as f:
         commands = [line.rstrip("\n") for line in f if line.strip()]
+    runs, torch_version = [], None
+    # Most threads first: the table the issue's headline numbers come from.
+    for threads, (sgemm_path, rt_paths, torch_paths) in sorted(_engine_run_files(args.runs).items(), reverse=True):
+        sgemm = _read_json_output(sgemm_path, "rt bench sgemm")
+        if not isinstance(sgemm.get("gflops"), (int, float)):
+            raise SystemExit("benchmarks_md.py: rt bench sgemm: 'gflops' is not a number")
+        if not rt_paths:
+            raise SystemExit(f"benchmarks_md.py: no rt-{threads}-PASS.json in {args.runs}")
+        run = {"threads": threads, "sgemm": sgemm, "rt": _merge_engine_passes(rt_paths, "rt bench engine"), "pytorch": {}}
+        if torch_paths and not args.pytorch_skipped:
+            if len(torch_paths) != len(rt_paths):
+                raise SystemExit(f"benchmarks_md.py: {len(rt_paths)} rt passes but {len(torch_paths)} PyTorch passes "
+                                 f"at {threads} threads")
+            for layout in LAYOUTS:
+                merged = _merge_engine_passes(torch_paths, "pytorch_engine.py", layout)
+                if merged:
+                    run["pytorch"][layout] = merged
+                    torch_version = merged.get("torch_version", torch_version)
+        runs.append(run)
+    machine = machine_description(args.load_average)
+    machine["load_average_at_end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     record = {
         "kind": "engine",
         "title": "Tensor engine: rt vs PyTorch CPU",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine_description(args.load_average),
+        "machine": machine,
         "commands": commands,
-        "sgemm": _read_json_output(args.sgemm, "rt bench sgemm"),
-        "rt": _merge_engine_passes(args.rt, "rt bench engine"),
-        "pytorch": None,
+        "torch_version": torch_version,
+        "runs": runs,
         "pytorch_skipped": args.pytorch_skipped,
     }
-    if not isinstance(record["sgemm"].get("gflops"), (int, float)):
-        raise SystemExit("benchmarks_md.py: rt bench sgemm: 'gflops' is not a number")
-    if args.pytorch:
-        if len(args.pytorch) != len(args.rt):
-            raise SystemExit(f"benchmarks_md.py: {len(args.rt)} rt passes but {len(args.pytorch)} PyTorch passes")
-        record["pytorch"] = _merge_engine_passes(args.pytorch, "pytorch_engine.py")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:
@@ -238,110 +284,160 @@ def _table(columns, rows, align=None):
     return "\n".join(out)
 
 
-def render_engine(section):
-    sgemm = section["sgemm"]
-    peak = float(sgemm["gflops"])
-    rt = {w["name"]: w for w in section["rt"]["workloads"]}
-    torch = {w["name"]: w for w in section["pytorch"]["workloads"]} if section.get("pytorch") else {}
-    threads = section["rt"]["threads"]
-    rt_reports_gflops = any("gflops" in w for w in rt.values())
+LAYOUT_LABELS = {"contiguous": "PyTorch NCHW", "channels_last": "PyTorch channels_last"}
+TARGET_RATIO = 1.2          # issue 17: rt / best PyTorch layout on every workload, 1 and 2 threads
+TARGET_SGEMM_SHARE = 0.55   # issue 17: resnet20/train at >= 55% of the sgemm peak of the same run
 
-    columns = ["workload", "rt images/s", "PyTorch images/s", "rt / PyTorch",
-               "GFLOP/image", "rt GFLOP/s", "rt % of sgemm", "PyTorch GFLOP/s", "PyTorch % of sgemm",
-               "peak RSS rt MiB", "peak RSS PyTorch MiB"]
-    if rt_reports_gflops:
-        columns.append("rt-reported GFLOP/s")
-    rows = []
-    failing = []
+
+def _engine_runs(section):
+    """The thread counts of a section, each {threads, sgemm, rt, pytorch: {layout: merged}}.
+    Sections recorded before both layouts were measured hold one run and contiguous PyTorch only."""
+    if "runs" in section:
+        return section["runs"]
+    torch = {"contiguous": section["pytorch"]} if section.get("pytorch") else {}
+    return [{"threads": section["rt"]["threads"], "sgemm": section["sgemm"], "rt": section["rt"], "pytorch": torch}]
+
+
+def _best_layout(per_layout, name, figure=lambda w: w["images_per_second"]):
+    """(layout, entry) of the faster PyTorch layout for workload `name`, or (None, None)."""
+    found = [(layout, w) for layout, run in per_layout.items() for w in run["workloads"] if w["name"] == name]
+    if not found:
+        return None, None
+    return max(found, key=lambda item: figure(item[1]))
+
+
+def _render_engine_run(run, failing):
+    """The table, per-pass ratios and sgemm peak of one thread count; appends misses to `failing`."""
+    threads, peak = run["threads"], float(run["sgemm"]["gflops"])
+    rt = {w["name"]: w for w in run["rt"]["workloads"]}
+    layouts = run.get("pytorch") or {}
+    by_layout = {layout: {w["name"]: w for w in merged["workloads"]} for layout, merged in layouts.items()}
+    columns = ["workload", "batch", "rt images/s"] + [LAYOUT_LABELS[l] + " images/s" for l in LAYOUTS] + [
+        "rt / best PyTorch", "GFLOP/image", "rt GFLOP/s", "rt % of sgemm", "best PyTorch % of sgemm",
+        "peak RSS rt MiB", "peak RSS PyTorch MiB (NCHW / channels_last)"]
+    rows, per_pass = [], []
     for name in WORKLOAD_ORDER:
-        r, t = rt.get(name), torch.get(name)
+        r = rt.get(name)
+        layout, best = _best_layout(layouts, name)
+        if not r and not best:
+            continue
         flops = flops_per_image(name)
         r_ips = r["images_per_second"] if r else None
-        t_ips = t["images_per_second"] if t else None
-        ratio = r_ips / t_ips if (r_ips and t_ips) else None
-        if ratio is not None and ratio < 1.0:
-            failing.append(name)
-        r_gf = r_ips * flops / 1e9 if r_ips else None
-        t_gf = t_ips * flops / 1e9 if t_ips else None
-        row = [f"`{name}`", _num(r_ips), _num(t_ips), "—" if ratio is None else f"**{ratio:.2f}×**",
-               f"{flops / 1e9:.3f}", _num(r_gf), "—" if r_gf is None else f"{100 * r_gf / peak:.0f}%",
-               _num(t_gf), "—" if t_gf is None else f"{100 * t_gf / peak:.0f}%",
-               _mib(r.get("peak_rss_bytes") if r else None), _mib(t.get("peak_rss_bytes") if t else None)]
-        if rt_reports_gflops:
-            row.append(_num(r.get("gflops")) if r else "—")
+        ratio = r_ips / best["images_per_second"] if (r_ips and best) else None
+        if ratio is None or ratio < TARGET_RATIO:
+            failing.append(f"`{name}` at {threads} thread{'s' if threads > 1 else ''} "
+                           + ("(not measured on both sides)" if ratio is None else f"({ratio:.2f}×)"))
+        share = r_ips * flops / 1e9 / peak if r_ips else None
+        if name == "resnet20/train" and (share is None or share < TARGET_SGEMM_SHARE):
+            failing.append(f"`resnet20/train` at {threads} thread{'s' if threads > 1 else ''} uses "
+                           + ("—" if share is None else f"{100 * share:.0f}%") + " of sgemm")
+        rss = [by_layout.get(l, {}).get(name, {}).get("peak_rss_bytes") for l in LAYOUTS]
+        r_rss = r.get("peak_rss_bytes") if r else None
+        known = [v for v in rss if v]
+        if r_rss and known and r_rss > min(known):
+            failing.append(f"`{name}` at {threads} thread{'s' if threads > 1 else ''}: peak memory above PyTorch's")
+        batch = (r or best).get("batch", "—")
+        row = [f"`{name}`", str(batch), _num(r_ips)]
+        for l in LAYOUTS:
+            w = by_layout.get(l, {}).get(name)
+            cell = _num(w["images_per_second"]) if w else "—"
+            row.append(f"**{cell}**" if w and l == layout and len(layouts) > 1 else cell)
+        row += ["—" if ratio is None else f"**{ratio:.2f}×**", f"{flops / 1e9:.3f}",
+                _num(r_ips * flops / 1e9 if r_ips else None), "—" if share is None else f"{100 * share:.0f}%",
+                "—" if not best else f"{100 * best['images_per_second'] * flops / 1e9 / peak:.0f}%",
+                _mib(r_rss), " / ".join(_mib(v) for v in rss)]
         rows.append(row)
-
-    passes = section["rt"].get("passes", 1)
-    how = ("Each number is the median of at least 5 timed rounds after warm-up." if passes == 1 else
-           f"rt and PyTorch took turns {passes} times (rt, PyTorch, rt, PyTorch, ...), so both see the "
-           "same machine over the same minutes; each number is the median of the passes, each pass the "
-           "median of at least 5 timed rounds after warm-up, and the peak memory the largest of the passes.")
-    lines = [f"## {section['title']}", "",
-             f"One run on {section['date']}, {threads} threads, batch 128, random data "
-             f"(inputs uniform in [0, 1], random labels). {how}", ""]
-    lines.append(_table(columns, rows, ["---"] + ["--:"] * (len(columns) - 1)))
-    lines.append("")
-    if passes > 1 and torch:
-        per_pass = []
-        for name in WORKLOAD_ORDER:
-            r, t = rt.get(name), torch.get(name)
-            if not r or not t or "passes_images_per_second" not in r or "passes_images_per_second" not in t:
-                continue
-            pairs = zip(r["passes_images_per_second"], t["passes_images_per_second"])
-            per_pass.append(f"`{name}` " + ", ".join(f"{a:,.1f} / {b:,.1f} = {a / b:.2f}×" for a, b in pairs))
-        lines.append("rt / PyTorch images/s in each pass: " + "; ".join(per_pass) + ".")
-        lines.append("")
-    lines.append(f"OpenBLAS `cblas_sgemm` on this machine ({threads} threads, "
+        # Every pass's ratio: rt against the faster layout of that same pass.
+        r_passes = r.get("passes_images_per_second") if r else None
+        t_passes = {l: by_layout.get(l, {}).get(name, {}).get("passes_images_per_second") for l in layouts}
+        if r_passes and t_passes and all(t_passes.values()):
+            items = []
+            for i, a in enumerate(r_passes):
+                fastest = max(layouts, key=lambda l: t_passes[l][i])
+                b = t_passes[fastest][i]
+                items.append(f"{a:,.1f} / {b:,.1f} ({'NCHW' if fastest == 'contiguous' else 'cl'}) = {a / b:.2f}×")
+            per_pass.append(f"`{name}` " + ", ".join(items))
+    lines = [f"### {threads} thread{'s' if threads > 1 else ''}", "",
+             _table(columns, rows, ["---"] + ["--:"] * (len(columns) - 1)), ""]
+    if per_pass:
+        lines += ["rt / best PyTorch images/s in each pass (the faster layout of that pass; cl = channels_last): "
+                  + "; ".join(per_pass) + ".", ""]
+    sgemm = run["sgemm"]
+    lines.append(f"OpenBLAS `cblas_sgemm` on this machine ({threads} thread{'s' if threads > 1 else ''}, "
                  f"m={sgemm.get('m')}, n={sgemm.get('n')}, k={sgemm.get('k')}): **{peak:.1f} GFLOP/s** "
                  "(the \"% of sgemm\" columns divide by this).")
-    lines.append("")
-    rt_peak, t_peak = section["rt"].get("peak_rss_bytes"), (section.get("pytorch") or {}).get("peak_rss_bytes")
+    return lines
+
+
+def render_engine(section):
+    runs = _engine_runs(section)
+    passes = runs[0]["rt"].get("passes", 1)
+    measured_layouts = sorted({l for run in runs for l in (run.get("pytorch") or {})}, key=LAYOUTS.index)
+    how = ("Each number is the median of at least 5 timed rounds after warm-up." if passes == 1 else
+           f"rt and PyTorch took turns {passes} times (rt, PyTorch, rt, PyTorch, ..., every thread count in "
+           "each pass), so both see the same machine over the same minutes; each number is the median of the "
+           "passes, each pass the median of at least 5 timed rounds after warm-up, and the peak memory the "
+           "largest of the passes.")
+    lines = [f"## {section['title']}", "",
+             f"One run on {section['date']}, random data (inputs uniform in [0, 1], random labels). {how} "
+             "PyTorch runs every workload in both memory layouts back to back: contiguous NCHW, and "
+             "`channels_last` (`model.to(memory_format=torch.channels_last)` and the inputs too, the same maths; "
+             "oneDNN's convolutions are faster on it). The ratio divides rt by the faster of the two "
+             "(in bold) per workload."
+             + ("" if len(measured_layouts) == len(LAYOUTS) else
+                f" This run measured PyTorch only as {', '.join(measured_layouts) or 'nothing'}."), ""]
+    failing = []
+    for run in runs:
+        lines += _render_engine_run(run, failing) + [""]
+    rt_peak = max(run["rt"].get("peak_rss_bytes") or 0 for run in runs)
+    t_peak = max((merged.get("peak_rss_bytes") or 0 for run in runs for merged in (run.get("pytorch") or {}).values()),
+                 default=0)
     lines.append(f"Peak resident memory of the whole run: rt {_mib(rt_peak)} MiB, PyTorch "
                  + (f"{_mib(t_peak)} MiB" if t_peak else "not measured")
-                 + " (PyTorch runs each workload in a fresh process, so its per-workload numbers are that "
-                 "workload's own; they include libtorch itself, about 220 MiB right after `import torch`).")
+                 + " (both run each workload in a fresh process, so per-workload numbers are that workload's "
+                 "own; PyTorch's include libtorch itself, about 220 MiB right after `import torch`).")
     lines.append("")
-    if section.get("pytorch"):
-        r20 = (rt.get("resnet20/train") or {}).get("peak_rss_bytes")
-        r20_note = ""
-        if r20 is None:  # rt reported only its whole-run peak: an upper bound of resnet20/train's
-            r20, r20_note = rt_peak, " (rt: whole-run peak)"
-        t20 = (torch.get("resnet20/train") or {}).get("peak_rss_bytes")
-        verdicts = []
-        verdicts.append("all four workloads at ≥ 1.0× PyTorch" if not failing and len(rt) == 4 and len(torch) == 4
-                        else "below 1.0× PyTorch: " + ", ".join(f"`{n}`" for n in failing) if failing
-                        else "not every workload was measured on both sides")
-        if r20 and t20:
-            verdicts.append(f"`resnet20/train` peak memory rt {_mib(r20)} MiB vs PyTorch {_mib(t20)} MiB "
-                            f"({'within' if r20 <= t20 else 'ABOVE'} PyTorch's){r20_note}")
-        lines.append("Against the issue's targets: " + "; ".join(verdicts) + ".")
+    if any(run.get("pytorch") for run in runs):
+        lines.append(f"Against the issue's targets (rt ≥ {TARGET_RATIO}× the better PyTorch layout on every "
+                     f"workload at every thread count, `resnet20/train` ≥ {100 * TARGET_SGEMM_SHARE:.0f}% of sgemm, "
+                     "peak memory no higher than PyTorch's): "
+                     + ("all met." if not failing else "missed: " + "; ".join(failing) + "."))
     else:
         lines.append(f"PyTorch was not measured in this run: {section.get('pytorch_skipped') or 'not available'}.")
     lines.append("")
     lines.append("How the columns are computed: FLOPs per image count the multiply-adds of every convolution "
                  f"and linear layer × 2 (small-cnn forward {2 * FORWARD_MACS['small-cnn'] / 1e6:.2f} MFLOP at "
-                 f"1×28×28, resnet20 forward {2 * FORWARD_MACS['resnet20'] / 1e6:.2f} MFLOP at 3×32×32; "
+                 f"1×28×28, resnet20 forward {2 * FORWARD_MACS['resnet20'] / 1e6:.2f} MFLOP at 3×32×32, "
+                 f"resnet18 forward {2 * FORWARD_MACS['resnet18'] / 1e6:.2f} MFLOP at 3×64×64; "
                  "BN, ReLU, pooling and the loss are not counted). A training step is 3 forwards' worth "
                  "(forward, input gradient, weight gradient); PGD-10 is 10 × (forward + input-gradient-only "
                  "backward) = 20 forwards' worth per image. images/s counts images per training step, and "
                  "for PGD-10 per complete 10-step attack of the batch.")
     lines.append("")
-    lines.append("Workloads (identical on both sides): `*/train` = train mode, forward, mean cross-entropy, "
+    lines.append("Workloads (identical on both sides; 10 classes): `small-cnn` at 1×28×28 and `resnet20` at 3×32×32 "
+                 "with batch 128; `resnet18` is torchvision's ResNet-18 layout (7×7/2 stem, max-pool, four stages of "
+                 "64-512 channels, the backbone the paper fine-tunes) at 3×64×64 with batch 64. "
+                 "`*/train` = train mode, forward, mean cross-entropy, "
                  "backward, SGD (lr 0.01, momentum 0.9) step. `*/pgd10` = eval mode, parameters frozen, "
                  "L∞ PGD with eps 8/255, step 2/255, uniform random start in the eps-ball, 10 steps of "
-                 "forward + mean CE + gradient w.r.t. the input only, projection and clipping to [0, 1].")
+                 "forward + mean CE + gradient w.r.t. the input only, projection and clipping to [0, 1]. "
+                 "1 thread is `--threads 1` for rt and `torch.set_num_threads(1)` for PyTorch.")
     lines.append("")
     m = section["machine"]
+    torch_version = section.get("torch_version") or next(
+        (merged.get("torch_version") for run in runs for merged in (run.get("pytorch") or {}).values()), None)
     lines.append("Machine:")
     lines.append("")
     lines.append(f"- CPU: {m.get('cpu_model')} (`nproc` = {m.get('nproc')}), {m.get('os')}, kernel {m.get('kernel')}")
     lines.append(f"- OpenBLAS {m.get('openblas')}; {m.get('swift')}"
-                 + (f"; PyTorch {section['pytorch'].get('torch_version')}" if section.get("pytorch") else ""))
-    lines.append(f"- load average (1/5/15 min) when the run started: {m.get('load_average_at_start')} "
-                 "(anything well above 0 means other work shared the CPUs and the numbers are noisy)")
+                 + (f"; PyTorch {torch_version}" if torch_version else ""))
+    lines.append(f"- load average (1/5/15 min) when the run started: {m.get('load_average_at_start')}"
+                 + (f", when it ended: {m['load_average_at_end']}" if m.get("load_average_at_end") else "")
+                 + " (anything well above 0 means other work shared the CPUs and the numbers are noisy)")
     lines.append(f"- date: {section['date']}")
     lines.append("")
-    lines.append("Commands (from the repository root; `scripts/bench/run.sh` runs them all and rewrites this file):")
+    lines.append("Commands (from the repository root; `scripts/bench/run.sh --only engine` runs them all and "
+                 "rewrites this section):")
     lines.append("")
     lines.append("```sh")
     lines.extend(section["commands"])
@@ -478,11 +574,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("record-engine", help="fold one engine run into a section file")
-    rec.add_argument("--sgemm", required=True)
-    rec.add_argument("--rt", required=True, nargs="+", help="one file per pass")
-    group = rec.add_mutually_exclusive_group(required=True)
-    group.add_argument("--pytorch", nargs="+", help="one file per pass, interleaved with rt's")
-    group.add_argument("--pytorch-skipped", metavar="REASON")
+    rec.add_argument("--runs", required=True,
+                     help="folder with sgemm-T.json, rt-T-P.json, pytorch-T-P.json per thread count T and pass P")
+    rec.add_argument("--pytorch-skipped", metavar="REASON", help="why the PyTorch columns are empty")
     rec.add_argument("--commands", required=True, help="file with the exact commands run, one per line")
     rec.add_argument("--load-average", help="1/5/15-minute load averages when the run started")
     rec.add_argument("--out", required=True)

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md at the repository root from one run on this machine:
 #   1. swift build -c release
-#   2. rt bench sgemm  --threads N --json      (the BLAS peak the engine is measured against)
-#   3. rt bench engine --threads N --json      (the four engine workloads)
-#   4. scripts/bench/pytorch_engine.py --threads N --json   (the same workloads in PyTorch, if installed;
-#                                                3 and 4 take turns --passes times)
+#   2. rt bench sgemm  --threads T --json      (the BLAS peak the engine is measured against), per T
+#   3. rt bench engine --threads T --json      (the six engine workloads)
+#   4. scripts/bench/pytorch_engine.py --threads T --json   (the same workloads in PyTorch, if installed,
+#                                                in both memory layouts: NCHW and channels_last;
+#                                                3 and 4 take turns --passes times, each pass at every
+#                                                T of --engine-threads)
 #   4b. rt bench loader --json                  (loader throughput against the engine's consumption)
 #   4c. rt bench cluster --json                 (dispatch rate, scheduling overhead, failure detection)
 #   4d. rt bench allreduce --json               (ring all-reduce bus bandwidth vs ZeroMQ point-to-point)
@@ -15,9 +17,13 @@
 #   5. folds them into scripts/bench/results/10-engine.json and renders every
 #      scripts/bench/results/* section into BENCHMARKS.md (scripts/bench/benchmarks_md.py).
 #
-# Usage: scripts/bench/run.sh [--threads N] [--passes P] [--no-build] [--compose-only] [--only engine|data-parallel]
+# Usage: scripts/bench/run.sh [--threads N] [--engine-threads T,T] [--passes P] [--no-build] [--compose-only]
+#                             [--only engine|data-parallel]
+#   --threads N     threads of every benchmark but the engine's (default 2)
+#   --engine-threads T,T  thread counts of the engine section, one table each (default 2,1: sweeps
+#                   run 1-thread trials side by side, so the 1-thread figures matter as much)
 #   --passes P      rt and PyTorch take turns P times on the engine workloads (default 3); the
-#                   table shows the median of the passes and every pass's ratio
+#                   tables show the median of the passes and every pass's ratio
 #   --no-build      use the existing release binary
 #   --compose-only  run nothing; re-render BENCHMARKS.md from scripts/bench/results/
 #   --only engine          run only 2-4b (the engine, PyTorch and loader sections; the others keep
@@ -35,6 +41,7 @@ BUILD=1
 RUN=1
 ONLY=
 PASSES=3
+ENGINE_THREADS=2,1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
@@ -43,13 +50,16 @@ while [[ $# -gt 0 ]]; do
     --compose-only) RUN=0; shift ;;
     --only) ONLY="${2:?--only needs a value}"; shift 2 ;;
     --passes) PASSES="${2:?--passes needs a value}"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --engine-threads) ENGINE_THREADS="${2:?--engine-threads needs a value}"; shift 2 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ -z "$ONLY" || "$ONLY" == engine || "$ONLY" == data-parallel ]] || { echo "run.sh: --only knows engine and data-parallel, got '$ONLY'" >&2; exit 2; }
 [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --threads wants a positive integer, got '$THREADS'" >&2; exit 2; }
 [[ "$PASSES" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --passes wants a positive integer, got '$PASSES'" >&2; exit 2; }
+[[ "$ENGINE_THREADS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "run.sh: --engine-threads wants positive integers separated by commas, got '$ENGINE_THREADS'" >&2; exit 2; }
+IFS=, read -r -a ENGINE_THREAD_LIST <<<"$ENGINE_THREADS"
 
 PY=${RT_BENCH_PYTHON:-python3}
 if ! command -v "$PY" >/dev/null 2>&1; then
@@ -76,30 +86,38 @@ if [[ $RUN -eq 1 ]]; then
 fi
 
 if [[ $RUN -eq 1 && ( -z "$ONLY" || "$ONLY" == engine ) ]]; then
-  echo "== $RT bench sgemm --threads $THREADS --json" >&2
-  record "$RT bench sgemm --threads $THREADS --json"
-  "$RT" bench sgemm --threads "$THREADS" --json >"$TMP/sgemm.json"
-
-  # rt and PyTorch take turns PASSES times, so a change in the machine's load over the minutes
-  # of the run falls on both sides rather than on one.
-  TORCH_PY=$("$PY" scripts/reference/torch_python.py 2>/dev/null || true)
-  record "$RT bench engine --threads $THREADS --json"
-  if [[ -n "$TORCH_PY" ]]; then record "$TORCH_PY scripts/bench/pytorch_engine.py --threads $THREADS --json"; fi
-  if [[ $PASSES -gt 1 ]]; then record "(the engine and PyTorch commands above, $PASSES times, taking turns)"; fi
-  RT_FILES=() TORCH_FILES=()
-  for pass in $(seq 1 "$PASSES"); do
-    echo "== pass $pass/$PASSES: $RT bench engine --threads $THREADS --json" >&2
-    "$RT" bench engine --threads "$THREADS" --json >"$TMP/rt-engine-$pass.json"
-    RT_FILES+=("$TMP/rt-engine-$pass.json")
-    if [[ -n "$TORCH_PY" ]]; then
-      echo "== pass $pass/$PASSES: $TORCH_PY scripts/bench/pytorch_engine.py --threads $THREADS --json" >&2
-      "$TORCH_PY" scripts/bench/pytorch_engine.py --threads "$THREADS" --json >"$TMP/pytorch-engine-$pass.json"
-      TORCH_FILES+=("$TMP/pytorch-engine-$pass.json")
-    fi
+  ENGINE_DIR="$TMP/engine"
+  mkdir -p "$ENGINE_DIR"
+  for T in "${ENGINE_THREAD_LIST[@]}"; do
+    echo "== $RT bench sgemm --threads $T --json" >&2
+    record "$RT bench sgemm --threads $T --json"
+    "$RT" bench sgemm --threads "$T" --json >"$ENGINE_DIR/sgemm-$T.json"
   done
-  if [[ -n "$TORCH_PY" ]]; then
-    PYTORCH_ARG=(--pytorch "${TORCH_FILES[@]}")
-  else
+
+  # rt and PyTorch take turns PASSES times, each pass at every thread count, so a change in the
+  # machine's load over the minutes of the run falls on both sides rather than on one.
+  TORCH_PY=$("$PY" scripts/reference/torch_python.py 2>/dev/null || true)
+  for T in "${ENGINE_THREAD_LIST[@]}"; do
+    record "$RT bench engine --threads $T --json"
+    if [[ -n "$TORCH_PY" ]]; then record "$TORCH_PY scripts/bench/pytorch_engine.py --threads $T --json"; fi
+  done
+  if [[ $PASSES -gt 1 ]]; then record "(the engine and PyTorch commands above, $PASSES times, taking turns)"; fi
+  RT_FILES=()
+  for pass in $(seq 1 "$PASSES"); do
+    for T in "${ENGINE_THREAD_LIST[@]}"; do
+      echo "== pass $pass/$PASSES: $RT bench engine --threads $T --json" >&2
+      "$RT" bench engine --threads "$T" --json >"$ENGINE_DIR/rt-$T-$pass.json"
+      # The loader's consumer rates are those at the other benchmarks' thread count.
+      if [[ "$T" == "$THREADS" ]]; then RT_FILES+=("$ENGINE_DIR/rt-$T-$pass.json"); fi
+      if [[ -n "$TORCH_PY" ]]; then
+        echo "== pass $pass/$PASSES: $TORCH_PY scripts/bench/pytorch_engine.py --threads $T --json" >&2
+        "$TORCH_PY" scripts/bench/pytorch_engine.py --threads "$T" --json >"$ENGINE_DIR/pytorch-$T-$pass.json"
+      fi
+    done
+  done
+  if [[ ${#RT_FILES[@]} -eq 0 ]]; then RT_FILES=("$ENGINE_DIR"/rt-"${ENGINE_THREAD_LIST[0]}"-*.json); fi
+  PYTORCH_ARG=()
+  if [[ -z "$TORCH_PY" ]]; then
     REASON="PyTorch is not importable here (run scripts/reference/setup_torch.sh, or set RT_TORCH_PYTHON)"
     echo "run.sh: $REASON; the PyTorch columns stay empty" >&2
     PYTORCH_ARG=(--pytorch-skipped "$REASON")
@@ -158,8 +176,8 @@ PY
   RT_BIN="$RT" RT_BENCH_PYTHON="$PY" scripts/bench/autoattack.sh --threads "$THREADS" --no-build --no-compose
   fi
 
-  "$PY" scripts/bench/benchmarks_md.py record-engine --sgemm "$TMP/sgemm.json" --rt "${RT_FILES[@]}" \
-    "${PYTORCH_ARG[@]}" --commands "$TMP/commands" --load-average "$LOAD_AT_START" --out "$RESULTS/10-engine.json"
+  "$PY" scripts/bench/benchmarks_md.py record-engine --runs "$ENGINE_DIR" \
+    ${PYTORCH_ARG[@]+"${PYTORCH_ARG[@]}"} --commands "$TMP/commands" --load-average "$LOAD_AT_START" --out "$RESULTS/10-engine.json"
 fi
 
 if [[ $RUN -eq 1 && ( -z "$ONLY" || "$ONLY" == data-parallel ) ]]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a golden file: one forward/backward pass of a model in PyTorch, for the Swift golden test.
 
-    golden.py --model small-cnn|resnet20|resnet8|resnet18-cifar --mode train|eval --out FILE
+    golden.py --model small-cnn|resnet20|resnet8|resnet18|resnet18-cifar --mode train|eval --out FILE
               [--seed 0] [--batch 8] [--classes 10] [--input-shape C,H,W]
               [--mean m1,m2,..] [--std s1,s2,..]
     golden.py --verify FILE      recomputes FILE from its own state and inputs, compares,
@@ -53,7 +53,7 @@ import torch.nn.functional as F  # noqa: E402
 import models  # noqa: E402
 import safetensors_io  # noqa: E402
 
-GOLDEN_MODELS = ("small-cnn", "resnet20", "resnet8", "resnet18-cifar")
+GOLDEN_MODELS = ("small-cnn", "resnet20", "resnet8", "resnet18", "resnet18-cifar")
 
 
 def _float_list(text):
@@ -156,12 +156,15 @@ def _margins(module, t):
     """Decision margins of one recorded call (differentiable), or None when it decides nothing."""
     if isinstance(module, nn.ReLU):
         return torch.where(t.detach() >= 0, t, -t)
-    if module.kernel_size not in (2, (2, 2)) or module.stride not in (2, (2, 2)) or module.padding not in (0, (0, 0)):
-        raise NotImplementedError("margins are implemented for 2x2/2 max-pool only (golden models have no other)")
-    n, c, h, w = t.shape
-    windows = t[:, :, :h // 2 * 2, :w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2)
-    windows = windows.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
-    top = windows.topk(2, dim=-1).values
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    kernel, stride, padding = pair(module.kernel_size), pair(module.stride), pair(module.padding)
+    if module.dilation not in (1, (1, 1)) or module.ceil_mode:
+        raise NotImplementedError("margins are implemented for max-pools without dilation or ceil_mode")
+    # Every window's values (padding is -inf, as max-pool's), then the gap between its top two.
+    n, c = t.shape[:2]
+    padded = F.pad(t, (padding[1], padding[1], padding[0], padding[0]), value=float("-inf"))
+    windows = padded.unfold(2, kernel[0], stride[0]).unfold(3, kernel[1], stride[1])
+    top = windows.reshape(*windows.shape[:4], -1).topk(2, dim=-1).values
     # A window whose second value is 0 (or less) is decided by the ReLU margin of its max.
     return (top[..., 0] - top[..., 1])[top[..., 1].detach() > 0]
 

@@ -48,16 +48,28 @@ enum Conv2d {
     /// Chunks of the batch per thread: with 4, a thread the OS delays costs the step a quarter
     /// of its share, not all of it (utilization 1.75 → 1.80 cores on resnet20).
     static let piecesPerThread = 4
-    static func forward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int) throws -> Tensor {
+    /// relu(conv(x, w) + b + residual) with the bias, the residual and the ReLU each optional
+    /// (`ConvEpilogue`).
+    static func forward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int,
+                        residual: Tensor? = nil, relu: Bool = false) throws -> Tensor {
         let geo = try Conv2dGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding)
         if let b {
             try require(b.shape == [geo.outChannels], .shapeMismatch(op: "conv2d", shapes: [w.shape, b.shape], reason: "bias must be (O)"))
         }
+        let outShape = [geo.batch, geo.outChannels, geo.outHeight, geo.outWidth]
+        if let residual {
+            try require(residual.shape == outShape, .shapeMismatch(op: "conv2d", shapes: [outShape, residual.shape],
+                                                                   reason: "the residual must have the output's shape"))
+        }
         let (k, p, o) = (geo.patchSize, geo.outPixels, geo.outChannels)
         let out = Storage(uninitializedCount: geo.batch * o * p)
-        let xp = x.pointer, wp = w.pointer, yp = out.pointer, bp = b?.pointer
+        let xp = x.pointer, wp = w.pointer, yp = out.pointer
+        let epilogue = ConvEpilogue(bias: b.map { UnsafePointer($0.pointer) }, residual: residual.map { UnsafePointer($0.pointer) }, relu: relu)
         let inStride = geo.inChannels * geo.height * geo.width
-        let weightRows = RowShiftedConv.applies(geo) ? RowShiftedConv.weightsByKernelRow(wp, geo) : nil
+        // Rearranged weights only when some tile is a single image (the row-shifted path); on small
+        // maps every tile holds several images and resnet18's layer4 would rearrange 9.4 MB for nothing.
+        let weightRows = RowShiftedConv.applies(geo) && ColumnTiles.someTileIsOneImage(geo.batch, rows: geo.outHeight, width: geo.outWidth)
+            ? RowShiftedConv.weightsByKernelRow(wp, geo) : nil
         Parallel.forEachChunk(geo.batch, piecesPerThread: Conv2d.piecesPerThread) { _, images in
             let tiles = ColumnTiles(images, rows: geo.outHeight, width: geo.outWidth)
             let blockSize = weightRows == nil ? 0 : RowShiftedConv.blockSize(geo, rows: tiles.bandRows)
@@ -67,10 +79,10 @@ enum Conv2d {
                 let columns = tile.columns
                 if tile.count == 1, let weightRows {
                     // Y (O, band) = Σ_ki W_ki · block shifted by ki rows, straight into the image's plane.
-                    let y = yp + tile.first * o * p + tile.pixelOffset
-                    if let bp { for c in 0..<o { (y + c * p).initialize(repeating: bp[c], count: columns) } }
+                    let offset = tile.first * o * p + tile.pixelOffset
                     RowShiftedConv.convolve(xp + tile.first * inStride, geo, rows: tile.rows, weightRows: weightRows.pointer,
-                                            block: col.pointer, into: y, ldc: p, accumulate: bp != nil)
+                                            block: col.pointer, into: yp + offset, ldc: p, accumulate: false)
+                    epilogue.apply(yp + offset, offset: offset, channels: o, columns: columns, ldc: p)
                     continue
                 }
                 // col (K, columns): image i's patches in columns [i·P', (i+1)·P')
@@ -85,23 +97,28 @@ enum Conv2d {
                     (source, sourceStride) = (UnsafePointer(col.pointer), columns)
                 }
                 if tile.count > 1, let product {
-                    // Y (O, columns) = W (O, K) · col, then each image's block to NCHW with the bias.
+                    // Y (O, columns) = W (O, K) · col, then each image's block to NCHW and its epilogue.
                     Gemm.multiply(m: o, n: columns, k: k, a: wp, lda: k, b: source, ldb: sourceStride, c: product.pointer, ldc: columns)
-                    Layout.scatter(product.pointer, rows: o, pixels: p, images: tile.count, into: yp + tile.first * o * p, bias: bp)
+                    Layout.scatter(product.pointer, rows: o, pixels: p, images: tile.count, into: yp + tile.first * o * p)
+                    for i in tile.first..<(tile.first + tile.count) {
+                        epilogue.apply(yp + i * o * p, offset: i * o * p, channels: o, columns: p, ldc: p)
+                    }
                 } else {
                     // One image (or a band of it): the GEMM writes straight into its NCHW plane.
-                    let y = yp + tile.first * o * p + tile.pixelOffset
-                    if let bp { for c in 0..<o { (y + c * p).initialize(repeating: bp[c], count: columns) } }
-                    Gemm.multiply(m: o, n: columns, k: k, a: wp, lda: k, b: source, ldb: sourceStride,
-                                  beta: bp == nil ? 0 : 1, c: y, ldc: p)
+                    let offset = tile.first * o * p + tile.pixelOffset
+                    Gemm.multiply(m: o, n: columns, k: k, a: wp, lda: k, b: source, ldb: sourceStride, c: yp + offset, ldc: p)
+                    epilogue.apply(yp + offset, offset: offset, channels: o, columns: columns, ldc: p)
                 }
             }
         }
-        return Tensor.result(shape: [geo.batch, o, geo.outHeight, geo.outWidth], storage: out,
-                             op: .conv2d(input: x, weight: w, bias: b, geo), inputs: x, w, b)
+        return Tensor.result(shape: outShape, storage: out,
+                             op: .conv2d(input: x, weight: w, bias: b, residual: residual, relu: relu, geo), inputs: x, w, b, residual)
     }
 
-    static func backward(_ g: Tensor, _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry) -> [(Tensor, Tensor)] {
+    static func backward(_ gradOutput: Tensor, _ x: Tensor, _ w: Tensor, _ b: Tensor?, residual: Tensor?, relu: Bool,
+                         _ geo: Conv2dGeometry, output y: Tensor) -> [(Tensor, Tensor)] {
+        // Behind a fused ReLU the gradient passes where the output is positive; the residual gets it as is.
+        let g = relu ? Unary.reluBackward(gradOutput, y) : gradOutput
         let (k, p, o, c) = (geo.patchSize, geo.outPixels, geo.outChannels, geo.inChannels)
         let hw = geo.height * geo.width
         let inStride = c * hw
@@ -119,13 +136,19 @@ enum Conv2d {
         let folds = needInput && transposed == nil && !geo.isPointwise
         let dx = needInput ? (folds ? Storage(count: x.count) : Storage(uninitializedCount: x.count)) : nil
         let chunks = Parallel.chunkCount(geo.batch, piecesPerThread: Conv2d.piecesPerThread)
-        // One weight-gradient accumulator per thread, summed in a fixed order afterwards (deterministic).
-        let dwPartials = needWeight ? (0..<chunks).map { _ in Storage(count: w.count) } : []
+        // Large weights over small maps: one GEMM over the whole batch after the chunks (no partials).
+        let batchWeight = needWeight && BatchWeightGradient.applies(geo, chunks: chunks)
+        let chunkWeight = needWeight && !batchWeight
+        // One weight-gradient accumulator per chunk, summed in a fixed order afterwards (deterministic).
+        let dwPartials = chunkWeight ? (0..<chunks).map { _ in Storage(count: w.count) } : []
         // Bands of a row-shifted convolution accumulate their weight gradient by kernel row.
         let rowShifted = RowShiftedConv.applies(geo)
-        let dwRowPartials = needWeight && rowShifted ? (0..<chunks).map { _ in Storage(count: w.count) } : []
+            && ColumnTiles.someTileIsOneImage(geo.batch, rows: geo.outHeight, width: geo.outWidth)
+        let dwRowPartials = chunkWeight && rowShifted ? (0..<chunks).map { _ in Storage(count: w.count) } : []
         let transposedRows = transposed.flatMap { t in
-            RowShiftedConv.applies(t.geometry) ? RowShiftedConv.weightsByKernelRow(t.flipped.pointer, t.geometry) : nil
+            RowShiftedConv.applies(t.geometry)
+                && ColumnTiles.someTileIsOneImage(geo.batch, rows: t.geometry.outHeight, width: t.geometry.outWidth)
+                ? RowShiftedConv.weightsByKernelRow(t.flipped.pointer, t.geometry) : nil
         }
 
         Parallel.forEachChunk(geo.batch, piecesPerThread: Conv2d.piecesPerThread) { chunk, images in
@@ -133,7 +156,7 @@ enum Conv2d {
             // the transposed input gradient walks the input's (its own output).
             let tiles = ColumnTiles(images, rows: geo.outHeight, width: geo.outWidth)
             let inputTiles = transposed.map { ColumnTiles(images, rows: $0.geometry.outHeight, width: $0.geometry.outWidth) }
-            let walksOutput = needWeight || (needInput && transposed == nil)
+            let walksOutput = chunkWeight || (needInput && transposed == nil)
             let gathered = walksOutput && tiles.maxImages > 1 ? Storage(uninitializedCount: o * tiles.maxColumns) : nil
             // col holds whichever unfolding a tile takes: im2col or a row-shifted block, of x or of g.
             var colSize = walksOutput ? max(k * tiles.maxColumns, rowShifted ? RowShiftedConv.blockSize(geo, rows: tiles.bandRows) : 0) : 0
@@ -157,10 +180,10 @@ enum Conv2d {
                 } else {
                     (gG, gStride) = (UnsafePointer(gp + tile.first * o * p + tile.pixelOffset), p)
                 }
-                if needWeight && rowShifted && tile.count == 1 {
+                if chunkWeight && rowShifted && tile.count == 1 {
                     RowShiftedConv.addWeightGradient(gG, gStride: gStride, xp + tile.first * inStride, geo, rows: tile.rows,
                                                      block: col.pointer, into: dwRowPartials[chunk].pointer)
-                } else if needWeight {
+                } else if chunkWeight {
                     let source: UnsafePointer<Float>, sourceStride: Int
                     if geo.isPointwise && tile.count == 1 {
                         (source, sourceStride) = (UnsafePointer(xp + tile.first * inStride + tile.pixelOffset), p)
@@ -182,7 +205,7 @@ enum Conv2d {
                     if tile.count > 1, let product {
                         Gemm.multiply(transposeA: true, m: c, n: columns, k: o, a: wp, lda: c, b: gG, ldb: gStride,
                                       c: product.pointer, ldc: columns)
-                        Layout.scatter(product.pointer, rows: c, pixels: p, images: tile.count, into: dxFirst, bias: nil)
+                        Layout.scatter(product.pointer, rows: c, pixels: p, images: tile.count, into: dxFirst)
                     } else {
                         Gemm.multiply(transposeA: true, m: c, n: columns, k: o, a: wp, lda: c, b: gG, ldb: gStride,
                                       c: dxFirst + tile.pixelOffset, ldc: hw)
@@ -218,7 +241,7 @@ enum Conv2d {
                 if tile.count > 1, let product {
                     Gemm.multiply(m: c, n: columns, k: tg.patchSize, a: transposed.flipped.pointer, lda: tg.patchSize,
                                   b: col.pointer, ldb: columns, c: product.pointer, ldc: columns)
-                    Layout.scatter(product.pointer, rows: c, pixels: hw, images: tile.count, into: dxFirst, bias: nil)
+                    Layout.scatter(product.pointer, rows: c, pixels: hw, images: tile.count, into: dxFirst)
                 } else {
                     Gemm.multiply(m: c, n: columns, k: tg.patchSize, a: transposed.flipped.pointer, lda: tg.patchSize,
                                   b: col.pointer, ldb: columns, c: dxFirst + tile.pixelOffset, ldc: hw)
@@ -228,7 +251,9 @@ enum Conv2d {
 
         var grads: [(Tensor, Tensor)] = []
         if let dx { grads.append((x, Tensor(shape: x.shape, storage: dx))) }
-        if needWeight {
+        if batchWeight {
+            grads.append((w, Tensor(shape: w.shape, storage: BatchWeightGradient.compute(gp, xp, geo))))
+        } else if needWeight {
             let dw = dwPartials[0]
             for partial in dwPartials.dropFirst() { Kernels.addInPlace(dw, partial) }
             for partial in dwRowPartials { RowShiftedConv.addKernelRows(partial.pointer, geo, into: dw.pointer) }
@@ -246,6 +271,7 @@ enum Conv2d {
             }
             grads.append((b, Tensor(shape: b.shape, storage: db)))
         }
+        if let residual, residual.requiresGrad { grads.append((residual, g)) }
         return grads
     }
 }
@@ -254,5 +280,12 @@ extension Tensor {
     /// 2-D convolution: self (N, C, H, W), weight (O, C, kh, kw), bias (O) -> (N, O, Ho, Wo).
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor {
         try Conv2d.forward(self, weight, bias, stride: stride, padding: padding)
+    }
+
+    /// relu(conv2d(self) + residual) (residual optional) in one op: the bias, the residual and the
+    /// ReLU are applied to each tile of the output while it is in cache (`ConvEpilogue`).
+    public func conv2dReLU(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                           adding residual: Tensor? = nil) throws -> Tensor {
+        try Conv2d.forward(self, weight, bias, stride: stride, padding: padding, residual: residual, relu: true)
     }
 }

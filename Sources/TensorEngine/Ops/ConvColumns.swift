@@ -46,6 +46,18 @@ struct ColumnTiles: Sequence {
     /// The widest tile: size scratch buffers by it.
     var maxColumns: Int { maxImages * bandRows * width }
 
+    /// Whether the convolutions' chunks of a batch (`Parallel.forEachChunk` with
+    /// `Conv2d.piecesPerThread`) tile into any single-image tile: a band of a large map, or the
+    /// last image of a chunk left over. Only those take the row-shifted path.
+    static func someTileIsOneImage(_ batch: Int, rows: Int, width: Int) -> Bool {
+        let chunks = Parallel.chunkCount(batch, piecesPerThread: Conv2d.piecesPerThread)
+        return (0..<chunks).contains { w in
+            let images = batch * w / chunks ..< batch * (w + 1) / chunks
+            let tiles = ColumnTiles(images, rows: rows, width: width)
+            return !images.isEmpty && (tiles.maxImages == 1 || images.count % tiles.maxImages == 1)
+        }
+    }
+
     func makeIterator() -> AnyIterator<ColumnTile> {
         var image = images.lowerBound, row = 0
         return AnyIterator {
@@ -75,20 +87,12 @@ enum Layout {
         }
     }
 
-    // (rows, images·pixels) -> (images, rows, pixels), adding a per-row bias when given
+    // (rows, images·pixels) -> (images, rows, pixels)
     static func scatter(_ src: UnsafePointer<Float>, rows: Int, pixels: Int, images: Int,
-                        into dst: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?) {
+                        into dst: UnsafeMutablePointer<Float>) {
         let width = images * pixels
         for i in 0..<images {
-            for r in 0..<rows {
-                let from = src + r * width + i * pixels, to = dst + (i * rows + r) * pixels
-                if let bias {
-                    let v = bias[r]
-                    for j in 0..<pixels { to[j] = from[j] + v }
-                } else {
-                    to.update(from: from, count: pixels)
-                }
-            }
+            for r in 0..<rows { (dst + (i * rows + r) * pixels).update(from: src + r * width + i * pixels, count: pixels) }
         }
     }
 }

@@ -5,12 +5,12 @@ import Foundation
 struct BenchEngineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
-        abstract: "Training and PGD-10 throughput of small-cnn and resnet20 (batch 128, random data).",
+        abstract: "Training and PGD-10 throughput of small-cnn, resnet20 (batch 128) and resnet18 (3×64×64, batch 64) on random data.",
         discussion: "Each workload runs in a process of its own, so its peak resident memory is its own.")
 
     @Option(help: "Threads the engine uses.") var threads = 2
     @Option(help: "Timed rounds (the median is reported).") var rounds = 5
-    @Option(help: "Workloads to run (comma-separated): small-cnn/train, small-cnn/pgd10, resnet20/train, resnet20/pgd10.")
+    @Option(help: "Workloads to run (comma-separated): \(EngineBenchmark.workloadNames.joined(separator: ", ")).")
     var workloads = EngineBenchmark.workloadNames.joined(separator: ",")
     @Flag(help: "Run every workload in this process (peak memory is then the largest of all).") var inProcess = false
     @Flag(help: "Print one JSON object.") var json = false
