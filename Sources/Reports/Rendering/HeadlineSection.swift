@@ -78,7 +78,7 @@ enum HeadlineSection {
             }.filter { !$0.points.isEmpty }
             let plot = CategoryLinePlot(title: "Robust accuracy difference, \(family): \(task), \(model)", categories: members.map(\.epsLabel),
                                            series: series, yTitle: "difference in robust accuracy",
-                                           yDomain: CategoryLinePlot.differenceDomain(series), reference: 0)
+                                           yDomain: CategoryLinePlot.fittedDomain(series, including: 0), reference: 0)
             let first = comparisons.first ?? "A − B"
             return (plot.svg(), "Reading aid: below the dashed zero line the first-named model is less robust (\(first) below zero: "
                 + "\(readingOf(first))). Paired differences per seed under \(family) on \(task) (\(model)); bars are 95% confidence intervals.")

@@ -85,12 +85,12 @@ public struct StudyTrialSpec: Sendable {
         if !role.needsParent && (c.retrainFrom != nil || c.linearProbe == true || headLR != nil || backboneLR != nil) {
             throw JobError("parameters retrain_from, linear_probe, head_lr and backbone_lr need a pre-trained start; \(role.rawValue) trains from scratch")
         }
-        curve = try LearningCurveSpec.parse(&reader, seed: UInt64(try reader.int("attack_seed", atLeast: 0) ?? 0))
+        attackSeed = UInt64(try reader.int("attack_seed", atLeast: 0) ?? 0)
+        curve = try LearningCurveSpec.parse(&reader, seed: attackSeed)
         c.validationPerClass = curve?.examplesPerClass
         do { try c.validate() } catch { throw JobError("\(error)") }
         training = c
 
-        attackSeed = UInt64(try reader.int("attack_seed", atLeast: 0) ?? 0)
         let suite = try reader.array("attacks") ?? []
         attacks = try StudyAttackSuite.parse(suite, seed: attackSeed)
         corruptions = try StudyCorruptionSuite.parse(suite, seed: attackSeed)

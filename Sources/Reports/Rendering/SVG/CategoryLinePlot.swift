@@ -23,11 +23,6 @@ struct CategoryLinePlot {
     /// A dashed horizontal reference line (0 for differences), nil for none.
     var reference: Double? = nil
 
-    /// For paired differences: a domain that holds every mean and interval and zero, a little padded.
-    static func differenceDomain(_ series: [Series]) -> (low: Double, high: Double) {
-        fittedDomain(series, including: 0)
-    }
-
     /// A domain that holds every mean and interval (and `including`), a little padded.
     static func fittedDomain(_ series: [Series], including fixed: Double? = nil) -> (low: Double, high: Double) {
         let values = series.flatMap { $0.points.flatMap { [$0.estimate.low ?? $0.estimate.mean, $0.estimate.high ?? $0.estimate.mean] } }
