@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import DataParallel
 import Foundation
+import Jobs
 import Study
 
 /// `rt replica`: one replica of `rt train --replicas k` (rank 1 and up), started by rank 0.

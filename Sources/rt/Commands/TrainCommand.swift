@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import DataParallel
 import Foundation
+import Jobs
 import Robustness
 import Study
 

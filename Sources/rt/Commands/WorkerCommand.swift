@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import DataParallel
 import Foundation
+import Jobs
 import Study
 
 struct WorkerCommand: ParsableCommand {
@@ -49,12 +50,11 @@ struct WorkerCommand: ParsableCommand {
     @Flag(name: .long, help: "Log only warnings and errors.")
     var quiet = false
 
-    /// Every job type this build of `rt` can run. The study's job types register here too.
+    /// Every job type this build of `rt` can run: the cluster's test jobs and the Jobs module's.
     static func jobRegistry() -> JobRegistry {
         var registry = JobRegistry()
         ToyJobs.register(into: &registry)
-        StudyJobs.register(into: &registry, replicated: StudyReplica.train)
-        registry.register("train", TrainJob())
+        JobCatalog.register(into: &registry)
         return registry
     }
 

@@ -1,5 +1,6 @@
 import Cluster
 import Robustness
+import Study
 
 /// Reads a trial's parameters with errors that name the key, and remembers which keys were
 /// read so that a misspelt key is reported instead of silently ignored.

@@ -1,6 +1,7 @@
 import Cluster
 import XCTest
-@testable import Study
+@testable import Jobs
+import Study
 
 /// A study trial's parameters: what each role takes from them, and the errors a sweep author sees.
 final class StudyTrialSpecTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Study
 
 /// A trial's epochs as stored in its metrics (`learning_curve`, docs/STUDY.md) and as the live
 /// progress note that `rt status` shows.

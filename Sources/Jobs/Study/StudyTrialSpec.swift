@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import Robustness
+import Study
 
 /// A study trial as its parameters describe it: what to train, then what to measure.
 /// Every key is documented in docs/STUDY.md; an unknown key is an error.

@@ -1,4 +1,5 @@
 import Cluster
+import Study
 
 /// One side of the study: the source task the pre-training roles learn, or the target task
 /// every other role learns. Written in a sweep as

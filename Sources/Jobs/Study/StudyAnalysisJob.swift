@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import NeuralNetworks
 import Robustness
+import Study
 import TensorEngine
 
 /// Job types that measure checkpoints other trials made, without training (docs/STUDY.md):

@@ -1,26 +1,20 @@
 import Cluster
-import NeuralNetworks
-
-/// Trains one replica of a data-parallel study trial (`replicas: k` on its stage): the
-/// DataParallel module provides it, as Study cannot depend on it.
-public typealias ReplicatedStudyTraining = (_ context: JobContext, _ run: TrainingRun, _ checkpointPath: String,
-                                            _ report: (TrainingEvent) throws -> Void) throws -> (model: ImageClassifier, summary: TrainingSummary)
+import DataParallel
+import Study
 
 /// Registers the study's roles as job types of `rt worker` (docs/STUDY.md).
 public enum StudyJobs {
-    /// With `replicated`, a role's stage may ask for `replicas: k`: the k replicas train together
-    /// and rank 0 measures the model and reports; without it such a trial fails with the reason.
-    public static func register(into registry: inout JobRegistry, replicated: ReplicatedStudyTraining? = nil) {
+    /// A role's stage may ask for `replicas: k`: the k replicas train together, joined by the
+    /// ring all-reduce as the `train` job's are (default buckets and checksums), and rank 0
+    /// measures the model and reports. A requeued data-parallel attempt starts its training over.
+    public static func register(into registry: inout JobRegistry) {
         for role in StudyRole.allCases {
             registry.register(role.rawValue, ClosureJobHandler { context in
                 let spec = try StudyTrialSpec(role: role, parameters: context.parameters, seed: context.seed)
                 var trainer: StudyTrial.Trainer?
                 if let slot = context.replica {
-                    guard let replicated else {
-                        throw JobError("\(role.rawValue) with replicas: \(slot.worldSize): this worker cannot train data-parallel")
-                    }
                     trainer = StudyTrial.Trainer(replicas: slot.worldSize, measures: slot.rank == 0) { run, path, report in
-                        try replicated(context, run, path, report)
+                        try Replica.train(run, in: slot, session: "\(context.trialID)/\(context.attempt)", saveTo: path, report: report)
                     }
                 }
                 // A trial that trains alone stores a snapshot when told to stop and goes on from it;

@@ -1,7 +1,8 @@
 import Cluster
 import Foundation
 import XCTest
-@testable import Study
+@testable import Jobs
+import Study
 
 /// Every sweep under cluster/sweeps parses, expands, and gives every study trial parameters
 /// its role accepts — so a typo in a preset fails here, not hours into a run.

@@ -1,4 +1,5 @@
 import Robustness
+import Study
 
 /// The study's roles, one job type each (docs/STUDY.md). A role says which task it trains on,
 /// whether it starts from a parent's checkpoint, and which loss it minimises.

@@ -2,7 +2,8 @@ import Cluster
 import Datasets
 import Foundation
 import XCTest
-@testable import Study
+@testable import Jobs
+import Study
 
 /// A study trial's learning curve: every epoch's training loss and accuracy, learning rate and
 /// seconds; with `eval_every`, validation accuracy on a held-out part of the training data and

@@ -1,7 +1,8 @@
 import Cluster
 import Robustness
 import XCTest
-@testable import Study
+@testable import Jobs
+import Study
 
 /// The `{attack: corruption, kinds: [...], severities: [...]}` entry of a sweep's `attacks:`.
 final class StudyCorruptionSuiteTests: XCTestCase {

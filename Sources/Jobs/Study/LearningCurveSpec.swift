@@ -1,5 +1,6 @@
 import Cluster
 import Robustness
+import Study
 
 /// What a study trial measures between epochs (`eval_every: N`): every N epochs and after the
 /// last, clean accuracy on a held-out validation split of the training data (`eval_examples`

@@ -1,6 +1,7 @@
-import Foundation
 import Cluster
+import Foundation
 import Robustness
+import Study
 
 /// One attack of a trial's suite, with the eps written as in the sweep (`8/255`) for labels.
 public struct LabeledAttack: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Cluster
+import DataParallel
 import Foundation
 import Study
 

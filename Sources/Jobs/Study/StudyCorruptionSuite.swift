@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import NeuralNetworks
 import Robustness
+import Study
 
 /// The common-corruption entry of a sweep's `attacks:` list, `{attack: corruption, kinds:
 /// [gaussian_noise, contrast], severities: [1, 3, 5]}` (kinds default to every kind that applies

@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import Robustness
+import Study
 
 /// A sweep's parameters for a training run (the `train` job) in the sweep's one parameter
 /// language: snake_case keys, as every study role reads them (`batch_size`, `learning_rate`,

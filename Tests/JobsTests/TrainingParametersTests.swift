@@ -1,6 +1,7 @@
 import Cluster
 import XCTest
-@testable import Study
+@testable import Jobs
+import Study
 
 /// The `train` job's parameters speak the sweep's snake_case, as the study roles do, and a
 /// misspelt key is an error naming it instead of a setting silently dropped.

@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import NeuralNetworks
 import Robustness
+import Study
 import TensorEngine
 
 /// Runs one study trial end to end on a worker: train the role (from the parent's checkpoint

@@ -3,7 +3,8 @@ import Foundation
 import NeuralNetworks
 import TensorEngine
 import XCTest
-@testable import Study
+@testable import Jobs
+import Study
 
 /// One study trial in this process: train, measure, and hand back metrics, masks and checkpoint.
 final class StudyTrialTests: XCTestCase {
