@@ -38,7 +38,12 @@ if [[ $(id -u) -ne 0 ]]; then
   fi
 fi
 
-echo "setup.sh: installing ${missing[*]}" >&2
+# One line for the user; apt's progress goes to a log that is shown only when apt fails.
+log="${TMPDIR:-/tmp}/rt-setup-$(id -u).log"
+echo "setup.sh: installing ${#missing[@]} Debian package(s): ${missing[*]} (apt's output: $log)" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  echo "setup.sh: apt-get failed; its output ($log) follows:" >&2
+  tail -n 40 "$log" >&2
+  exit 1
+fi
