@@ -145,6 +145,28 @@ final class RingAllreduceTests: XCTestCase {
         XCTAssertEqual(outputs, Array(repeating: [3, 3], count: 3))
     }
 
+    /// The race behind a hang seen under load: a rank dials its right neighbour before that
+    /// neighbour has learnt the keys. The neighbour's ZAP handler holds the request until the
+    /// keys arrive; denied, libzmq would never retry and the ring would time out.
+    func testARankThatDialsBeforeItsNeighbourKnowsTheKeysIsHeldNotDenied() throws {
+        let keys = try (0..<2).map { _ in try CurveKeyPair.generate() }
+        let rings = try (0..<2).map {
+            try RingCommunicator(configuration: RingConfiguration(rank: $0, worldSize: 2, bind: "tcp://127.0.0.1:*", session: "early-dial",
+                                                                  heartbeat: heartbeat, connectTimeout: 20, security: RingSecurity(keys: keys[$0])))
+        }
+        defer { rings.forEach { $0.close() } }
+        let endpoints = rings.map(\.boundEndpoint)
+        let outputs = try onEveryRank(2) { rank -> [Float] in
+            // Rank 0 learns the keys well after rank 1 has dialled it (the order, not the time, matters).
+            if rank == 0 { Thread.sleep(forTimeInterval: 1) }
+            try rings[rank].connect(endpoints: endpoints, peerPublicKeys: keys.map(\.publicKey))
+            var buffer: [Float] = [Float(rank), 1]
+            try buffer.withUnsafeMutableBufferPointer { try rings[rank].sum($0.baseAddress!, count: 2, step: 0, bucket: 0) }
+            return buffer
+        }
+        XCTAssertEqual(outputs, Array(repeating: [1, 2], count: 2))
+    }
+
     func testAPeerWithAnotherKeyIsNeverAdmitted() throws {
         let keys = try (0..<2).map { _ in try CurveKeyPair.generate() }
         let stranger = try CurveKeyPair.generate()

@@ -47,13 +47,14 @@ final class RingLink {
         context = try ZMQContext()
         if let security = configuration.security {
             // Only the left neighbour is ever admitted: from the start when its key is known now,
-            // else once `form` names it. (A connection denied before then is not retried by
-            // libzmq, seen across hosts: the left neighbour then times out, so know keys early.)
+            // else once `form` names it. Until then its connection is held, not denied: libzmq
+            // does not retry a denied connection, so the left neighbour would time out.
             var admitted: [Data: String] = [:]
             if security.peerPublicKeys.count == configuration.worldSize, let key = Z85.decode(security.peerPublicKeys[configuration.left]) {
                 admitted[key] = "rank-\(configuration.left)"
             }
-            let handler = try ZAPHandler(context: context, allowList: CurveAllowList(names: admitted))
+            let handler = try ZAPHandler(context: context, allowList: CurveAllowList(names: admitted),
+                                         holdingUnknownKeysFor: admitted.isEmpty ? configuration.connectTimeout : nil)
             handler.start()
             zap = handler
         }

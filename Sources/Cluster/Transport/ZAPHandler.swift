@@ -5,12 +5,18 @@ import Foundation
 /// that libzmq asks, for every new CURVE connection on the context, whether the client's
 /// public key may in. Only keys on the allow-list pass; the rest are denied, counted and logged
 /// with their address, so an unknown worker never completes its handshake and never sees a lease.
+/// A handler made with `holdingUnknownKeysFor` has not learnt its peers' keys yet (a ring replica
+/// binds before the rendezvous names its neighbour): until `update(allowList:)` it holds an
+/// unknown key's request, at most that long, instead of denying it, since libzmq does not retry
+/// a connection it was denied.
 public final class ZAPHandler: @unchecked Sendable {
     public static let endpoint = "inproc://zeromq.zap.01"
 
     private let socket: ZMQSocket
     private var allowList: CurveAllowList
-    private let lock = NSLock()
+    private let lock = NSCondition()
+    private let holdLimit: TimeInterval?
+    private var updated = false
     private var stopRequested = false
     private var _denied = 0
     private var _admitted = 0
@@ -18,16 +24,18 @@ public final class ZAPHandler: @unchecked Sendable {
     private let log = ClusterLog.shared
 
     /// Binds the ZAP endpoint on `context`; must happen before any CURVE server socket binds.
-    public init(context: ZMQContext, allowList: CurveAllowList) throws {
+    public init(context: ZMQContext, allowList: CurveAllowList, holdingUnknownKeysFor holdLimit: TimeInterval? = nil) throws {
         socket = try context.socket(.rep)
         try socket.setLinger(milliseconds: 0)
         try socket.bind(Self.endpoint)
         self.allowList = allowList
+        self.holdLimit = holdLimit
     }
 
-    /// Replaces the allow-list (a ring replica learns its neighbour's key only after binding).
+    /// Replaces the allow-list (a ring replica learns its neighbour's key only after binding)
+    /// and answers a request held for it.
     public func update(allowList: CurveAllowList) {
-        lock.lock(); self.allowList = allowList; lock.unlock()
+        lock.lock(); self.allowList = allowList; updated = true; lock.broadcast(); lock.unlock()
     }
 
     public var deniedCount: Int { lock.lock(); defer { lock.unlock() }; return _denied }
@@ -42,7 +50,7 @@ public final class ZAPHandler: @unchecked Sendable {
 
     /// Asks the thread to stop; it notices within its poll interval.
     public func stop() {
-        lock.lock(); stopRequested = true; lock.unlock()
+        lock.lock(); stopRequested = true; lock.broadcast(); lock.unlock()
     }
 
     private var shouldStop: Bool { lock.lock(); defer { lock.unlock() }; return stopRequested }
@@ -79,7 +87,14 @@ public final class ZAPHandler: @unchecked Sendable {
         }
         let key = frames[6]
         lock.lock()
-        let admitted = allowList.name(of: key)
+        var admitted = allowList.name(of: key)
+        if admitted == nil, let holdLimit, !updated {
+            // Only one ZAP request is open at a time (REP), so this holds the rest behind it too:
+            // harmless, as nobody is admitted before the keys are known anyway.
+            let deadline = Date().addingTimeInterval(holdLimit)
+            while !updated && !stopRequested && lock.wait(until: deadline) {}
+            admitted = allowList.name(of: key)
+        }
         lock.unlock()
         guard let name = admitted else {
             count(denied: true)
