@@ -5,6 +5,15 @@ import TensorEngine
 /// description in `__metadata__` (`model`, `num_classes`, `input_shape`, `mean`, `std` as JSON text).
 public enum Checkpoint {
     public static func save(_ model: ImageClassifier, to path: String, extraMetadata: [String: String] = [:]) throws {
+        try SafeTensors.write(file(of: model, extraMetadata: extraMetadata), to: path)
+    }
+
+    /// The checkpoint's bytes, for a trial that hands them to the store without a file.
+    public static func encode(_ model: ImageClassifier, extraMetadata: [String: String] = [:]) throws -> Data {
+        try SafeTensors.encode(file(of: model, extraMetadata: extraMetadata))
+    }
+
+    private static func file(of model: ImageClassifier, extraMetadata: [String: String]) -> SafeTensorsFile {
         var metadata = extraMetadata
         let d = model.modelDescription
         metadata["model"] = d.name
@@ -12,7 +21,7 @@ public enum Checkpoint {
         metadata["input_shape"] = jsonList(d.inputShape.map(String.init))
         metadata["mean"] = jsonList(d.mean.map { "\($0)" })
         metadata["std"] = jsonList(d.std.map { "\($0)" })
-        try SafeTensors.write(SafeTensorsFile(tensors: model.stateDict, metadata: metadata), to: path)
+        return SafeTensorsFile(tensors: model.stateDict, metadata: metadata)
     }
 
     /// The model description stored in a checkpoint, every value range-checked
@@ -24,9 +33,15 @@ public enum Checkpoint {
     /// Rebuilds the model a checkpoint describes and loads every tensor (strictly).
     public static func load(_ path: String) throws -> (model: ImageClassifier, metadata: [String: String]) {
         let file = try SafeTensors.read(path)
+        return (try model(of: file, path: path), file.metadata)
+    }
+
+    /// Rebuilds the model a decoded checkpoint describes and loads every tensor (strictly);
+    /// `path` names the checkpoint in errors.
+    public static func model(of file: SafeTensorsFile, path: String) throws -> ImageClassifier {
         let model = try ModelZoo.make(description(of: file, path: path), seed: 0)
         try model.load(file, path: path)
-        return (model, file.metadata)
+        return model
     }
 
     private static func jsonList(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }

@@ -90,6 +90,9 @@ public struct TrainingRun {
     /// it attacks. The learning curve's validation points.
     public var probeEvery = 0
     public var probe: ((ImageClassifier, ImageDataset) throws -> (accuracy: Double, robustAccuracy: Double?))?
+    /// The checkpoint to start from, already decoded (a trial's parent); when nil, the run reads
+    /// `configuration.initCheckpoint` if that names a file.
+    public var initialCheckpoint: InitialCheckpoint?
 
     public init(_ configuration: TrainingConfiguration) {
         self.configuration = configuration
@@ -103,26 +106,23 @@ public struct TrainingRun {
         let start = Date()
 
         // The source model decides the image shape and normalization the target data is brought to.
-        let source = try c.initCheckpoint.map { path -> (SafeTensorsFile, ModelDescription) in
-            let file = try SafeTensors.read(path)
-            return (file, try Checkpoint.description(of: file, path: path))
-        }
-        if let (_, d) = source, d.name != c.model {
-            throw StudyError.incompatibleCheckpoint(path: c.initCheckpoint!, reason: "it holds a \(d.name), --model is \(c.model)")
+        let source = try initialCheckpoint ?? c.initCheckpoint.map(InitialCheckpoint.read)
+        if let d = source?.description, d.name != c.model {
+            throw StudyError.incompatibleCheckpoint(path: source!.name, reason: "it holds a \(d.name), --model is \(c.model)")
         }
         var options = DatasetLoadOptions()
         options.dataDirectory = c.dataDirectory
-        if let (_, d) = source { (options.channels, options.height, options.width) = (d.inputShape[0], d.inputShape[1], d.inputShape[2]) }
+        if let d = source?.description { (options.channels, options.height, options.width) = (d.inputShape[0], d.inputShape[1], d.inputShape[2]) }
         let task = try DatasetTask.load(dataset: c.dataset, classes: c.classes, perClass: c.perClass, seed: c.seed, options: options,
                                         validationPerClass: c.validationPerClass)
 
-        let statistics = source.map { ($0.1.mean, $0.1.std) } ?? (task.statistics.mean, task.statistics.std)
+        let statistics = source.map { ($0.description.mean, $0.description.std) } ?? (task.statistics.mean, task.statistics.std)
         let description = ModelDescription(name: c.model, numClasses: task.classCount, inputShape: task.imageShape,
                                            mean: statistics.0, std: statistics.1)
         let model = try ModelZoo.make(description, seed: c.seed)
-        if let (file, _) = source {
+        if let source {
             // Keep the backbone, re-initialise the classifier for the new classes.
-            try model.load(file, path: c.initCheckpoint!, skipping: [model.headName])
+            try model.load(source.file, path: source.name, skipping: [model.headName])
         }
         if let name = c.retrainFrom { try model.freezeBefore(name) }
         if c.linearProbe == true { try model.freezeBefore(model.headName) }
@@ -219,18 +219,25 @@ public struct TrainingRun {
                                        validationAccuracy: probed?.accuracy, validationRobustAccuracy: probed?.robustAccuracy)))
         }
 
-        if let checkpointPath {
-            var metadata = ["dataset": c.dataset, "seed": String(c.seed), "epochs": String(c.epochs),
-                            "test_accuracy": String(last?.accuracy ?? 0)]
-            if let classes = c.classes { metadata["classes"] = classes }
-            if let initPath = c.initCheckpoint { metadata["init"] = initPath }
-            try Checkpoint.save(model, to: checkpointPath, extraMetadata: metadata)
-        }
         let summary = TrainingSummary(model: c.model, dataset: c.dataset, classes: task.classCount, trainExamples: task.train.count,
                                       testAccuracy: last?.accuracy ?? 0, testLoss: last?.loss ?? 0,
                                       meanTrueConfidence: last?.meanTrueConfidence ?? 0,
                                       seconds: Date().timeIntervalSince(start), checkpoint: checkpointPath)
+        if let checkpointPath {
+            try Checkpoint.save(model, to: checkpointPath, extraMetadata: checkpointMetadata(summary))
+        }
         return (model, summary)
+    }
+
+    /// What the trained checkpoint records besides the model's description: the task, the seed,
+    /// the result, and the checkpoint it started from (`init`: `InitialCheckpoint.lineage`).
+    public func checkpointMetadata(_ summary: TrainingSummary) -> [String: String] {
+        let c = configuration
+        var metadata = ["dataset": c.dataset, "seed": String(c.seed), "epochs": String(c.epochs),
+                        "test_accuracy": String(summary.testAccuracy)]
+        if let classes = c.classes { metadata["classes"] = classes }
+        if let origin = initialCheckpoint?.lineage ?? c.initCheckpoint { metadata["init"] = origin }
+        return metadata
     }
 }
 

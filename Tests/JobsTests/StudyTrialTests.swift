@@ -71,8 +71,11 @@ final class StudyTrialTests: XCTestCase {
             XCTAssertTrue(value > 0 && value <= 1 + 1e-9, "CKA \(value)")
         }
         // The artifact is a checkpoint of the target task.
-        let (model, _) = try Checkpoint.load(try write(try XCTUnwrap(finetune.artifact).bytes))
+        let (model, metadata) = try Checkpoint.load(try write(try XCTUnwrap(finetune.artifact).bytes))
         XCTAssertEqual(model.modelDescription.numClasses, 2)
+        // Its lineage names the parent by content, not by a temporary file that is gone.
+        XCTAssertEqual(metadata["init"], "sha256:" + SHA256.hex(checkpoint))
+        XCTAssertNil(try Checkpoint.load(try write(checkpoint)).metadata["init"], "the pre-trained model starts from nothing")
     }
 
     func testAnalysisJobsCompareAndReEvaluateStoredCheckpoints() throws {

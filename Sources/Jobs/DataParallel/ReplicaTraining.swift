@@ -9,13 +9,13 @@ import Study
 extension Replica {
     /// Runs `run` as this worker's replica of a data-parallel trial: binds the ring socket, meets
     /// the other replicas through the coordinator (`slot`), trains, and leaves the ring. Only
-    /// rank 0 keeps the checkpoint and sees `report`.
+    /// rank 0 sees `report`; every replica returns the trained model (the same on all).
     public static func train(_ run: TrainingRun, in slot: ReplicaSlot, session: String,
-                             settings: DataParallelSettings = DataParallelSettings(), saveTo checkpointPath: String,
+                             settings: DataParallelSettings = DataParallelSettings(),
                              report: (TrainingEvent) throws -> Void) throws -> (model: ImageClassifier, summary: TrainingSummary) {
         let joined = try Replica.joining(slot, session: session, settings: settings)
         return try joined.replica.train(run, endpoints: joined.endpoints, peerPublicKeys: joined.publicKeys,
-                                        saveTo: slot.rank == 0 ? checkpointPath : nil, report: slot.rank == 0 ? report : { _ in })
+                                        saveTo: nil, report: slot.rank == 0 ? report : { _ in })
     }
 
     /// Forms the ring with `endpoints` and trains `configuration`. Only rank 0 should be given

@@ -1,6 +1,7 @@
 import Cluster
 import DataParallel
 import Foundation
+import NeuralNetworks
 import Study
 
 /// The `train` job type: one `TrainingRun` as a cluster trial. Its parameters are a
@@ -27,9 +28,6 @@ public struct TrainJob: JobHandler {
         let checkpointEvery = take("checkpoint_every", "checkpointEvery", default: 50)
         var configuration = try TrainingConfiguration.fromSweepParameters(parameters)
         configuration.seed = UInt64(max(0, context.seed))
-        let checkpoint = FileManager.default.temporaryDirectory
-            .appendingPathComponent("rt-train-\(getpid())-\(context.trialID)-\(context.attempt).safetensors")
-        defer { try? FileManager.default.removeItem(at: checkpoint) }
         let report: (TrainingEvent) -> Void = { event in
             if case let .epoch(summary) = event {
                 context.progress(Double(summary.epoch) / Double(configuration.epochs), String(format: "epoch %d: test accuracy %.3f", summary.epoch, summary.testAccuracy ?? .nan))
@@ -41,18 +39,19 @@ public struct TrainJob: JobHandler {
         if let save = context.saveCheckpoint { run.onCheckpoint = { bytes, step in save(bytes, step) } }
         run.resume = context.resume.map { (checkpoint: $0.bytes, step: $0.step) }
 
-        let summary: TrainingSummary
+        let (model, summary): (ImageClassifier, TrainingSummary)
         if let slot = context.replica {
-            summary = try Replica.train(run, in: slot, session: "\(context.trialID)/\(context.attempt)",
-                                        settings: DataParallelSettings(bucketBytes: bucketKB * 1024, checksumEvery: checksumEvery),
-                                        saveTo: checkpoint.path, report: report).summary
+            (model, summary) = try Replica.train(run, in: slot, session: "\(context.trialID)/\(context.attempt)",
+                                                 settings: DataParallelSettings(bucketBytes: bucketKB * 1024, checksumEvery: checksumEvery),
+                                                 report: report)
             guard slot.rank == 0 else { return JobOutcome(metrics: [:]) }
         } else {
-            summary = try run.run(saveTo: checkpoint.path, report: report).summary
+            (model, summary) = try run.run(saveTo: nil, report: report)
         }
+        let checkpoint = try Checkpoint.encode(model, extraMetadata: run.checkpointMetadata(summary))
         return JobOutcome(metrics: ["test_accuracy": .double(summary.testAccuracy), "test_loss": .double(summary.testLoss),
                                     "mean_true_confidence": .double(summary.meanTrueConfidence), "seconds": .double(summary.seconds),
                                     "replicas": .int(context.replica?.worldSize ?? 1), "resumed_from_step": .int(context.resume?.step ?? 0)],
-                          artifact: (name: "model.safetensors", bytes: try Data(contentsOf: checkpoint)))
+                          artifact: (name: "model.safetensors", bytes: checkpoint))
     }
 }

@@ -43,9 +43,9 @@ enum StudyCorruptionSuite {
 
     /// A kind the images cannot take (`saturate` on gray ones) fails the trial before it trains:
     /// the images' channels are the parent's (a fine-tune keeps its input shape) or the dataset's own.
-    static func checkBeforeTraining(_ suite: CorruptionSuite?, task: StudyTaskSpec, parentCheckpoint: String?, dataDirectory: String?) throws {
+    static func checkBeforeTraining(_ suite: CorruptionSuite?, task: StudyTaskSpec, parentChannels: Int?, dataDirectory: String?) throws {
         guard let suite, let kinds = suite.kinds, kinds.contains(where: { !$0.applies(toChannels: 1) }) else { return }
-        let channels = try parentCheckpoint.map { try Checkpoint.load($0).model.modelDescription.inputShape[0] }
+        let channels = try parentChannels
             ?? DatasetCatalog.load(task.dataset, split: .test, options: DatasetLoadOptions(dataDirectory: dataDirectory)).channels
         do { _ = try suite.specs(channels: channels) } catch { throw JobError("parameter attacks: \(error)") }
     }

@@ -13,8 +13,8 @@ public enum StudyJobs {
                 let spec = try StudyTrialSpec(role: role, parameters: context.parameters, seed: context.seed)
                 var trainer: StudyTrial.Trainer?
                 if let slot = context.replica {
-                    trainer = StudyTrial.Trainer(replicas: slot.worldSize, measures: slot.rank == 0) { run, path, report in
-                        try Replica.train(run, in: slot, session: "\(context.trialID)/\(context.attempt)", saveTo: path, report: report)
+                    trainer = StudyTrial.Trainer(replicas: slot.worldSize, measures: slot.rank == 0) { run, report in
+                        try Replica.train(run, in: slot, session: "\(context.trialID)/\(context.attempt)", report: report)
                     }
                 }
                 // A trial that trains alone stores a snapshot when told to stop and goes on from it;

@@ -23,10 +23,10 @@ public struct StudyTrial {
     public struct Trainer {
         public let replicas: Int
         public let measures: Bool
-        public let train: (TrainingRun, String, (TrainingEvent) throws -> Void) throws -> (model: ImageClassifier, summary: TrainingSummary)
+        public let train: (TrainingRun, (TrainingEvent) throws -> Void) throws -> (model: ImageClassifier, summary: TrainingSummary)
 
         public init(replicas: Int, measures: Bool,
-                    train: @escaping (TrainingRun, String, (TrainingEvent) throws -> Void) throws -> (model: ImageClassifier, summary: TrainingSummary)) {
+                    train: @escaping (TrainingRun, (TrainingEvent) throws -> Void) throws -> (model: ImageClassifier, summary: TrainingSummary)) {
             (self.replicas, self.measures, self.train) = (replicas, measures, train)
         }
     }
@@ -53,24 +53,17 @@ public struct StudyTrial {
         if !role.needsParent && parentCheckpoint != nil {
             throw JobError("\(role.rawValue) trains from scratch: remove `from:` from its stage")
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rt-trial-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-
-        var configuration = spec.training
-        var parentPath: String?
-        if let parentCheckpoint {
-            let path = directory.appendingPathComponent("parent.safetensors").path
-            try parentCheckpoint.write(to: URL(fileURLWithPath: path))
-            configuration.initCheckpoint = path
-            parentPath = path
+        // The parent is decoded once, here; training, the checks and the measurements share it.
+        let parent = try parentCheckpoint.map {
+            try InitialCheckpoint.decode($0, name: "the parent's checkpoint", sha256: SHA256.hex($0))
         }
-        let checkpointPath = directory.appendingPathComponent("\(role.rawValue).safetensors").path
-        try StudyCorruptionSuite.checkBeforeTraining(spec.corruptions, task: spec.task, parentCheckpoint: parentPath,
+        let configuration = spec.training
+        try StudyCorruptionSuite.checkBeforeTraining(spec.corruptions, task: spec.task, parentChannels: parent?.description.inputShape[0],
                                                      dataDirectory: configuration.dataDirectory)
 
         // Train.
         var run = TrainingRun(configuration)
+        run.initialCheckpoint = parent
         run.evaluateEveryEpoch = false
         if let snapshots, trainer == nil {
             run.resume = snapshots.resume.map { (checkpoint: $0.bytes, step: $0.step) }
@@ -100,7 +93,7 @@ public struct StudyTrial {
                 epochs.append(summary)
             }
         }
-        let (model, summary) = try trainer.map { try $0.train(run, checkpointPath, report) } ?? run.run(saveTo: checkpointPath, report: report)
+        let (model, summary) = try trainer.map { try $0.train(run, report) } ?? run.run(saveTo: nil, report: report)
         let trainSeconds = Date().timeIntervalSince(trainingStart)
         // The other replicas of a data-parallel trial only trained; rank 0 measures and reports.
         if let trainer, !trainer.measures { return JobOutcome(metrics: [:]) }
@@ -120,7 +113,7 @@ public struct StudyTrial {
         if let classes = spec.task.classes { metrics["classes"] = .string(classes) }
         var masks: [String: Data] = [:]
 
-        let parent = try parentPath.map { try Checkpoint.load($0).model }
+        let parentModel = try parent?.model()
         let evaluator = RobustnessEvaluator(batchSize: spec.attackBatchSize)
         if !spec.attacks.isEmpty {
             progress(Self.trainingShare, "attacking \(attacked.count) examples")
@@ -134,10 +127,10 @@ public struct StudyTrial {
             }
             // AutoAttack's attacks attack the model itself; the others are also crafted on the parent.
             let transferable = spec.attacks.filter { !$0.spec.kind.isParameterFree }
-            if spec.transferFromParent, let parent, !transferable.isEmpty {
+            if spec.transferFromParent, let parentModel, !transferable.isEmpty {
                 progress(Self.trainingShare + 0.5 * (1 - Self.trainingShare), "transfer attacks from the parent's features")
                 let transfer = try evaluator.evaluate(model, on: attacked, attacks: transferable.map(\.spec),
-                                                      craftingModel: parent, craftingSpace: .features)
+                                                      craftingModel: parentModel, craftingSpace: .features)
                 for (attack, result) in zip(transferable, transfer.results) {
                     let name = "\(attack.spec.kind.rawValue)-transfer"
                     masks["\(name)-\(attack.spec.norm.rawValue)-\(attack.epsLabel)"] = Self.mask(result.correct)
@@ -153,9 +146,9 @@ public struct StudyTrial {
             metrics["corruptions"] = measured.metrics
             masks.merge(measured.masks) { first, _ in first }
         }
-        if let count = spec.ckaExamples, let parent {
+        if let count = spec.ckaExamples, let parentModel {
             progress(0.95, "CKA against the parent")
-            let similarity = try RepresentationSimilarity.compare(model, parent, on: Self.seededSubset(of: test, count: count, seed: spec.attackSeed))
+            let similarity = try RepresentationSimilarity.compare(model, parentModel, on: Self.seededSubset(of: test, count: count, seed: spec.attackSeed))
             metrics["cka"] = .array(similarity.map { .object(["reference": .string("parent"), "layer": .string($0.stage), "value": .double($0.cka)]) })
         }
         if let radii = spec.frequencyRadii {
@@ -170,7 +163,7 @@ public struct StudyTrial {
         if !epochs.isEmpty { metrics["learning_curve"] = LearningCurve.json(epochs) }
         metrics["train_seconds"] = .double(trainSeconds)
         metrics["eval_seconds"] = .double(Date().timeIntervalSince(evaluationStart))
-        let checkpoint = try Data(contentsOf: URL(fileURLWithPath: checkpointPath))
+        let checkpoint = try Checkpoint.encode(model, extraMetadata: run.checkpointMetadata(summary))
         return JobOutcome(metrics: metrics, masks: masks, artifact: (name: "\(role.rawValue).safetensors", bytes: checkpoint))
     }
 
