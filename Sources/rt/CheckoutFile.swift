@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 
 /// A file of the repository (a sweep preset, a batch script), looked up in the working
@@ -13,7 +12,7 @@ enum CheckoutFile {
             directory.deleteLastPathComponent()
         }
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
-            throw ValidationError("\(relative) not found in the working directory or above this rt binary; \(what)")
+            throw CommandFailure("\(relative) not found in the working directory or above this rt binary; \(what)")
         }
         return found.path
     }

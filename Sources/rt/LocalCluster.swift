@@ -46,9 +46,14 @@ struct LocalCluster {
     static func openStore(_ runDirectory: URL) throws -> RunStore {
         let url = RunStore.url(runDirectory: runDirectory)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ValidationError("\(runDirectory.path) holds no run (no \(RunStore.fileName))")
+            throw CommandFailure("\(runDirectory.path) holds no run (no \(RunStore.fileName))")
         }
         return try RunStore(path: url.path)
+    }
+
+    /// `--workers`, checked by the commands that start a local cluster, in their `validate()`.
+    static func validate(workers: Int) throws {
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers)") }
     }
 
     /// Exit status 2, naming the holder, when a live coordinator serves the run.
@@ -71,7 +76,7 @@ struct LocalCluster {
     /// (0 all done, 3 some failed). A stop on a signal, or a coordinator that cannot be kept
     /// alive, is reported here and thrown as the exit status (130, 143, ...).
     func run(_ target: Target) throws -> Int32 {
-        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        precondition(workers >= 1, "the command's validate() checks --workers")
         let runDirectory = try runDirectory(of: target)
         try Self.refuseIfServed(runDirectory)
         StopRequest.installSignalHandlers()

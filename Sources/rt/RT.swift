@@ -26,6 +26,12 @@ struct RT: ParsableCommand {
             ReportCommand.self,
         ]
     )
+
+    /// ArgumentParser's `main()` exits 64 on usage errors and prints usage after any failure;
+    /// `CommandExit` gives the statuses of docs/CLI.md.
+    static func main() {
+        CommandExit.main(RT.self)
+    }
 }
 
 enum RTVersion {

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Cluster
 import Foundation
 
@@ -20,7 +19,7 @@ enum SweepCheck {
     static func checkJobs(_ stages: [StageSpec], file path: String) throws {
         let known = Set(WorkerCommand.jobRegistry().jobTypes)
         for stage in stages where !known.contains(stage.job) {
-            throw ValidationError("\(path): stage \(stage.name): unknown job '\(stage.job)'; this rt knows \(known.sorted().joined(separator: ", "))")
+            throw CommandFailure("\(path): stage \(stage.name): unknown job '\(stage.job)'; this rt knows \(known.sorted().joined(separator: ", "))")
         }
     }
 }

@@ -19,20 +19,23 @@ struct CKACommand: ParsableCommand {
         abstract: "Linear CKA between two models' activations at each stage, on the same inputs.",
         discussion: "Labels are not used: the models may classify different classes (pre-trained vs fine-tuned).")
 
-    @Option var a: String
-    @Option var b: String
-    @Option var dataset: String
+    @Option(help: "Checkpoint of the first model (safetensors).") var a: String
+    @Option(help: "Checkpoint of the second model (safetensors).") var b: String
+    @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
     @Option(help: "Classes of the inputs (any view; CKA needs no labels).") var classes: String?
-    @Option var split = DatasetSplit.test
-    @Option var limit: Int?
+    @Option(help: "Split the inputs come from: train or test.") var split = DatasetSplit.test
+    @Option(help: "Use the first N examples only (at least 4).") var limit: Int?
     @Option(name: .customLong("batch-size"), help: "Minibatch of the CKA estimator.") var batchSize = 256
-    @Option var threads = 2
-    @Option(name: .customLong("data-dir")) var dataDirectory: String?
-    @Flag var json = false
+    @Option(help: "Threads the engine uses.") var threads = 2
+    @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
+    @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws {
+    func validate() throws {
         if let limit, limit < 4 { throw ValidationError("--limit must be at least 4 for CKA, got \(limit)") }
         guard batchSize >= 4 else { throw ValidationError("--batch-size must be at least 4, got \(batchSize)") }
+    }
+
+    func run() throws {
         Parallel.threads = threads
         let (modelA, _) = try Checkpoint.load(a)
         let (modelB, _) = try Checkpoint.load(b)
@@ -54,28 +57,43 @@ struct FrequencyCommand: ParsableCommand {
         commandName: "frequency",
         abstract: "Accuracy on low- and high-pass filtered inputs, and the radial spectrum of PGD perturbations.")
 
-    @Option var checkpoint: String
-    @Option var dataset: String
-    @Option var classes: String?
-    @Option var split = DatasetSplit.test
-    @Option var limit: Int?
+    @Option(help: "The model's checkpoint (safetensors).") var checkpoint: String
+    @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
+    @Option(help: "Classes of the task (as at training).") var classes: String?
+    @Option(help: "Split to evaluate on: train or test.") var split = DatasetSplit.test
+    @Option(help: "Use the first N examples only.") var limit: Int?
     @Option(help: "Radii of the radial frequency mask (in frequency-index units), comma-separated.") var radii = "2,4,6,8,10,12"
     @Option(help: "PGD budget for the perturbation spectrum, L∞ (0 skips the attack).") var eps = "8/255"
-    @Option var steps = 10
-    @Option var seed: UInt64 = 0
-    @Option(name: .customLong("batch-size")) var batchSize = 128
-    @Option var threads = 2
-    @Option(name: .customLong("data-dir")) var dataDirectory: String?
-    @Flag var json = false
+    @Option(help: "PGD iterations of the perturbation-spectrum attack.") var steps = 10
+    @Option(help: "Seed of the attack's random start.") var seed: UInt64 = 0
+    @Option(name: .customLong("batch-size"), help: "Examples per forward pass.") var batchSize = 128
+    @Option(help: "Threads the engine uses.") var threads = 2
+    @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
+    @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws {
-        let radiusList = try radii.split(separator: ",").map { item -> Double in
+    func validate() throws {
+        _ = try radiusList()
+        _ = try UsageCheck.reading(attack)
+    }
+
+    func radiusList() throws -> [Double] {
+        try radii.split(separator: ",").map { item -> Double in
             guard let r = Double(item), r >= 0, r.isFinite else { throw ValidationError("--radii: '\(item)' is not a radius >= 0") }
             return r
         }
+    }
+
+    /// The PGD attack whose perturbations' spectrum is measured; nil for --eps 0.
+    func attack() throws -> AttackSpec? {
         let budget = try EpsilonParser.parse(eps, name: "--eps")
         let attack = budget > 0 ? AttackSpec(kind: .pgd, eps: budget, steps: steps, seed: seed) : nil
         try attack?.validate()
+        return attack
+    }
+
+    func run() throws {
+        let radiusList = try self.radiusList()
+        let attack = try self.attack()
         Parallel.threads = threads
         let (model, _) = try Checkpoint.load(checkpoint)
         let data = try EvaluationData.load(dataset: dataset, classes: classes, split: split, limit: limit,

@@ -30,10 +30,10 @@ struct AttackCommand: ParsableCommand {
         accuracy on the corrupted images; the worst case is over the attacks only.
         """)
 
-    @Option var checkpoint: String
-    @Option var dataset: String
+    @Option(help: "The checkpoint to attack (safetensors).") var checkpoint: String
+    @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
     @Option(help: "Classes of the task (as at training).") var classes: String?
-    @Option var split = DatasetSplit.test
+    @Option(help: "Split to attack: train or test.") var split = DatasetSplit.test
     @Option(help: "Attack the first N examples only.") var limit: Int?
     @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, square, autoattack or corruption; a comma-separated list for several.") var attack = "pgd"
     @Option(help: "linf or l2.") var norm = AttackNorm.linf
@@ -43,18 +43,28 @@ struct AttackCommand: ParsableCommand {
     @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps; MI-FGSM eps/steps; UAP eps/4).") var stepSize: String?
     @Option(help: "Random restarts; each example keeps its worst case.") var restarts = 1
     @Flag(inversion: .prefixedNo, help: "Start PGD and CW at a random point of the eps-ball.") var randomStart = true
-    @Option var seed: UInt64 = 0
+    @Option(help: "Seed of the random starts and restarts, UAP's example order, and the corruptions' randomness.") var seed: UInt64 = 0
     @Option(name: .customLong("source-checkpoint"), help: "Craft the examples on this model and evaluate them on --checkpoint.") var sourceCheckpoint: String?
     @Option(name: .customLong("transfer-space"), help: "logits or features (default: logits when the source has the same classes, features otherwise).") var transferSpace: CraftingSpace?
     @Option(help: "Corruptions for --attack corruption, comma-separated (default: all that apply).") var kinds: String?
     @Option(help: "Corruption severities 1-5, comma-separated (default 1,2,3,4,5).") var severities: String?
-    @Option(name: .customLong("batch-size")) var batchSize = 128
-    @Option var threads = 2
-    @Option(name: .customLong("data-dir")) var dataDirectory: String?
-    @Flag var json = false
+    @Option(name: .customLong("batch-size"), help: "Examples attacked at once.") var batchSize = 128
+    @Option(help: "Threads the engine uses.") var threads = 2
+    @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
+    @Flag(help: "Print one JSON object instead of a table.") var json = false
 
-    func run() throws {
-        // Everything that can be wrong with the arguments fails here, before a model is loaded.
+    /// What the command line asks for: the attacks (one per attack and eps) and the corruptions.
+    struct Plan {
+        var attacks: [AttackSpec]
+        var corruptions: CorruptionSuite?
+    }
+
+    /// Everything that can be wrong with the arguments is a usage error, found before a model is loaded.
+    func validate() throws {
+        _ = try UsageCheck.reading(plan)
+    }
+
+    func plan() throws -> Plan {
         let budgets = try EpsilonParser.parseList(eps, name: "--eps")
         let step = try stepSize.map { try EpsilonParser.parse($0, name: "--step-size") }
         let names = attack.split(separator: ",").map(String.init)
@@ -79,7 +89,12 @@ struct AttackCommand: ParsableCommand {
         if specs.isEmpty && sourceCheckpoint != nil { throw ValidationError("--source-checkpoint: corruptions are not crafted on a model; transfer is for attacks") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
         if transferSpace != nil && sourceCheckpoint == nil { throw ValidationError("--transfer-space needs --source-checkpoint") }
+        return Plan(attacks: specs, corruptions: corruptions)
+    }
 
+    func run() throws {
+        let plan = try self.plan()
+        let (specs, corruptions) = (plan.attacks, plan.corruptions)
         Parallel.threads = threads
         let (model, _) = try Checkpoint.load(checkpoint)
         let source = try sourceCheckpoint.map { try Checkpoint.load($0).model }
@@ -89,7 +104,8 @@ struct AttackCommand: ParsableCommand {
                                       ? .logits : .features)
         let corruptionSpecs: [CorruptionSpec]
         do { corruptionSpecs = try corruptions?.specs(channels: data.channels) ?? [] } catch let RobustnessError.invalidSetting(name, reason) {
-            throw ValidationError("--\(name): \(reason)")
+            // Known only once the images are loaded: a kind may not apply to their channels.
+            throw CommandFailure("--\(name): \(reason)")
         }
         if !corruptionSpecs.isEmpty { try CorruptionEvaluator.validate(model, on: data, corruptions: corruptionSpecs) }
         let report = specs.isEmpty ? nil : try RobustnessEvaluator(batchSize: batchSize).evaluate(model, on: data, attacks: specs,

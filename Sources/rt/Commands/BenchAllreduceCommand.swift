@@ -44,12 +44,18 @@ struct BenchAllreduceCommand: ParsableCommand {
     }
     struct Results: Codable { var rows: [Row]; var pieceBytes: Int; var loadAverageBefore: String; var loadAverageAfter: String }
 
+    func validate() throws {
+        guard let hosts else { return }
+        guard let rank else { throw ValidationError("--hosts needs --rank") }
+        let k = hostAddresses(hosts).count
+        guard k >= 2, (0..<k).contains(rank) else { throw ValidationError("--rank \(rank) is not one of the \(k) hosts (at least 2)") }
+    }
+
+    func hostAddresses(_ hosts: String) -> [String] { hosts.split(separator: ",").map(String.init) }
+
     func run() throws {
         ClusterLog.shared.minimumLevel = .warning
-        if let hosts {
-            guard let rank else { throw ValidationError("--hosts needs --rank") }
-            return try runAcrossHosts(hosts.split(separator: ",").map(String.init), rank: rank)
-        }
+        if let hosts, let rank { return try runAcrossHosts(hostAddresses(hosts), rank: rank) }
         let before = loadAverage()
         var rows: [Row] = []
         for k in ranks.split(separator: ",").compactMap({ Int($0) }) where k >= 2 {

@@ -33,9 +33,9 @@ extension BenchAllreduceCommand {
         var loadAverageAfter: String
     }
 
+    /// `rank` is one of at least 2 `addresses` (`validate()` checks it).
     func runAcrossHosts(_ addresses: [String], rank: Int) throws {
         let k = addresses.count
-        guard k >= 2, (0..<k).contains(rank) else { throw ValidationError("--rank \(rank) is not one of the \(k) hosts (at least 2)") }
         var ownKeys: CurveKeyPair?
         var publicKeys: [String] = []
         if let keys {
@@ -122,7 +122,7 @@ extension BenchAllreduceCommand {
             buffer.update(repeating: Float(ring.rank + 1), count: count)
             try sum()
             if let bad = (0..<count).first(where: { buffer[$0] != expected }) {
-                throw ValidationError("\(name) all-reduce: value \(buffer[bad]) at index \(bad), expected \(expected)")
+                throw CommandFailure("\(name) all-reduce: value \(buffer[bad]) at index \(bad), expected \(expected)")
             }
         }
         // Rank 0's last totals may still be queued: closing now would drop them (after the linger).

@@ -108,9 +108,9 @@ final class ClusterBench {
             _ = try start(["worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)", "--name", "bench-\(index)", "--quiet"])
         }
         while coordinator.isRunning { Thread.sleep(forTimeInterval: 0.05) }
-        guard coordinator.exitStatus == 0 else { throw ValidationError("bench sweep \(sweep) did not finish cleanly") }
+        guard coordinator.exitStatus == 0 else { throw CommandFailure("bench sweep \(sweep) did not finish cleanly") }
         let times = try store(sweep).eventTimes(kinds: ["leased", "done"])
-        guard let first = times["leased"]?.min(), let last = times["done"]?.max() else { throw ValidationError("no events in \(sweep)") }
+        guard let first = times["leased"]?.min(), let last = times["done"]?.max() else { throw CommandFailure("no events in \(sweep)") }
         return last - first
     }
 
@@ -123,7 +123,7 @@ final class ClusterBench {
         let victim = try start(["worker", "--connect", endpoint, "--name", "victim", "--quiet"])
         let status = try StatusClient(connect: endpoint)
         while (try? status.status(timeout: 1))?.workers.first(where: { $0.name == "victim" })?.running.isEmpty ?? true {
-            guard coordinator.isRunning else { throw ValidationError("coordinator ended early") }
+            guard coordinator.isRunning else { throw CommandFailure("coordinator ended early") }
             Thread.sleep(forTimeInterval: 0.01)
         }
         Thread.sleep(forTimeInterval: 0.5) // mid-trial, and not right after a heartbeat
@@ -136,7 +136,7 @@ final class ClusterBench {
         }
         victim.kill(SIGKILL)
         coordinator.kill(SIGKILL)
-        guard let requeuedAt else { throw ValidationError("the lost lease was never requeued") }
+        guard let requeuedAt else { throw CommandFailure("the lost lease was never requeued") }
         return requeuedAt - stoppedAt
     }
 }

@@ -70,12 +70,12 @@ struct BenchDataParallelCommand: ParsableCommand {
         process.standardOutput = try FileHandle(forWritingTo: output)
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("rt train --replicas \(replicas) --threads \(threads) failed") }
+        guard process.terminationStatus == 0 else { throw CommandFailure("rt train --replicas \(replicas) --threads \(threads) failed") }
         let lines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n")
         guard let last = lines.last(where: { $0.contains("\"images_per_second\"") }),
               let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any],
               let speed = object["images_per_second"] as? Double else {
-            throw ValidationError("no epoch line in the output of rt train")
+            throw CommandFailure("no epoch line in the output of rt train")
         }
         return speed
     }

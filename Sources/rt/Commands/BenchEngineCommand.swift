@@ -55,7 +55,7 @@ struct BenchEngineCommand: ParsableCommand {
             let peak_rss_bytes: Int
         }
         guard process.terminationStatus == 0, let line = try? JSONDecoder().decode(Line.self, from: data), let item = line.workloads.first else {
-            throw ValidationError("workload \(name) failed in its child process (exit \(process.terminationStatus))")
+            throw CommandFailure("workload \(name) failed in its child process (exit \(process.terminationStatus))")
         }
         let workload = EngineBenchmark.Workload(name: item.name, imagesPerSecond: item.images_per_second, imagesPerCPUSecond: item.images_per_cpu_second,
                                                 batch: item.batch, flopsPerImage: item.gflops * 1e9 / item.images_per_second)

@@ -7,10 +7,10 @@ struct BenchLoaderCommand: ParsableCommand {
         commandName: "loader",
         abstract: "Batches/s the data loader produces (Fashion-MNIST-shaped, batch 128, shuffle, crop + flip, prefetch).")
 
-    @Option var batches = 500
-    @Option(name: .customLong("batch-size")) var batchSize = 128
-    @Option(name: .customLong("prefetch")) var prefetchDepth = 2
-    @Flag var json = false
+    @Option(help: "Batches to time.") var batches = 500
+    @Option(name: .customLong("batch-size"), help: "Images per batch.") var batchSize = 128
+    @Option(name: .customLong("prefetch"), help: "Batches the loader prepares ahead of the consumer.") var prefetchDepth = 2
+    @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         let r = try DataLoader.measureFashionMNISTShapedThroughput(batches: batches, batchSize: batchSize, prefetchDepth: prefetchDepth)

@@ -8,9 +8,9 @@ struct BenchSgemmCommand: ParsableCommand {
         abstract: "OpenBLAS sgemm GFLOP/s (the peak the engine benchmark is compared with).")
 
     @Option(help: "OpenBLAS threads.") var threads = 2
-    @Option var m = 2048
-    @Option var n = 2048
-    @Option var k = 2048
+    @Option(help: "Rows of A and C (C = A·B, A is m×k, B is k×n).") var m = 2048
+    @Option(help: "Columns of B and C.") var n = 2048
+    @Option(help: "Columns of A and rows of B.") var k = 2048
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() {

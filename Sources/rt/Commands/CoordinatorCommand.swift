@@ -88,13 +88,12 @@ struct CoordinatorCommand: ParsableCommand {
         guard gangReservation >= 0 && gangReservation.isFinite else { throw ValidationError("--gang-reservation must be a number of seconds >= 0, got \(gangReservation)") }
         guard maxWorkerThreads >= 1 else { throw ValidationError("--max-worker-threads must be at least 1, got \(maxWorkerThreads)") }
         guard stopGrace >= 0 && stopGrace.isFinite else { throw ValidationError("--stop-grace must be a number of seconds >= 0, got \(stopGrace)") }
+        if check && sweep == nil { throw ValidationError("--check needs a sweep file") }
+        try KeyOptions.validateServer(keys: keys, allow: allow)
     }
 
     func run() throws {
-        if check {
-            guard let sweep else { throw ValidationError("--check needs a sweep file") }
-            return print(try SweepCheck.summary(of: sweep).line)
-        }
+        if check, let sweep { return print(try SweepCheck.summary(of: sweep).line) }
         SupervisedProcess.bindToParent()
         StopRequest.installSignalHandlers()
         if quiet { ClusterLog.shared.minimumLevel = .warning }

@@ -10,14 +10,14 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Clean accuracy, mean loss and mean true-class confidence of a checkpoint on a dataset.")
 
-    @Option var checkpoint: String
-    @Option var dataset: String
+    @Option(help: "The checkpoint to evaluate (safetensors).") var checkpoint: String
+    @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
     @Option(help: "Classes of the task (as at training).") var classes: String?
-    @Option var split = DatasetSplit.test
+    @Option(help: "Split to evaluate on: train or test.") var split = DatasetSplit.test
     @Option(help: "Evaluate the first N examples only.") var limit: Int?
-    @Option var threads = 2
-    @Option(name: .customLong("data-dir")) var dataDirectory: String?
-    @Flag var json = false
+    @Option(help: "Threads the engine uses.") var threads = 2
+    @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
+    @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         Parallel.threads = threads

@@ -31,26 +31,28 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Restarts; each example keeps its worst case.") var restarts = 1
     @Flag(inversion: .prefixedNo, help: "Start from a random point of the eps-ball.") var randomStart = true
     @Option(help: "Attack a seeded subset of this many test images (default: the whole test split).") var examples: Int?
-    @Option(name: .customLong("attack-seed")) var attackSeed = 0
+    @Option(name: .customLong("attack-seed"), help: "Seed of the attacked subset, the attacks' random starts and the corruptions.") var attackSeed = 0
     @Option(help: "Only these stages (comma-separated; default every stage that trained a model).") var stages: String?
     @Option(name: .long, help: "Worker processes to start.") var workers = 2
     @Flag(name: .long, help: "No progress display.") var quiet = false
 
+    /// The attack suite is read and checked (by the evaluate job's own reader) before anything is opened.
+    func validate() throws {
+        try LocalCluster.validate(workers: workers)
+        _ = try UsageCheck.reading(parameters)
+    }
+
     func run() throws {
         let directory = URL(fileURLWithPath: runDirectory)
         let store = try LocalCluster.openStore(directory)
-        guard let sweep = try store.sweep() else { throw ValidationError("\(runDirectory) holds no sweep") }
+        guard let sweep = try store.sweep() else { throw CommandFailure("\(runDirectory) holds no sweep") }
         let trained = sweep.stages.filter { StudyRole(rawValue: $0.job) != nil }.map(\.name)
         let chosen = stages.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? trained
         if let unknown = chosen.first(where: { !trained.contains($0) }) {
-            throw ValidationError("--stages: \(unknown) is not a stage that trained a model in \(runDirectory); those are \(trained.joined(separator: ", "))")
+            throw CommandFailure("--stages: \(unknown) is not a stage that trained a model in \(runDirectory); those are \(trained.joined(separator: ", "))")
         }
-        guard !chosen.isEmpty else { throw ValidationError("\(runDirectory) has no stage that trained a model") }
-        let suite = try attack == CorruptionOptions.attackName ? corruptionEntry() : attackEntry()
-        var parameters: [String: JSONValue] = ["attacks": .array([.object(suite)]), "attack_seed": .int(attackSeed)]
-        if let examples { parameters["attack_examples"] = .int(examples) }
-        // Fails here, before anything is stored, on a bad eps or an attack without that norm.
-        try StudyAnalysisJob.evaluate.validate(parameters)
+        guard !chosen.isEmpty else { throw CommandFailure("\(runDirectory) has no stage that trained a model") }
+        let parameters = try self.parameters()
         let key = String(SHA256.hex(Data(ClusterJSON.string(JSONValue.object(parameters)).utf8)).prefix(8))
         // One evaluation per trained trial: a stage with its own seeds (one pre-training for the
         // whole study) is evaluated at those seeds, not fanned out to the sweep's.
@@ -68,6 +70,15 @@ struct EvaluateCommand: ParsableCommand {
         }
         try StudySummary.print(runDirectory: directory, wallSeconds: Date().timeIntervalSince(started))
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The evaluate stage's parameters; a bad eps or an attack without that norm fails here.
+    func parameters() throws -> [String: JSONValue] {
+        let suite = try attack == CorruptionOptions.attackName ? corruptionEntry() : attackEntry()
+        var parameters: [String: JSONValue] = ["attacks": .array([.object(suite)]), "attack_seed": .int(attackSeed)]
+        if let examples { parameters["attack_examples"] = .int(examples) }
+        try StudyAnalysisJob.evaluate.validate(parameters)
+        return parameters
     }
 
     /// The sweep's `attacks:` entry of an attack: `{attack, norm, eps, steps, ...}`.

@@ -23,7 +23,7 @@ struct KeysCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: out)
             let secret = directory.appendingPathComponent(CurveKeyPair.secretFileName)
             if FileManager.default.fileExists(atPath: secret.path) && !force {
-                throw ValidationError("\(secret.path) exists; pass --force to replace the key pair")
+                throw CommandFailure("\(secret.path) exists; pass --force to replace the key pair")
             }
             let keys = try CurveKeyPair.generate()
             try keys.write(to: directory)
@@ -34,15 +34,20 @@ struct KeysCommand: ParsableCommand {
 
 /// Loads the key material the --keys/--allow options point at.
 enum KeyOptions {
+    /// --keys and --allow go together (a server's own key pair, and the clients it admits).
+    static func validateServer(keys: String?, allow: String?) throws {
+        if keys == nil && allow != nil { throw ValidationError("--allow needs --keys (the coordinator's own key pair)") }
+        if keys != nil && allow == nil { throw ValidationError("--keys needs --allow DIR: the worker public keys to admit") }
+    }
+
+    /// The security of a server whose `keys` and `allow` `validateServer` accepted.
     static func serverSecurity(keys: String?, allow: String?) throws -> (TransportSecurity, CurveAllowList?) {
-        guard let keys else {
-            if allow != nil { throw ValidationError("--allow needs --keys (the coordinator's own key pair)") }
-            return (.none, nil)
-        }
+        guard let keys else { return (.none, nil) }
+        // Never plain TCP because a check was skipped: keys without an allow list is a bug here.
+        guard let allow else { preconditionFailure("validateServer accepts --keys only with --allow") }
         let pair = try CurveKeyPair.read(from: URL(fileURLWithPath: keys))
-        guard let allow else { throw ValidationError("--keys needs --allow DIR: the worker public keys to admit") }
         let list = try CurveAllowList(directory: URL(fileURLWithPath: allow))
-        if list.names.isEmpty { throw ValidationError("\(allow) holds no *.key public keys: no worker could connect") }
+        if list.names.isEmpty { throw CommandFailure("\(allow) holds no *.key public keys: no worker could connect") }
         return (.curveServer(pair), list)
     }
 

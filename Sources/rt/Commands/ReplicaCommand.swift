@@ -14,16 +14,21 @@ struct ReplicaCommand: ParsableCommand {
         shouldDisplay: false)
 
     @Option(name: .customLong("configuration"), help: "The run's TrainingConfiguration as JSON.") var configurationJSON: String
-    @Option var rank: Int
+    @Option(help: "This replica's rank (1 and up; rank 0 is the rt train that started it).") var rank: Int
     @Option(help: "Every rank's ring endpoint, comma-separated, in rank order.") var endpoints: String
-    @Option var session: String
+    @Option(help: "The ring's session name, the same on every rank.") var session: String
     @OptionGroup var dataParallel: DataParallelOptions
+
+    private var allEndpoints: [String] { endpoints.split(separator: ",").map(String.init) }
+
+    func validate() throws {
+        guard rank >= 1, rank < allEndpoints.count else { throw ValidationError("--rank \(rank) is not in 1..<\(allEndpoints.count)") }
+    }
 
     func run() throws {
         SupervisedProcess.bindToParent() // rank 0 started us: we end with it
         let configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(configurationJSON.utf8))
-        let all = endpoints.split(separator: ",").map(String.init)
-        guard rank >= 1, rank < all.count else { throw ValidationError("--rank \(rank) is not in 1..<\(all.count)") }
+        let all = allEndpoints
         ClusterLog.shared.minimumLevel = ProcessInfo.processInfo.environment["RT_RING_DEBUG"] == nil ? .warning : .debug
         let replica = try Replica(rank: rank, worldSize: all.count, bind: all[rank], session: session,
                                   heartbeat: dataParallel.heartbeat.settings, settings: dataParallel.settings)
@@ -63,7 +68,7 @@ struct LocalReplicas {
         let deadline = Date().addingTimeInterval(options.heartbeat.settings.deadline + 5)
         while children.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if let failed = children.firstIndex(where: { !$0.isRunning && $0.exitStatus != 0 }) {
-            throw ValidationError("replica \(failed + 1) exited with status \(children[failed].exitStatus)")
+            throw CommandFailure("replica \(failed + 1) exited with status \(children[failed].exitStatus)")
         }
         return summary
     }

@@ -46,6 +46,7 @@ struct RunCommand: ParsableCommand {
         guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
         if (resume || createOrResume) && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
         if append != nil && resumeDirectory == nil { throw ValidationError("--append needs --resume-dir RUN_DIR: stages are appended to a stored run") }
+        try LocalCluster.validate(workers: workers)
     }
 
     func run() throws {
@@ -77,11 +78,11 @@ struct RunCommand: ParsableCommand {
     static func stages(inFile path: String, for runDirectory: URL) throws -> [StageSpec] {
         let store = try LocalCluster.openStore(runDirectory)
         guard let existing = try store.sweep() else {
-            throw ValidationError("\(runDirectory.path) holds no sweep to append to")
+            throw CommandFailure("\(runDirectory.path) holds no sweep to append to")
         }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ValidationError("\(path): cannot read: \(error.localizedDescription)")
+            throw CommandFailure("\(path): cannot read: \(error.localizedDescription)")
         }
         // The stored trials count towards the trial limit of what the appendix makes from them.
         let stages = try SweepParser(file: path).parseAppendix(text, existing: existing.stages.map(\.name),

@@ -24,7 +24,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         guard let endpoint = connect ?? RunsCommand.liveCoordinators(runs: runs).first?.endpoint else {
-            throw ValidationError("no live coordinator found under \(runs); give --connect ADDR")
+            throw CommandFailure("no live coordinator found under \(runs); give --connect ADDR")
         }
         let client = try StatusClient(connect: endpoint, security: try KeyOptions.clientSecurity(keys: keys, coordinatorKey: nil))
         guard let status = try client.status(timeout: timeout) else {

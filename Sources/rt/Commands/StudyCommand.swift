@@ -30,6 +30,10 @@ struct StudyCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress display.")
     var quiet = false
 
+    func validate() throws {
+        try LocalCluster.validate(workers: workers)
+    }
+
     func run() throws {
         let sweepPath = try sweep ?? Self.defaultSweep()
         // Parsed, counted and its job types checked before any process starts.
@@ -37,7 +41,7 @@ struct StudyCommand: ParsableCommand {
         let runDirectory = URL(fileURLWithPath: runs).appendingPathComponent(spec.name)
         try LocalCluster.refuseIfServed(runDirectory)
         if !resume && !createOrResume && FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
-            throw ValidationError("\(runDirectory.path) already holds this study: --resume continues it (nothing finished is re-run) and prints its report; --runs DIR starts a new one elsewhere")
+            throw CommandFailure("\(runDirectory.path) already holds this study: --resume continues it (nothing finished is re-run) and prints its report; --runs DIR starts a new one elsewhere")
         }
         let cluster = LocalCluster(workers: workers, threads: 1, prefetch: 0, runsDirectory: runs,
                                    heartbeat: try HeartbeatOptions.parse([]), quiet: quiet,

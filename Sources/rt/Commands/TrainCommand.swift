@@ -23,20 +23,20 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
     @Option(help: "Classes of the task, relabelled 0..k-1 in ascending order (e.g. 0-4, 5-9, 0,2,7).") var classes: String?
     @Option(name: .customLong("per-class"), help: "Training examples per class, chosen by seed.") var perClass: Int?
-    @Option var epochs = 10
-    @Option(name: .customLong("batch-size")) var batchSize = 128
+    @Option(help: "Passes over the training set.") var epochs = 10
+    @Option(name: .customLong("batch-size"), help: "Examples per step (the global batch with --replicas).") var batchSize = 128
     @Option(help: "sgd, adam or adamw.") var optimizer = TrainingConfiguration.OptimizerKind.sgd
     @Option(help: "Learning rate (of the head when --backbone-lr is given).") var lr: Float = 0.05
-    @Option var momentum: Float = 0.9
-    @Option(name: .customLong("weight-decay")) var weightDecay: Float = 5e-4
+    @Option(help: "Momentum of sgd (adam and adamw take none).") var momentum: Float = 0.9
+    @Option(name: .customLong("weight-decay"), help: "Weight decay (L2 for sgd and adam, decoupled for adamw).") var weightDecay: Float = 5e-4
     @Option(help: "constant, step (×0.1 at each third) or cosine.") var schedule = TrainingConfiguration.ScheduleKind.cosine
-    @Option var seed: UInt64 = 0
+    @Option(help: "Seed of the initialisation, the per-class sample, the batch order and the inner attack's random starts.") var seed: UInt64 = 0
     @Option(name: .customLong("init"), help: "Checkpoint of another task: keep its backbone, new classifier.") var initCheckpoint: String?
     @Option(name: .customLong("retrain-from"), help: "Freeze every parameter before this name (e.g. layer3).") var retrainFrom: String?
     @Option(name: .customLong("backbone-lr"), help: "Learning rate of the backbone (the head keeps --lr).") var backboneLR: Float?
     @Option(name: .customLong("crop-padding"), help: "Random-crop padding of training images (0: off).") var cropPadding = 0
     @Flag(name: .customLong("flip"), help: "Random horizontal flips of training images.") var flip = false
-    @Option var threads = 2
+    @Option(help: "Threads the engine uses (per replica with --replicas).") var threads = 2
     @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
     @Option(help: "Training loss: ce, pgd-at, trades or dm (docs/ROBUSTNESS.md).") var objective = ObjectiveSettings.Kind.crossEntropy
     @Option(help: "Weight of the robust term (trades: 6, dm: 500).") var beta: Float?

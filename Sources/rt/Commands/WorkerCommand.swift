@@ -58,16 +58,20 @@ struct WorkerCommand: ParsableCommand {
         return registry
     }
 
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        // Gradients are as private as the data: off loopback the ring runs over CurveZMQ (with
+        // --keys, the only way a worker gets security), or on request in the clear.
+        if keys == nil, !insecure, !LoopbackEndpoint.isLocal("tcp://\(ringHost):0") {
+            throw ValidationError("--ring-host \(ringHost) is not loopback: give --keys (CurveZMQ) or --insecure")
+        }
+    }
+
     func run() throws {
         SupervisedProcess.bindToParent()
         StopRequest.installSignalHandlers()
         if quiet { ClusterLog.shared.minimumLevel = .warning }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
-        // Gradients are as private as the data: off loopback the ring runs over CurveZMQ, or on request in the clear.
-        if case .none = security, !insecure, !LoopbackEndpoint.isLocal("tcp://\(ringHost):0") {
-            throw ValidationError("--ring-host \(ringHost) is not loopback: give --keys (CurveZMQ) or --insecure")
-        }
         var configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,
                                                 heartbeat: heartbeat.settings,
                                                 maxReconnectBackoff: Double(max(10, maxBackoffMilliseconds)) / 1000)
