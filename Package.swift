@@ -44,13 +44,15 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Reads the run store and renders the study; knows nothing of tensors.
-        .target(name: "Reports", dependencies: ["Cluster"]),
+        // The study's metrics record: no tensor code, so Reports reads what Jobs writes without the engine.
+        .target(name: "StudyMetrics"),
+        .target(name: "Reports", dependencies: ["Cluster", "StudyMetrics"]),
         .target(name: "Robustness", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets"], swiftSettings: kernelSettings),
         .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets", "Robustness"]),
         // The data-parallel adapter: the engine's GradientReducer over Cluster's ring all-reduce.
         .target(name: "DataParallel", dependencies: ["Cluster", "NeuralNetworks", "TensorEngine"]),
         // Every job type a worker runs (study roles, cka, train) and the replica glue.
-        .target(name: "Jobs", dependencies: ["Cluster", "Study", "DataParallel", "Robustness", "Datasets", "NeuralNetworks", "TensorEngine"]),
+        .target(name: "Jobs", dependencies: ["Cluster", "StudyMetrics", "Study", "DataParallel", "Robustness", "Datasets", "NeuralNetworks", "TensorEngine"]),
         .target(name: "Benchmarks", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks", "Robustness"], swiftSettings: kernelSettings),
         .executableTarget(name: "rt", dependencies: [
             "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Reports", "Benchmarks", "Study", "Robustness", "DataParallel", "Jobs",
@@ -61,9 +63,10 @@ let package = Package(
         .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "TensorEngine"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Datasets", "NeuralNetworks", "TensorEngine", "Cluster", "Robustness"]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Study", "Datasets", "NeuralNetworks", "TensorEngine", "Cluster", "Robustness"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "StudyMetrics", "Study", "Datasets", "NeuralNetworks", "TensorEngine", "Cluster", "Robustness"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Cluster"]),
+        .testTarget(name: "StudyMetricsTests", dependencies: ["StudyMetrics"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Cluster", "StudyMetrics"]),
         .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "Cluster", "NeuralNetworks", "TensorEngine"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "NeuralNetworks", "TensorEngine"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "Study", "Datasets", "NeuralNetworks", "TensorEngine"]),

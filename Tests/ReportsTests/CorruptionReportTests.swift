@@ -1,7 +1,8 @@
 import Cluster
 import Foundation
-@testable import Reports
+import StudyMetrics
 import XCTest
+@testable import Reports
 
 /// The report's common-corruption section: means per kind and severity over seeds, and the
 /// corruption errors against standard, on a store with known numbers.

@@ -4,6 +4,7 @@ import Foundation
 import NeuralNetworks
 import Robustness
 import Study
+import StudyMetrics
 import TensorEngine
 
 /// Job types that measure checkpoints other trials made, without training (docs/STUDY.md):
@@ -62,17 +63,15 @@ public enum StudyAnalysisJob: String, CaseIterable, Sendable {
             of: try EvaluationData.load(dataset: task.dataset, classes: task.classes, split: .test, limit: nil,
                                         imageShape: first.modelDescription.inputShape, dataDirectory: s.dataDirectory),
             count: s.examples, seed: s.seed)
-        var entries: [JSONValue] = []
+        var metrics = StudyTrialMetrics(role: StudyTrialMetrics.analysisRole, task: task.label, model: first.modelDescription.name)
+        (metrics.compared, metrics.examples) = (parents[0].stage, data.count)
         for (index, other) in models.enumerated().dropFirst() {
             progress(Double(index - 1) / Double(models.count - 1), "CKA \(parents[0].stage) vs \(parents[index].stage)")
             for stage in try RepresentationSimilarity.compare(first, other.model, on: data) {
-                entries.append(.object(["reference": .string(parents[index].stage), "layer": .string(stage.stage), "value": .double(stage.cka)]))
+                metrics.cka.append(CKAValue(reference: parents[index].stage, layer: stage.stage, value: stage.cka))
             }
         }
-        return JobOutcome(metrics: [
-            "role": .string("cka"), "task": .string(task.label), "model": .string(first.modelDescription.name),
-            "compared": .string(parents[0].stage), "examples": .int(data.count), "cka": .array(entries),
-        ])
+        return JobOutcome(metrics: try metrics.jobMetrics())
     }
 
     private func evaluate(_ s: Settings, _ parent: ParentArtifact, _ loaded: (model: ImageClassifier, metadata: [String: String]),
@@ -87,11 +86,10 @@ public enum StudyAnalysisJob: String, CaseIterable, Sendable {
         let clean = try Evaluation.evaluate(model, on: test)
         let attacked = StudyTrial.seededSubset(of: test, count: s.examples, seed: s.seed)
         let task = StudyTaskSpec(dataset: dataset, classes: classes)
-        var metrics: [String: JSONValue] = [
-            "role": .string("evaluate"), "evaluates": .string(parent.stage), "task": .string(task.label),
-            "model": .string(model.modelDescription.name), "clean_accuracy": .double(clean.accuracy), "clean_examples": .int(test.count),
-            "mean_true_confidence": .double(clean.meanTrueConfidence), "attacked_examples": .int(attacked.count),
-        ]
+        var metrics = StudyTrialMetrics(role: "evaluate", task: task.label, model: model.modelDescription.name)
+        metrics.evaluates = parent.stage
+        (metrics.cleanAccuracy, metrics.cleanExamples) = (clean.accuracy, test.count)
+        (metrics.meanTrueConfidence, metrics.attackedExamples) = (clean.meanTrueConfidence, attacked.count)
         var masks: [String: Data] = [:]
         // A corruption the images cannot take fails before the attacks run.
         if let suite = s.corruptions {
@@ -101,22 +99,20 @@ public enum StudyAnalysisJob: String, CaseIterable, Sendable {
             progress(0.1, "attacking \(attacked.count) examples")
             let report = try RobustnessEvaluator(batchSize: s.batchSize).evaluate(model, on: attacked, attacks: s.attacks.map(\.spec))
             masks["clean"] = StudyTrial.mask(report.cleanCorrect)
-            let entries = zip(s.attacks, report.results).map { attack, result -> JSONValue in
+            metrics.attacks = zip(s.attacks, report.results).map { attack, result in
                 masks[attack.key] = StudyTrial.mask(result.correct)
-                return StudyTrial.entry(attack, result, name: attack.spec.kind.rawValue)
+                return AttackMetrics(attack, result, name: attack.spec.kind.rawValue)
             }
-            metrics["attacked_clean_accuracy"] = .double(report.cleanAccuracy)
-            metrics["worst_case_accuracy"] = .double(report.worstCaseAccuracy)
-            metrics["attacks"] = .array(entries)
-            if !report.warnings.isEmpty { metrics["warnings"] = .array(report.warnings.map(JSONValue.string)) }
+            (metrics.attackedCleanAccuracy, metrics.worstCaseAccuracy) = (report.cleanAccuracy, report.worstCaseAccuracy)
+            metrics.warnings = report.warnings
         }
         if let suite = s.corruptions {
             progress(0.8, "corrupting \(attacked.count) examples")
             let measured = try StudyCorruptionSuite.measure(suite, model, on: attacked, batchSize: s.batchSize)
-            metrics["corruptions"] = measured.metrics
+            metrics.corruptions = measured.metrics
             masks.merge(measured.masks) { first, _ in first }
         }
-        return JobOutcome(metrics: metrics, masks: masks)
+        return JobOutcome(metrics: try metrics.jobMetrics(), masks: masks)
     }
 
     /// The parameters both analyses read.

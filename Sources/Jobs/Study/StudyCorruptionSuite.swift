@@ -4,6 +4,7 @@ import Foundation
 import NeuralNetworks
 import Robustness
 import Study
+import StudyMetrics
 
 /// The common-corruption entry of a sweep's `attacks:` list, `{attack: corruption, kinds:
 /// [gaussian_noise, contrast], severities: [1, 3, 5]}` (kinds default to every kind that applies
@@ -58,19 +59,17 @@ enum StudyCorruptionSuite {
     /// one byte per (result, example), result by result in the order of `results` (result r's
     /// example i at r·examples + i).
     static func measure(_ suite: CorruptionSuite, _ model: ImageClassifier, on data: ImageDataset,
-                        batchSize: Int) throws -> (metrics: JSONValue, masks: [String: Data]) {
+                        batchSize: Int) throws -> (metrics: CorruptionMetrics, masks: [String: Data]) {
         let specs: [CorruptionSpec]
         do { specs = try suite.specs(channels: data.channels) } catch { throw JobError("parameter attacks: \(error)") }
         let report = try CorruptionEvaluator(batchSize: batchSize).evaluate(model, on: data, corruptions: specs)
-        let results = report.results.map { r -> JSONValue in
-            .object(["kind": .string(r.kind.rawValue), "severity": .int(r.severity), "accuracy": .double(r.accuracy),
-                            "success_rate": .double(r.successRate), "mean_true_confidence": .double(r.meanTrueConfidence)])
-        }
-        let metrics: JSONValue = .object([
-            "clean_accuracy": .double(report.cleanAccuracy), "examples": .int(report.examples),
-            "mean_accuracy": .double(report.meanAccuracy), "results": .array(results),
-            "seconds": .double(report.results.reduce(0) { $0 + $1.seconds }),
-        ])
+        let metrics = CorruptionMetrics(
+            cleanAccuracy: report.cleanAccuracy, examples: report.examples, meanAccuracy: report.meanAccuracy,
+            results: report.results.map {
+                .init(kind: $0.kind.rawValue, severity: $0.severity, accuracy: $0.accuracy, successRate: $0.successRate,
+                      meanTrueConfidence: $0.meanTrueConfidence)
+            },
+            seconds: report.results.reduce(0) { $0 + $1.seconds })
         return (metrics, report.results.isEmpty ? [:] : [maskName: StudyTrial.mask(report.results.flatMap(\.correct))])
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import NeuralNetworks
 import Robustness
 import Study
+import StudyMetrics
 import TensorEngine
 
 /// Runs one study trial end to end on a worker: train the role (from the parent's checkpoint
@@ -103,14 +104,13 @@ public struct StudyTrial {
         let test = try EvaluationData.load(dataset: spec.task.dataset, classes: spec.task.classes, split: .test, limit: nil,
                                            for: model, dataDirectory: configuration.dataDirectory)
         let attacked = Self.seededSubset(of: test, count: spec.attackExamples, seed: spec.attackSeed)
-        var metrics: [String: JSONValue] = [
-            "role": .string(role.rawValue), "dataset": .string(spec.task.dataset), "task": .string(spec.task.label),
-            "model": .string(configuration.model), "train_examples": .int(summary.trainExamples), "epochs": .int(configuration.epochs),
-            "clean_accuracy": .double(summary.testAccuracy), "clean_examples": .int(test.count),
-            "mean_true_confidence": .double(summary.meanTrueConfidence), "attacked_examples": .int(attacked.count),
-            "replicas": .int(trainer?.replicas ?? 1), "resumed_from_step": .int(run.resume?.step ?? 0),
-        ]
-        if let classes = spec.task.classes { metrics["classes"] = .string(classes) }
+        var metrics = StudyTrialMetrics(role: role.rawValue, task: spec.task.label, model: configuration.model)
+        metrics.dataset = spec.task.dataset
+        metrics.classes = spec.task.classes
+        (metrics.trainExamples, metrics.epochs) = (summary.trainExamples, configuration.epochs)
+        (metrics.cleanAccuracy, metrics.cleanExamples) = (summary.testAccuracy, test.count)
+        (metrics.meanTrueConfidence, metrics.attackedExamples) = (summary.meanTrueConfidence, attacked.count)
+        (metrics.replicas, metrics.resumedFromStep) = (trainer?.replicas ?? 1, run.resume?.step ?? 0)
         var masks: [String: Data] = [:]
 
         let parentModel = try parent?.model()
@@ -118,12 +118,11 @@ public struct StudyTrial {
         if !spec.attacks.isEmpty {
             progress(Self.trainingShare, "attacking \(attacked.count) examples")
             let report = try evaluator.evaluate(model, on: attacked, attacks: spec.attacks.map(\.spec))
-            metrics["attacked_clean_accuracy"] = .double(report.cleanAccuracy)
-            metrics["worst_case_accuracy"] = .double(report.worstCaseAccuracy)
+            (metrics.attackedCleanAccuracy, metrics.worstCaseAccuracy) = (report.cleanAccuracy, report.worstCaseAccuracy)
             masks["clean"] = Self.mask(report.cleanCorrect)
-            var entries = zip(spec.attacks, report.results).map { attack, result in
+            metrics.attacks = zip(spec.attacks, report.results).map { attack, result in
                 masks[attack.key] = Self.mask(result.correct)
-                return Self.entry(attack, result, name: attack.spec.kind.rawValue)
+                return AttackMetrics(attack, result, name: attack.spec.kind.rawValue)
             }
             // AutoAttack's attacks attack the model itself; the others are also crafted on the parent.
             let transferable = spec.attacks.filter { !$0.spec.kind.isParameterFree }
@@ -134,37 +133,34 @@ public struct StudyTrial {
                 for (attack, result) in zip(transferable, transfer.results) {
                     let name = "\(attack.spec.kind.rawValue)-transfer"
                     masks["\(name)-\(attack.spec.norm.rawValue)-\(attack.epsLabel)"] = Self.mask(result.correct)
-                    entries.append(Self.entry(attack, result, name: name))
+                    metrics.attacks.append(AttackMetrics(attack, result, name: name))
                 }
             }
-            metrics["attacks"] = .array(entries)
-            if !report.warnings.isEmpty { metrics["warnings"] = .array(report.warnings.map(JSONValue.string)) }
+            metrics.warnings = report.warnings
         }
         if let suite = spec.corruptions {
             progress(Self.trainingShare + 0.8 * (1 - Self.trainingShare), "corrupting \(attacked.count) examples")
             let measured = try StudyCorruptionSuite.measure(suite, model, on: attacked, batchSize: spec.attackBatchSize)
-            metrics["corruptions"] = measured.metrics
+            metrics.corruptions = measured.metrics
             masks.merge(measured.masks) { first, _ in first }
         }
         if let count = spec.ckaExamples, let parentModel {
             progress(0.95, "CKA against the parent")
             let similarity = try RepresentationSimilarity.compare(model, parentModel, on: Self.seededSubset(of: test, count: count, seed: spec.attackSeed))
-            metrics["cka"] = .array(similarity.map { .object(["reference": .string("parent"), "layer": .string($0.stage), "value": .double($0.cka)]) })
+            metrics.cka = similarity.map { CKAValue(reference: "parent", layer: $0.stage, value: $0.cka) }
         }
         if let radii = spec.frequencyRadii {
             progress(0.97, "frequency analysis")
             let frequency = try FrequencyAnalysis.run(model, on: attacked, radii: radii, batchSize: spec.attackBatchSize)
-            metrics["frequency"] = .object([
-                "low_pass": .array(frequency.lowPass.map { .object(["radius": .double($0.radius), "accuracy": .double($0.accuracy)]) }),
-                "high_pass": .array(frequency.highPass.map { .object(["radius": .double($0.radius), "accuracy": .double($0.accuracy)]) }),
-            ])
+            metrics.frequency = FrequencyMetrics(lowPass: frequency.lowPass.map { .init(radius: $0.radius, accuracy: $0.accuracy) },
+                                                 highPass: frequency.highPass.map { .init(radius: $0.radius, accuracy: $0.accuracy) })
         }
         // Rank 0's epochs: the whole curve, also after a resumed attempt (which starts at its snapshot's epoch).
-        if !epochs.isEmpty { metrics["learning_curve"] = LearningCurve.json(epochs) }
-        metrics["train_seconds"] = .double(trainSeconds)
-        metrics["eval_seconds"] = .double(Date().timeIntervalSince(evaluationStart))
+        metrics.learningCurve = epochs.map(LearningCurvePoint.init)
+        metrics.trainSeconds = trainSeconds
+        metrics.evalSeconds = Date().timeIntervalSince(evaluationStart)
         let checkpoint = try Checkpoint.encode(model, extraMetadata: run.checkpointMetadata(summary))
-        return JobOutcome(metrics: metrics, masks: masks, artifact: (name: "\(role.rawValue).safetensors", bytes: checkpoint))
+        return JobOutcome(metrics: try metrics.jobMetrics(), masks: masks, artifact: (name: "\(role.rawValue).safetensors", bytes: checkpoint))
     }
 
     /// `count` examples chosen by `seed`, kept in test-set order (all of them when count is nil or too large).
@@ -176,19 +172,4 @@ public struct StudyTrial {
     }
 
     static func mask(_ correct: [Bool]) -> Data { Data(correct.map { $0 ? 1 : 0 }) }
-
-    static func entry(_ attack: LabeledAttack, _ result: AttackResult, name: String) -> JSONValue {
-        var fields: [String: JSONValue] = [
-            "attack": .string(name), "norm": .string(result.norm), "eps": .double(Double(result.eps)), "eps_label": .string(attack.epsLabel),
-            "steps": .int(result.steps), "robust_accuracy": .double(result.robustAccuracy), "success_rate": .double(result.successRate),
-            "mean_true_confidence_clean": .double(result.meanTrueConfidenceClean),
-            "mean_true_confidence_adv": .double(result.meanTrueConfidenceAdversarial),
-        ]
-        if let components = result.components {
-            fields["components"] = .array(components.map {
-                .object(["attack": .string($0.attack), "steps": .int($0.steps), "robust_accuracy": .double($0.robustAccuracy)])
-            })
-        }
-        return .object(fields)
-    }
 }

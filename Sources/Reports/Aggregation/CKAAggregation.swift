@@ -1,3 +1,5 @@
+import StudyMetrics
+
 /// Mean and interval of `cka[].value` per (stage, variant, reference, layer) over seeds.
 enum CKAAggregation {
     /// Ordered by stage and variant as in the groups, then reference and layer as first

@@ -34,7 +34,7 @@ enum CorruptionAggregation {
         return CorruptionGroupSummary(
             task: group.key.task, model: group.key.model, stage: group.key.stage, variant: group.key.variant,
             seeds: measured.map(\.0.seed).sorted(), cleanAccuracy: Estimate(metrics.map(\.cleanAccuracy))!,
-            meanAccuracy: Estimate(metrics.compactMap(\.meanAccuracy))!, kinds: kindSummaries, severities: perSeverity)
+            meanAccuracy: Estimate(metrics.compactMap(\.meanOverKinds))!, kinds: kindSummaries, severities: perSeverity)
     }
 
     /// The `standard` group of the same task and model: the one with the same variant, else the only one.

@@ -1,3 +1,5 @@
+import StudyMetrics
+
 /// (stage − standard) per seed for every stage measured on the task and model of a `standard`
 /// stage, and (robust fine-tune − finetune) for every robust fine-tune measured beside a
 /// `finetune` stage: clean accuracy (on the full test set and on the attacked subset) and the
@@ -56,7 +58,7 @@ enum PairedDifferences {
     /// One value per seed; a seed measured twice in a group (a repeated seed in the sweep)
     /// contributes the mean of its measurements, so it is paired once. Pairing follows the trial
     /// seed, which for a fine-tune fanned out from one source model is the target seed.
-    private static func meanBySeed(_ trials: [StudyTrial], _ value: (StudyTrialMetrics) -> Double?) -> [Int: Double] {
+    private static func meanBySeed(_ trials: [MeasuredTrial], _ value: (StudyTrialMetrics) -> Double?) -> [Int: Double] {
         var values: [Int: [Double]] = [:]
         for trial in trials { if let v = value(trial.metrics) { values[trial.seed, default: []].append(v) } }
         return values.mapValues { $0.reduce(0, +) / Double($0.count) }

@@ -1,9 +1,11 @@
+import StudyMetrics
+
 /// Groups study trials by (task, model, stage, variant) and summarises each group over its seeds.
 enum StageGrouping {
     /// Groups ordered by task, model, then stage and variant as they first appear in the
     /// trials (the sweep's order, so pre-train comes before the stages built from it).
-    static func groups(_ trials: [StudyTrial]) -> [TrialGroup] {
-        var members: [GroupKey: [StudyTrial]] = [:]
+    static func groups(_ trials: [MeasuredTrial]) -> [TrialGroup] {
+        var members: [GroupKey: [MeasuredTrial]] = [:]
         var stageRank: [String: Int] = [:], keyRank: [GroupKey: Int] = [:]
         for (index, trial) in trials.enumerated() {
             members[trial.groupKey, default: []].append(trial)
@@ -41,7 +43,7 @@ enum StageGrouping {
     }
 
     /// Epoch by epoch over the trials that reached it (a resumed or shorter trial counts where it has the epoch).
-    static func learningCurve(_ trials: [StudyTrial]) -> [EpochSummary] {
+    static func learningCurve(_ trials: [MeasuredTrial]) -> [EpochSummary] {
         let points = trials.flatMap(\.metrics.learningCurve)
         return Set(points.map(\.epoch)).sorted().map { epoch in
             let at = points.filter { $0.epoch == epoch }

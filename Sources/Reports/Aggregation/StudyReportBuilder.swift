@@ -1,4 +1,5 @@
 import Cluster
+import StudyMetrics
 
 /// Builds the `StudyReport` of a run store: the one entry point of the aggregation.
 public enum StudyReportBuilder {
@@ -31,7 +32,7 @@ public enum StudyReportBuilder {
             parsedByID[trial.id].map { "\($0.task)\u{1F}\($0.model)" } ?? ""
         }
         let trials = studyTrials.map { trial, metrics in
-            StudyTrial(id: trial.id, stage: trial.stage, seed: trial.seed, variant: variants[trial.id] ?? "", parent: trial.parent, metrics: metrics)
+            MeasuredTrial(id: trial.id, stage: trial.stage, seed: trial.seed, variant: variants[trial.id] ?? "", parent: trial.parent, metrics: metrics)
         }
         let groups = StageGrouping.groups(trials)
         // Analysis trials (CKA between roles) have no classifier measurements: CKA only.

@@ -1,20 +1,7 @@
-/// A trial's `corruptions` metrics (docs/STUDY.md), the fields reports use.
-struct CorruptionMetrics: Decodable, Equatable {
-    /// Clean accuracy on the examples that were corrupted (the attacked subset).
-    var cleanAccuracy: Double
-    var results: [Result]
+import StudyMetrics
 
-    struct Result: Decodable, Equatable {
-        var kind: String
-        var severity: Int
-        var accuracy: Double
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case results
-        case cleanAccuracy = "clean_accuracy"
-    }
-
+/// How reports read a trial's `corruptions` metrics (the record is StudyMetrics').
+extension CorruptionMetrics {
     /// A re-evaluation's corruptions joined to its trial's, as its attacks are: the (kind, severity)
     /// pairs the trial lacks are added; the trial's own results and clean accuracy stay.
     static func folding(_ extra: CorruptionMetrics?, into own: CorruptionMetrics?) -> CorruptionMetrics? {
@@ -37,8 +24,9 @@ struct CorruptionMetrics: Decodable, Equatable {
         return own.isEmpty ? nil : own.reduce(0, +) / Double(own.count)
     }
 
-    /// Mean over kinds of each kind's mean over severities.
-    var meanAccuracy: Double? {
+    /// Mean over kinds of each kind's mean over severities (the report's mean corruption
+    /// accuracy; the stored `meanAccuracy` is over every result).
+    var meanOverKinds: Double? {
         let means = kinds.compactMap(meanAccuracy(kind:))
         return means.isEmpty ? nil : means.reduce(0, +) / Double(means.count)
     }

@@ -1,5 +1,7 @@
+import StudyMetrics
+
 /// A done trial with readable study metrics, placed in its group.
-struct StudyTrial {
+struct MeasuredTrial {
     var id: String
     var stage: String
     var seed: Int
@@ -21,5 +23,5 @@ struct GroupKey: Hashable {
 
 struct TrialGroup {
     var key: GroupKey
-    var trials: [StudyTrial]
+    var trials: [MeasuredTrial]
 }
