@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv-torch with a CPU build of PyTorch and torchattacks for the optional reference
+# Creates .venv-torch with a CPU build of PyTorch, torchattacks and safetensors for the optional reference
 # comparisons (golden tests, AutoAttack agreement, benchmarks). The core test suite never needs it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,5 +14,9 @@ fi
 if ! "$VENV/bin/python" -c 'import torchattacks' 2>/dev/null; then
   "$VENV/bin/pip" install -q scipy >&2
   "$VENV/bin/pip" install -q --no-deps "torchattacks==3.5.1" >&2
+fi
+# The format's own implementation: the reference scripts read and write rt checkpoints with it.
+if ! "$VENV/bin/python" -c 'import safetensors' 2>/dev/null; then
+  "$VENV/bin/pip" install -q "safetensors==0.8.0" >&2
 fi
 echo "$VENV/bin/python"
