@@ -193,7 +193,7 @@ public final class Coordinator {
                     if expired > 0 { log.log(.warning, "coordinator", "\(expired) artifact uploads dropped: no chunk for \(Int(ArtifactVault.idleTimeout)) s") }
                 }
                 buryDeadWorkers(now: now)
-                if stopping == nil { dispatch() }
+                if stopping == nil, scheduler.hasReady { inOneTransaction(dispatch) }
             }
             if scheduler.isFinished {
                 if finishedAt == nil {
@@ -208,7 +208,14 @@ public final class Coordinator {
             // Wake for the next heartbeat or liveness check, whichever is first.
             let wait = min(nextHeartbeat.timeIntervalSinceNow, heartbeat.interval / 10)
             let readable = try poller.poll(timeoutMilliseconds: max(0, Int(wait * 1000)))
-            if readable[0] { drainSocket() }
+            if readable[0] {
+                // What the burst freed (credits, finished parents) is leased in the same transaction,
+                // without waiting for the next turn of the loop.
+                inOneTransaction {
+                    drainSocket()
+                    if stopping == nil, finishedAt == nil, configuration.stop.count == 0 { dispatch() }
+                }
+            }
         }
         let counts = scheduler.counts()
         return CoordinatorSummary(sweep: sweep.name, runDirectory: runDirectory, done: counts[.done] ?? 0,
@@ -281,6 +288,16 @@ public final class Coordinator {
                                    host: ProcessInfo.processInfo.hostName, startedAt: Date().timeIntervalSince1970, curve: curve)
         try ClusterJSON.encode(info, pretty: true).write(to: runDirectory.appendingPathComponent(CoordinatorInfo.fileName), options: .atomic)
         log.log(.info, "coordinator", "listening on \(boundEndpoint)\(curve ? " (CurveZMQ, \(configuration.allowList?.names.count ?? 0) allowed keys)" : "")")
+    }
+
+    /// Group commit (`RunStore.batch`): the store changes of a burst of messages, or of a round of
+    /// leases, are one transaction. A commit that fails (a full disk) halts the run as any failed
+    /// store write does; what the burst changed is then not stored, and a resumed run redoes it.
+    func inOneTransaction(_ work: () -> Void) {
+        do { try store.batch(work) } catch {
+            if DiskFull.matches(error) { haltForFullDisk("\(error)") }
+            else { log.log(.error, "coordinator", "the store could not commit: \(error)") }
+        }
     }
 
     func drainSocket() {

@@ -6,7 +6,7 @@ import GRDB
 extension RunStore {
     /// The recorded owner while it has not ended, with its last heartbeat.
     public func owner() throws -> RunOwner? {
-        try pool.read { db in
+        try read { db in
             guard try db.tableExists("run_owner") else { return nil }
             return try Row.fetchOne(db, sql: "SELECT * FROM run_owner WHERE id = 1 AND ended_at IS NULL").map {
                 RunOwner(pid: $0["pid"], host: $0["host"], startedAt: $0["started_at"], heartbeatAt: $0["heartbeat_at"])
@@ -17,7 +17,7 @@ extension RunStore {
     /// Records `owner` as serving the run, unless another host's owner has beaten within
     /// `freshness` seconds and not ended: then throws `CoordinatorError.runHeld` naming it.
     public func claimOwnership(_ owner: RunOwner, runDirectory: URL, freshness: TimeInterval) throws {
-        try pool.write { db in
+        try write { db in
             let now = Date().timeIntervalSince1970
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM run_owner WHERE id = 1 AND ended_at IS NULL"),
                row["host"] as String != owner.host, now - (row["heartbeat_at"] as Double) < freshness {
@@ -30,13 +30,13 @@ extension RunStore {
     }
 
     public func ownerHeartbeat(pid: Int32) throws {
-        try pool.write { db in
+        try write { db in
             try Self.exec(db, "UPDATE run_owner SET heartbeat_at = ? WHERE id = 1 AND pid = ?", arguments: [Date().timeIntervalSince1970, pid])
         }
     }
 
     public func endOwnership(pid: Int32) throws {
-        try pool.write { db in
+        try write { db in
             try Self.exec(db, "UPDATE run_owner SET ended_at = ? WHERE id = 1 AND pid = ?", arguments: [Date().timeIntervalSince1970, pid])
         }
     }

@@ -35,7 +35,7 @@ public struct StageAppendResult: Equatable, Sendable {
 extension RunStore {
     /// The run's sweep: the stored sweep file followed by every appended stage; nil if none.
     public func sweep() throws -> SweepSpec? {
-        try pool.read { db in try self.sweep(db) }
+        try read { db in try self.sweep(db) }
     }
 
     /// Expands `stages` against the trials already stored and inserts the new trials, all in one
@@ -47,7 +47,7 @@ extension RunStore {
     /// `Coordinator(resuming:)` (`rt run --resume-dir`) then runs the new trials.
     @discardableResult
     public func appendStages(_ stages: [StageSpec]) throws -> StageAppendResult {
-        try pool.write { db in
+        try write { db in
             guard var sweep = try self.sweep(db) else { throw StageAppendError.noSweep(store: path) }
             var added: [StageSpec] = []
             var unchanged: [String] = []

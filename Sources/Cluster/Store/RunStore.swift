@@ -17,6 +17,9 @@ public final class RunStore: @unchecked Sendable {
     public static let fileName = "rt.sqlite"
     public let path: String
     let pool: DatabasePool
+    private let batchSlot = BatchSlot()
+    func batchDatabase() -> Database? { batchSlot.database() }
+    func setBatchDatabase(_ db: Database?) { batchSlot.set(db) }
 
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
@@ -40,7 +43,7 @@ public final class RunStore: @unchecked Sendable {
 
     /// Writes the sweep and all its trials in one transaction, before anything runs.
     public func createSweep(_ sweep: SweepSpec, text: String, trials: [TrialSpec]) throws {
-        try pool.write { db in
+        try write { db in
             if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sweeps") ?? 0 > 0 {
                 throw StoreError(path: path, problem: "already holds a sweep; use --resume to continue it or remove the run directory")
             }
@@ -68,20 +71,20 @@ public final class RunStore: @unchecked Sendable {
 
     /// (name, hash of the sweep text) of the stored sweep, nil if none.
     public func storedSweep() throws -> (name: String, specHash: String, spec: String)? {
-        try pool.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: "SELECT name, spec_hash, spec FROM sweeps LIMIT 1").map { ($0["name"], $0["spec_hash"], $0["spec"]) }
         }
     }
 
     public func trials() throws -> [TrialRecord] {
-        try pool.read { db in
+        try read { db in
             let extra = try Self.extraParents(db)
             return try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY ord").map { try Self.trialRecord($0, extraParents: extra, path: path) }
         }
     }
 
     public func counts() throws -> [TrialState: Int] {
-        try pool.read { db in
+        try read { db in
             var counts: [TrialState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM trials GROUP BY state") {
                 let text = (row["state"] as DatabaseValue).storage
@@ -101,7 +104,7 @@ public final class RunStore: @unchecked Sendable {
     /// pending -> leased; the attempt number is the new attempts count. Returns it, nil if the trial was not pending.
     @discardableResult
     public func lease(trialID: String, worker: String, host: String) throws -> Int? {
-        try pool.write { db in
+        try write { db in
             let update = try db.cachedStatement(sql: "UPDATE trials SET state = 'leased', attempts = attempts + 1, worker = ?, host = ?, leased_at = ? WHERE id = ? AND state = 'pending' RETURNING attempts")
             guard let attempt = try Int.fetchOne(update, arguments: [worker, host, Date().timeIntervalSince1970, trialID]) else { return nil }
             try Self.event(db, trial: trialID, kind: "leased", worker: worker, detail: "attempt \(attempt)")
@@ -128,7 +131,7 @@ public final class RunStore: @unchecked Sendable {
     /// At most once per trial: a result for a trial that is already done or failed changes nothing.
     public func commitResult(trialID: String, attempt: Int, worker: String, host: String, metrics: [String: JSONValue],
                              masks: [(String, Data)], artifact: StoredArtifact?, seconds: Double) throws -> ResultOutcome {
-        try pool.write { db in
+        try write { db in
             guard let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM trials WHERE id = ?"), arguments: [trialID]).flatMap(TrialState.init) else {
                 return .unknownTrial
             }
@@ -154,7 +157,7 @@ public final class RunStore: @unchecked Sendable {
     /// Returns the new state, nil if the trial was not leased (already requeued, done or failed).
     @discardableResult
     public func releaseLease(trialID: String, reason: String, worker: String?, interrupted: Bool = false) throws -> TrialState? {
-        try pool.write { db in
+        try write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT state, attempts, max_attempts FROM trials WHERE id = ?", arguments: [trialID]),
                   row["state"] as String == TrialState.leased.rawValue else { return nil }
             if interrupted {
@@ -178,7 +181,7 @@ public final class RunStore: @unchecked Sendable {
 
     /// Marks a trial that can never run (e.g. its parent failed) as failed.
     public func markFailed(trialID: String, reason: String) throws {
-        try pool.write { db in
+        try write { db in
             try Self.exec(db, "UPDATE trials SET state = 'failed', failure = ?, finished_at = ? WHERE id = ? AND state IN ('pending', 'leased')",
                            arguments: [reason, Date().timeIntervalSince1970, trialID])
             if db.changesCount == 1 { try Self.event(db, trial: trialID, kind: "failed", worker: nil, detail: reason) }
@@ -189,7 +192,7 @@ public final class RunStore: @unchecked Sendable {
     /// The attempt stays counted; a worker still holding the old lease may deliver it (accepted once).
     /// With `interrupted` (a coordinator that stops on purpose) each gets its attempt back.
     public func releaseAllLeases(reason: String, interrupted: Bool = false) throws -> Int {
-        try pool.write { db in
+        try write { db in
             let ids = try String.fetchAll(db, sql: "SELECT id FROM trials WHERE state = 'leased'")
             try Self.exec(db, interrupted ? "UPDATE trials SET state = 'pending', max_attempts = max_attempts + 1 WHERE state = 'leased'"
                                           : "UPDATE trials SET state = 'pending' WHERE state = 'leased'")
@@ -199,7 +202,7 @@ public final class RunStore: @unchecked Sendable {
     }
 
     public func recordEvent(kind: String, trialID: String? = nil, worker: String? = nil, detail: String) throws {
-        try pool.write { db in try Self.event(db, trial: trialID, kind: kind, worker: worker, detail: detail) }
+        try write { db in try Self.event(db, trial: trialID, kind: kind, worker: worker, detail: detail) }
     }
 
     // MARK: Artifacts
@@ -212,7 +215,7 @@ public final class RunStore: @unchecked Sendable {
 
     /// The stored artifact with its lineage: the trial that made it and that trial's parent artifact.
     public func artifact(hash: String) throws -> (reference: ArtifactReference, path: String, trialID: String?, parentHash: String?)? {
-        try pool.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM artifacts WHERE hash = ?", arguments: [hash]).map {
                 (ArtifactReference(hash: $0["hash"], size: $0["size"], name: $0["name"]), $0["path"], $0["trial_id"], $0["parent_hash"])
             }
@@ -223,7 +226,7 @@ public final class RunStore: @unchecked Sendable {
 
     /// Keeps `reference` (already in the vault at `path`) as the trial's latest checkpoint.
     public func recordCheckpoint(trialID: String, attempt: Int, reference: ArtifactReference, path: String, step: Int, worker: String) throws {
-        try pool.write { db in
+        try write { db in
             try Self.recordArtifact(db, reference, trialID: trialID, parentHash: nil, path: path)
             try Self.exec(db, "INSERT OR REPLACE INTO checkpoints(trial_id, hash, step, attempt, created_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [trialID, reference.hash, step, attempt, Date().timeIntervalSince1970])
@@ -233,7 +236,7 @@ public final class RunStore: @unchecked Sendable {
 
     /// The trial's latest checkpoint, if an attempt stored one.
     public func checkpoint(trialID: String) throws -> ResumePoint? {
-        try pool.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: """
                 SELECT c.step, a.hash, a.size, a.name FROM checkpoints c JOIN artifacts a ON a.hash = c.hash WHERE c.trial_id = ?
                 """, arguments: [trialID]).map {
@@ -245,7 +248,7 @@ public final class RunStore: @unchecked Sendable {
     // MARK: Reading for reports
 
     public func events(trialID: String? = nil) throws -> [(at: Double, kind: String, trial: String?, worker: String?, detail: String)] {
-        try pool.read { db in
+        try read { db in
             let rows = trialID == nil
                 ? try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY id")
                 : try Row.fetchAll(db, sql: "SELECT * FROM events WHERE trial_id = ? ORDER BY id", arguments: [trialID])
@@ -255,7 +258,7 @@ public final class RunStore: @unchecked Sendable {
 
     /// Times (seconds since 1970) of the events of the given kinds, by kind.
     public func eventTimes(kinds: [String]) throws -> [String: [Double]] {
-        try pool.read { db in
+        try read { db in
             var out: [String: [Double]] = [:]
             let marks = kinds.map { _ in "?" }.joined(separator: ", ")
             for row in try Row.fetchAll(db, sql: "SELECT kind, at FROM events WHERE kind IN (\(marks))", arguments: StatementArguments(kinds)) {
@@ -266,7 +269,7 @@ public final class RunStore: @unchecked Sendable {
     }
 
     public func masks(trialID: String) throws -> [String: Data] {
-        try pool.read { db in
+        try read { db in
             var out: [String: Data] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT name, data FROM masks WHERE trial_id = ?", arguments: [trialID]) { out[row["name"]] = row["data"] }
             return out
@@ -274,7 +277,7 @@ public final class RunStore: @unchecked Sendable {
     }
 
     public func report() throws -> SweepReport {
-        try pool.read { db in
+        try read { db in
             let name = try String.fetchOne(db, sql: "SELECT name FROM sweeps LIMIT 1") ?? "?"
             var results: [String: Row] = [:]
             var workers: [String: ResultTotals] = [:], hosts: [String: ResultTotals] = [:]
