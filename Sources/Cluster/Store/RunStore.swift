@@ -9,8 +9,9 @@ public struct StoreError: Error, CustomStringConvertible {
 
 /// The truth about a sweep: SQLite in WAL mode at `runs/<sweep>/rt.sqlite`.
 ///
-/// Every state change is one transaction that also appends to `events`, so a coordinator
-/// killed at any instant leaves either the old or the new state, never half of one.
+/// Every state change is all-or-nothing and also appends to `events`, so a coordinator
+/// killed at any instant leaves either the old or the new state, never half of one. A change is
+/// a transaction of its own, or a savepoint of the coordinator's group commit (`batch`).
 /// `synchronous = NORMAL` in WAL mode survives a killed process (not a power cut), which is
 /// the failure this store is built for, at thousands of transactions per second.
 public final class RunStore: @unchecked Sendable {
