@@ -33,26 +33,7 @@ public enum FrequencyAnalysis {
 
     /// Keeps frequencies with radius ≤ r (low) or > r (high) in every channel of every image.
     public static func filter(_ images: Tensor, radius: Double, pass: Pass) -> Tensor {
-        let (h, w) = (images.shape[2], images.shape[3])
-        let dft = DiscreteFourierTransform2D(height: h, width: w)
-        let planes = images.count / (h * w)
-        let out = Tensor(zeros: images.shape)
-        var re = [Double](repeating: 0, count: h * w), im = re
-        for plane in 0..<planes {
-            let src = images.pointer + plane * h * w
-            for i in 0..<h * w { (re[i], im[i]) = (Double(src[i]), 0) }
-            dft.transform(&re, &im, inverse: false)
-            for ky in 0..<h {
-                for kx in 0..<w {
-                    let inside = dft.radius(ky, kx) <= radius
-                    if inside != (pass == .low) { (re[ky * w + kx], im[ky * w + kx]) = (0, 0) }
-                }
-            }
-            dft.transform(&re, &im, inverse: true)
-            let dst = out.pointer + plane * h * w
-            for i in 0..<h * w { dst[i] = Float(re[i]) }
-        }
-        return out
+        ImageSpectrum(images).filtered(radius: radius, pass: pass)
     }
 
     /// Adds the power of every channel of `perturbations` (N, C, H, W) to `bins` by integer radius;
@@ -97,9 +78,10 @@ public enum FrequencyAnalysis {
                 RobustnessEvaluator.judge(try RobustnessEvaluator.logits(model, images), batch.labels).correct.filter { $0 }.count
             }
             clean += try hits(batch.images)
+            let frequencies = ImageSpectrum(batch.images) // one forward transform for every radius
             for (i, r) in radii.enumerated() {
-                low[i] += try hits(filter(batch.images, radius: r, pass: .low))
-                high[i] += try hits(filter(batch.images, radius: r, pass: .high))
+                low[i] += try hits(frequencies.filtered(radius: r, pass: .low))
+                high[i] += try hits(frequencies.filtered(radius: r, pass: .high))
             }
             if let attack {
                 let crafted = try ProjectedGradientAttack.run(model, images: batch.images, loss: attack.loss(labels: batch.labels),
