@@ -81,10 +81,14 @@ extension Coordinator {
             if members.count > 1 { message.replica = ReplicaAssignment(rank: rank, worldSize: members.count) }
             message.resume = resume
             message.token = token
-            guard let envelope = try? WireEnvelope.make(.lease, message), send(envelope, to: member.routingID) else {
-                endLease(key, reason: "could not deliver the lease to \(member.name)", worker: member.name)
+            guard let envelope = try? WireEnvelope.make(.lease, message) else {
+                endLease(key, reason: "could not encode the lease for \(member.name)", worker: member.name)
                 return false
             }
+            let delivered = send(envelope, to: member.routingID) { [weak self] in
+                self?.endLease(key, reason: "could not deliver the lease to \(member.name)", worker: member.name)
+            }
+            if !delivered { return false }
         }
         return true
     }

@@ -42,6 +42,8 @@ public final class Coordinator {
     /// Who may report on which lease, and what it may fetch.
     var leaseTokens = LeaseTokens()
     var lateResults: [String: Int] = [:]
+    /// What the open group commit will send once it is stored (`inOneTransaction`); nil outside one.
+    var outbox: [OutgoingMessage]?
     var roundRobin: [Data] = []
     /// Data-parallel trials' leases, by trial id.
     var gangs: [String: Gang] = [:]
@@ -290,16 +292,6 @@ public final class Coordinator {
         log.log(.info, "coordinator", "listening on \(boundEndpoint)\(curve ? " (CurveZMQ, \(configuration.allowList?.names.count ?? 0) allowed keys)" : "")")
     }
 
-    /// Group commit (`RunStore.batch`): the store changes of a burst of messages, or of a round of
-    /// leases, are one transaction. A commit that fails (a full disk) halts the run as any failed
-    /// store write does; what the burst changed is then not stored, and a resumed run redoes it.
-    func inOneTransaction(_ work: () -> Void) {
-        do { try store.batch(work) } catch {
-            if DiskFull.matches(error) { haltForFullDisk("\(error)") }
-            else { log.log(.error, "coordinator", "the store could not commit: \(error)") }
-        }
-    }
-
     func drainSocket() {
         // Bounded, so heartbeats and liveness checks still run under a flood.
         for _ in 0..<2000 {
@@ -310,21 +302,6 @@ public final class Coordinator {
             }
             guard let message else { return }
             handle(message)
-        }
-    }
-
-    func send(_ envelope: WireEnvelope, to routingID: Data) -> Bool {
-        do {
-            try socket.send([routingID] + envelope.frames(), dontWait: true)
-            return true
-        } catch let error as ZMQError {
-            count(error.hostUnreachable ? "send_unreachable" : "send_failed")
-            if error.hostUnreachable, !finished, let session = sessions[routingID] {
-                bury(session, reason: "connection to worker \(session.name) on \(session.host) is gone")
-            }
-            return false
-        } catch {
-            return false
         }
     }
 
