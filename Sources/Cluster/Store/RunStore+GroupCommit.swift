@@ -10,10 +10,8 @@ import GRDB
 ///
 /// Only the thread that opened the batch joins it; any other thread's change waits for the
 /// batch to commit, as it would for any SQLite writer. A change is visible to readers, and
-/// survives a killed coordinator, once its batch commits: the coordinator sends what a change
-/// implies (a lease) inside the batch, and a lease a killed coordinator sent but never
-/// committed is simply leased again after a restart (its holder's result is refused: a new
-/// coordinator holds no lease tokens of the old one).
+/// survives a killed coordinator, once its batch commits; the coordinator therefore sends what
+/// a batch implies (leases, status replies) only after the commit (`Coordinator+Outbox`).
 extension RunStore {
     /// Runs `body` with every change this thread makes to the store in one transaction.
     public func batch<T>(_ body: () throws -> T) throws -> T {
