@@ -26,8 +26,12 @@ public enum SafeTensors {
             .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).partial")
         do {
             try data.write(to: temporary)
-            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary) }
-            else { try FileManager.default.moveItem(at: temporary, to: url) }
+            // rename(2) replaces an existing file atomically. FileManager.replaceItemAt on Linux
+            // failed when the file existed and left neither the old checkpoint nor the new one.
+            guard rename(temporary.path, path) == 0 else {
+                throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno),
+                              userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+            }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw TensorError.checkpoint(path: path, tensor: nil, reason: "cannot write: \(error.localizedDescription)")

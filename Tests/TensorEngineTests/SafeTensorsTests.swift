@@ -27,6 +27,16 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(header.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } % 8, 0, "data starts 8-byte aligned")
     }
 
+    /// `rt train --out` onto the checkpoint of an earlier run: the new one replaces it. (Through
+    /// FileManager.replaceItemAt the second write failed and deleted the first file.)
+    func testWritingOverAnExistingFileReplacesIt() throws {
+        let path = directory.appendingPathComponent("again.safetensors").path
+        try SafeTensors.write(SafeTensorsFile(tensors: [("w", Tensor(repeating: 1, shape: [2]))]), to: path)
+        try SafeTensors.write(SafeTensorsFile(tensors: [("w", Tensor(repeating: 2, shape: [3]))]), to: path)
+        XCTAssertEqual(try SafeTensors.read(path)["w"]?.values, [2, 2, 2])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["again.safetensors"], "no partial file left")
+    }
+
     /// A file laid out byte by byte from the format's description, not by our writer.
     func testReadsAnIndependentlyWrittenFile() throws {
         let header = #"{"__metadata__":{"format":"pt"},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
