@@ -33,5 +33,9 @@ public struct InitialCheckpoint {
 
     /// The whole model the checkpoint holds, classifier included (the parent as CKA's reference
     /// and as the transfer attacks' crafting model).
-    public func model() throws -> ImageClassifier { try Checkpoint.model(of: file, path: name) }
+    public func model() throws -> ImageClassifier {
+        let model = try ModelZoo.make(description, seed: 0)
+        try model.load(file, path: name)
+        return model
+    }
 }

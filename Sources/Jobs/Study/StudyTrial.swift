@@ -113,7 +113,8 @@ public struct StudyTrial {
         (metrics.replicas, metrics.resumedFromStep) = (trainer?.replicas ?? 1, run.resume?.step ?? 0)
         var masks: [String: Data] = [:]
 
-        let parentModel = try parent?.model()
+        // The parent as a whole model, only for what measures against it.
+        let parentModel = spec.ckaExamples != nil || spec.transferFromParent ? try parent?.model() : nil
         let evaluator = RobustnessEvaluator(batchSize: spec.attackBatchSize)
         if !spec.attacks.isEmpty {
             progress(Self.trainingShare, "attacking \(attacked.count) examples")
