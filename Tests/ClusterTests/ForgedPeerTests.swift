@@ -140,7 +140,7 @@ final class ForgedPeerTests: ClusterProcessTestCase {
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(coordinator.pid)/fd").count) ?? 0
         XCTAssertLessThan(descriptors, 100, "open uploads hold descriptors")
 
-        try startWorker("honest", endpoint: endpoint, extra: ["--threads", "2"])
+        try startWorker("honest", endpoint: endpoint, extra: ["--concurrency", "2"])
         // While `hold` keeps the run going: a base artifact exists, and a peer without a lease
         // that needs it asks for it by its hash.
         var hash: String?
