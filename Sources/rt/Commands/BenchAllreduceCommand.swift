@@ -41,6 +41,13 @@ struct BenchAllreduceCommand: ParsableCommand {
         var ringP2pGbps: Double
         var ratioToP2p: Double
         var ratioToRingP2p: Double
+
+        /// Spelled out: JSONLines' snake_case would split "P2p" into "p_2p".
+        enum CodingKeys: String, CodingKey {
+            case ranks, megabytes, repetitions
+            case secondsPerAllreduce = "seconds_per_allreduce", busGbps = "bus_gbps", p2pGbps = "p2p_gbps"
+            case ringP2pGbps = "ring_p2p_gbps", ratioToP2p = "ratio_to_p2p", ratioToRingP2p = "ratio_to_ring_p2p"
+        }
     }
     struct Results: Codable { var rows: [Row]; var pieceBytes: Int; var loadAverageBefore: String; var loadAverageAfter: String }
 
