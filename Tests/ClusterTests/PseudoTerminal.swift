@@ -3,6 +3,13 @@ import Foundation
 import Glibc
 #endif
 
+// glibc's pseudo-terminal calls (stdlib.h), which the Glibc module does not import (they sit
+// behind _XOPEN_SOURCE); plain C functions of ints and pointers, declared here by their C names.
+@_silgen_name("posix_openpt") private func posixOpenpt(_ flags: Int32) -> Int32
+@_silgen_name("grantpt") private func grantPseudoTerminal(_ descriptor: Int32) -> Int32
+@_silgen_name("unlockpt") private func unlockPseudoTerminal(_ descriptor: Int32) -> Int32
+@_silgen_name("ptsname") private func pseudoTerminalName(_ descriptor: Int32) -> UnsafeMutablePointer<CChar>?
+
 /// A pseudo-terminal pair for a child process: the child opens `path` (the secondary side) as
 /// its stdout or stderr and sees a terminal; the test reads what it wrote from the primary side.
 /// The test process never opens the secondary side, so reading ends (EIO) once the child exits.
@@ -14,8 +21,8 @@ final class PseudoTerminal {
     private let done = DispatchSemaphore(value: 0)
 
     init() throws {
-        primary = posix_openpt(O_RDWR | O_NOCTTY)
-        guard primary >= 0, grantpt(primary) == 0, unlockpt(primary) == 0, let name = ptsname(primary) else {
+        primary = posixOpenpt(O_RDWR | O_NOCTTY)
+        guard primary >= 0, grantPseudoTerminal(primary) == 0, unlockPseudoTerminal(primary) == 0, let name = pseudoTerminalName(primary) else {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
         path = String(cString: name)
