@@ -98,7 +98,7 @@ final class ForgedPeerTests: ClusterProcessTestCase {
         try claims.send(.register, RegisterMessage(workerID: UUID().uuidString, name: String(repeating: "n", count: 4 << 20), host: "forger",
                                                    pid: 1, threads: 1, version: "rt-cluster/1", revision: WireEnvelope.protocolRevision))
         let refusals = claims.drain(for: 1).filter { $0.type == .shutdown }.compactMap { try? $0.body(ShutdownMessage.self).reason }
-        XCTAssertTrue(refusals.contains { $0.contains("100000 threads") }, "\(refusals)")
+        XCTAssertTrue(refusals.contains { $0.contains("100000 trials at once") }, "\(refusals)")
         XCTAssertTrue(refusals.contains { $0.contains("name of 4194304 bytes") }, "\(refusals)")
 
         try startWorker("honest", endpoint: endpoint)

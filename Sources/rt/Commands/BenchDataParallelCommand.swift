@@ -70,7 +70,7 @@ struct BenchDataParallelCommand: ParsableCommand {
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["train", "--model", model, "--dataset", "synthetic:classes=10,channels=3,size=32,train=\(images),test=64,seed=1",
                              "--epochs", "\(epochs)", "--batch-size", "\(batchSize)", "--threads", "\(threads)", "--replicas", "\(replicas)",
-                             "--json", "--out", directory.appendingPathComponent("model.safetensors").path]
+                             "--json", "--output", directory.appendingPathComponent("model.safetensors").path]
         process.standardOutput = try FileHandle(forWritingTo: output)
         try process.run()
         process.waitUntilExit()

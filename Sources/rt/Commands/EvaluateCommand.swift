@@ -41,7 +41,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object when the evaluation ends (stages appended, trial counts, report files) instead of the summary.") var json = false
 
     /// The attack suite is read and checked (by the evaluate job's own reader) before anything is opened.
-    private static let oldSeed = DeprecatedSpelling(command: "rt evaluate", old: "--seed", new: "--seed")
+    private static let oldSeed = DeprecatedSpelling(command: "rt evaluate", old: "--attack-seed", new: "--seed")
     private static let oldExamples = DeprecatedSpelling(command: "rt evaluate", old: "--limit", new: "--examples")
 
     func validate() throws {

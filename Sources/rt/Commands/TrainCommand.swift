@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "JSON lines on standard output (each epoch, then the summary) even on a terminal.") var json = false
     @OptionGroup var dataParallel: DataParallelOptions
 
-    private static let oldOutput = DeprecatedSpelling(command: "rt train", old: "--output", new: "--output")
+    private static let oldOutput = DeprecatedSpelling(command: "rt train", old: "--out", new: "--output")
 
     func validate() throws {
         try Self.oldOutput.checkNotBoth(output, out)
