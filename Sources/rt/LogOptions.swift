@@ -9,7 +9,7 @@ import Logging
 /// the processes `rt train --replicas` and `rt bench allreduce` start).
 struct LogOptions: ParsableArguments {
     @Option(name: .customLong("log-level"),
-            help: "Least severe log line shown: \(ClusterLog.levelNames.joined(separator: ", ")) (default: $\(ClusterLog.environmentKey), else info).")
+            help: "Least severe log line shown: \(ClusterLog.levelNames.joined(separator: ", ")) (default: $\(ClusterLog.environmentKey), else info; else warning for the coordinator and workers of run, study and evaluate).")
     var logLevel: String?
 
     func validate() throws {
