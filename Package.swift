@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // C libraries from Debian (scripts/setup.sh installs them).
@@ -42,6 +43,7 @@ let package = Package(
             "CZeroMQ", "CProcessControl", "CCrypto",
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Reads the run store and renders the study; knows nothing of tensors.
         // The study's metrics record: no tensor code, so Reports reads what Jobs writes without the engine.
@@ -50,13 +52,15 @@ let package = Package(
         .target(name: "Robustness", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets"], swiftSettings: kernelSettings),
         .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets", "Robustness"]),
         // The data-parallel adapter: the engine's GradientReducer over Cluster's ring all-reduce.
-        .target(name: "DataParallel", dependencies: ["Cluster", "NeuralNetworks", "TensorEngine"]),
+        .target(name: "DataParallel", dependencies: ["Cluster", "NeuralNetworks", "TensorEngine",
+                                                    .product(name: "Logging", package: "swift-log")]),
         // Every job type a worker runs (study roles, cka, train) and the replica glue.
         .target(name: "Jobs", dependencies: ["Cluster", "StudyMetrics", "Study", "DataParallel", "Robustness", "Datasets", "NeuralNetworks", "TensorEngine"]),
         .target(name: "Benchmarks", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks", "Robustness"], swiftSettings: kernelSettings),
         .executableTarget(name: "rt", dependencies: [
             "TensorEngine", "NeuralNetworks", "Datasets", "Cluster", "Reports", "Benchmarks", "Study", "Robustness", "DataParallel", "Jobs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
@@ -64,7 +68,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Datasets", "NeuralNetworks", "TensorEngine", "Cluster", "Robustness"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "StudyMetrics", "Study", "Datasets", "NeuralNetworks", "TensorEngine", "Cluster", "Robustness"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StudyMetricsTests", dependencies: ["StudyMetrics"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Cluster", "StudyMetrics"]),
         .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "Cluster", "NeuralNetworks", "TensorEngine"]),

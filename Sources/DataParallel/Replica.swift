@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Logging
 import NeuralNetworks
 
 /// One replica of a data-parallel training run: its ring endpoint and, once the ring has formed,
@@ -40,7 +41,7 @@ public final class Replica {
         do {
             try ring.connect(endpoints: endpoints, peerPublicKeys: peerPublicKeys)
             let result = try body(RingGradientReducer(ring: ring, settings: settings))
-            ClusterLog.shared.log(.debug, "replica", "rank \(rank): training finished, leaving the ring")
+            ClusterLog.logger("replica").debug("rank \(rank): training finished, leaving the ring")
             ring.close()
             return result
         } catch {

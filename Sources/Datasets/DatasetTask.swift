@@ -51,7 +51,7 @@ public struct DatasetTask: Sendable {
 }
 
 extension ImageDataset {
-    /// The first `limit` examples (all when there are fewer), e.g. for `rt eval --limit N`.
+    /// The first `limit` examples (all when there are fewer), e.g. for `rt eval --examples N`.
     public func prefix(_ limit: Int) -> ImageDataset {
         limit >= count ? self : gathering(Array(0..<max(0, limit)), name: "\(name)[first \(max(0, limit))]")
     }

@@ -9,10 +9,15 @@ import Foundation
 /// - 2: a bad command line (ArgumentParser's parse errors and `ValidationError`s): the message
 ///   and the usage. ArgumentParser's own `main()` exits 64 for these and prints usage after
 ///   runtime failures too, which is why `RT` does not use it;
-/// - an `ExitCode` a command throws (3 some trials failed, 130/143 interrupted, ...): that
+/// - an `ExitCode` a command throws (3 some trials failed, 75 another coordinator owns the run,
+///   130/143 interrupted, ...): that
 ///   status, printing nothing more (the command has said why).
 enum CommandExit {
     static let usage: Int32 = 2
+    /// Another coordinator owns the run (`rt coordinator`, `rt run`, `rt study`, `rt evaluate`):
+    /// nothing is wrong with the command, it can be given again once that coordinator ends.
+    /// 75 is sysexits' EX_TEMPFAIL ("try again later"); cluster/slurm/rt.sbatch tells it apart.
+    static let runHeld: Int32 = 75
 
     static func main(_ root: ParsableCommand.Type, arguments: [String]? = nil) -> Never {
         var command: ParsableCommand

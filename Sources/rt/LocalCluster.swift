@@ -13,12 +13,17 @@ import Foundation
 /// happened and prints `continueCommand`.
 struct LocalCluster {
     var workers: Int
-    var threads: Int
+    /// Trials each worker runs at once (`rt worker --concurrency`).
+    var concurrency: Int
     var prefetch: Int
     /// Where new run directories go (`--runs`); a `.runDirectory` target names its own.
     var runsDirectory: String
     var heartbeat: HeartbeatOptions
     var quiet: Bool
+    /// `--log-level L` for the coordinator and workers (`LogOptions.childArguments`).
+    var childLogging: [String]
+    /// Whether the coordinator's summary line goes to standard output (not under `--json`).
+    var childOutput = true
     /// What a user types to go on after an interrupted run (`ContinueCommand`).
     var continueCommand: String
     /// Restarts of a coordinator that died on a signal nobody here sent.
@@ -56,11 +61,11 @@ struct LocalCluster {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers)") }
     }
 
-    /// Exit status 2, naming the holder, when a live coordinator serves the run.
+    /// Exit status `CommandExit.runHeld`, naming the holder, when a live coordinator serves the run.
     static func refuseIfServed(_ runDirectory: URL) throws {
         guard let refusal = RunLock.refusal(for: runDirectory) else { return }
         Notice.say("\(refusal)")
-        throw ExitCode(2)
+        throw ExitCode(CommandExit.runHeld)
     }
 
     func runDirectory(of target: Target) throws -> URL {
@@ -83,7 +88,7 @@ struct LocalCluster {
         let stop = StopRequest.signals
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let endpoint = "ipc://\(FileManager.default.temporaryDirectory.path)/rt-run-\(getpid()).ipc"
-        let common = ["coordinator", "--bind", endpoint, "--runs", runsDirectory, "--quiet"] + heartbeat.arguments
+        let common = ["coordinator", "--bind", endpoint, "--runs", runsDirectory] + childLogging + heartbeat.arguments
         func coordinatorArguments(resuming: Bool) -> [String] {
             switch target {
             case let .sweep(path, resume, create):
@@ -91,11 +96,12 @@ struct LocalCluster {
             case let .runDirectory(url): return common + ["--resume-dir", url.path]
             }
         }
-        var coordinator = try LocalProcess(executable: executable, arguments: coordinatorArguments(resuming: false), label: "the coordinator")
+        var coordinator = try LocalProcess(executable: executable, arguments: coordinatorArguments(resuming: false), label: "the coordinator",
+                                           discardingOutput: !childOutput)
         func startWorker(_ name: String) throws -> LocalProcess {
             try LocalProcess(executable: executable, arguments: [
-                "worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)", "--name", name, "--quiet",
-            ] + heartbeat.arguments, label: "worker \(name)")
+                "worker", "--connect", endpoint, "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--name", name,
+            ] + childLogging + heartbeat.arguments, label: "worker \(name)")
         }
         var children: [LocalProcess] = []
         defer {
@@ -122,7 +128,8 @@ struct LocalCluster {
                 restarts += 1
                 display.finish()
                 Notice.say("\(coordinator.endDescription); restarting it with --resume (restart \(restarts) of \(coordinatorRestarts))")
-                coordinator = try LocalProcess(executable: executable, arguments: coordinatorArguments(resuming: true), label: "the coordinator")
+                coordinator = try LocalProcess(executable: executable, arguments: coordinatorArguments(resuming: true), label: "the coordinator",
+                                               discardingOutput: !childOutput)
                 continue
             }
             // A worker that died mid-sweep (a crashing job, the OOM killer) is replaced, a
@@ -156,8 +163,8 @@ struct LocalCluster {
         switch end {
         case .exited(0)?, .exited(3)?:
             return coordinator.exitStatus
-        case .exited(2)?:
-            throw ExitCode(2) // it said why (e.g. another coordinator serves the run)
+        case .exited(CommandExit.runHeld)?:
+            throw ExitCode(CommandExit.runHeld) // it said why: another coordinator serves the run
         default:
             let why = restarts == coordinatorRestarts && restarts > 0 ? " after \(restarts) restarts; giving up" : ""
             Notice.say("\(coordinator.endDescription)\(why): \(Self.progress(runDirectory)); continue with: \(continueCommand)")

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Cluster
+import Foundation
 
 /// The `rt` command line: thin commands that parse arguments and call the modules.
 @main
@@ -30,6 +32,12 @@ struct RT: ParsableCommand {
     /// ArgumentParser's `main()` exits 64 on usage errors and prints usage after any failure;
     /// `CommandExit` gives the statuses of docs/CLI.md.
     static func main() {
+        // Any library's Logger writes rt's log lines; RT_LOG_LEVEL is checked before any command runs.
+        ClusterLog.bootstrap()
+        do { try LogOptions.applyEnvironment(default: .info) } catch {
+            FileHandle.standardError.write(Data("rt: \(error)\n".utf8))
+            Foundation.exit(CommandExit.usage)
+        }
         CommandExit.main(RT.self)
     }
 }

@@ -16,7 +16,12 @@ final class ClusterProcessTests: ClusterProcessTestCase {
         XCTAssertTrue(ProcessHarness.waitUntil(timeout: 30) { ((try? client.status(timeout: 1))?.counts["done"] ?? 0) >= 10 })
         let statusProcess = try harness.spawn("status", ["status", "--connect", endpoint, "--json"])
         XCTAssertEqual(statusProcess.waitForExit(timeout: 20), 0, statusProcess.logText())
-        let live = try ClusterJSON.decode(ClusterStatus.self, from: Data(statusProcess.logText().utf8))
+        // One line, snake_case keys (docs/CLI.md, "--json").
+        XCTAssertEqual(statusProcess.logText().split(separator: "\n").count, 1, statusProcess.logText())
+        XCTAssertTrue(statusProcess.logText().contains("\"elapsed_seconds\":"), statusProcess.logText())
+        let snakeCase = JSONDecoder()
+        snakeCase.keyDecodingStrategy = .convertFromSnakeCase
+        let live = try snakeCase.decode(ClusterStatus.self, from: Data(statusProcess.logText().utf8))
         XCTAssertEqual(live.sweep, "toy-100")
         XCTAssertEqual(live.total, 100)
         XCTAssertEqual(Set(live.workers.map(\.name)), ["w1", "w2", "w3"])
@@ -171,7 +176,7 @@ final class ClusterProcessTests: ClusterProcessTestCase {
     func testWorkerWithoutAnAllowListedKeyNeverGetsALease() throws {
         let keys = harness.directory.appendingPathComponent("keys")
         for name in ["coordinator", "friend", "stranger"] {
-            let generate = try harness.spawn("keys-\(name)", ["keys", "generate", "--out", keys.appendingPathComponent(name).path])
+            let generate = try harness.spawn("keys-\(name)", ["keys", "generate", "--output", keys.appendingPathComponent(name).path])
             XCTAssertEqual(generate.waitForExit(timeout: 20), 0)
         }
         let allow = keys.appendingPathComponent("allow")
@@ -258,8 +263,9 @@ final class ClusterProcessTests: ClusterProcessTestCase {
             return trial != nil
         })
         let late = try XCTUnwrap(trial)
-        // Two slots: one for the other trial, one free for the re-lease of `late`.
-        try startWorker("w2", endpoint: endpoint, extra: ["--threads", "2"])
+        // Two slots: one for the other trial, one free for the re-lease of `late`. Given with the
+        // deprecated spelling --threads, which still works and says what it is now.
+        let w2 = try startWorker("w2", endpoint: endpoint, extra: ["--threads", "2"])
         Thread.sleep(forTimeInterval: 0.3)
         sleepy.kill(SIGSTOP) // silent but alive: its connection stays open
         XCTAssertTrue(ProcessHarness.waitUntil(timeout: 30) {
@@ -272,6 +278,8 @@ final class ClusterProcessTests: ClusterProcessTestCase {
         XCTAssertEqual(record.attempts, 2)
         XCTAssertEqual(record.worker, "sleepy", "the late result of attempt 1 arrived first and was accepted")
         XCTAssertTrue(coordinator.logText().contains("late result for \(late) attempt 1 from sleepy accepted"), coordinator.logText())
+        XCTAssertTrue(w2.logText().contains("rt worker --threads 2: deprecated spelling of --concurrency 2"), w2.logText())
+        XCTAssertTrue(coordinator.logText().contains("worker w2 registered") && coordinator.logText().contains("up to 2 trials at once"), coordinator.logText())
     }
 
     func testLocalRunRetriesFailuresAndExitsNonZeroWhenATrialFails() throws {

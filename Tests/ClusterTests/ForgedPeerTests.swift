@@ -98,7 +98,7 @@ final class ForgedPeerTests: ClusterProcessTestCase {
         try claims.send(.register, RegisterMessage(workerID: UUID().uuidString, name: String(repeating: "n", count: 4 << 20), host: "forger",
                                                    pid: 1, threads: 1, version: "rt-cluster/1", revision: WireEnvelope.protocolRevision))
         let refusals = claims.drain(for: 1).filter { $0.type == .shutdown }.compactMap { try? $0.body(ShutdownMessage.self).reason }
-        XCTAssertTrue(refusals.contains { $0.contains("100000 threads") }, "\(refusals)")
+        XCTAssertTrue(refusals.contains { $0.contains("100000 trials at once") }, "\(refusals)")
         XCTAssertTrue(refusals.contains { $0.contains("name of 4194304 bytes") }, "\(refusals)")
 
         try startWorker("honest", endpoint: endpoint)
@@ -140,7 +140,7 @@ final class ForgedPeerTests: ClusterProcessTestCase {
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(coordinator.pid)/fd").count) ?? 0
         XCTAssertLessThan(descriptors, 100, "open uploads hold descriptors")
 
-        try startWorker("honest", endpoint: endpoint, extra: ["--threads", "2"])
+        try startWorker("honest", endpoint: endpoint, extra: ["--concurrency", "2"])
         // While `hold` keeps the run going: a base artifact exists, and a peer without a lease
         // that needs it asks for it by its hash.
         var hash: String?

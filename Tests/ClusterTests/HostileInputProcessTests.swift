@@ -68,7 +68,7 @@ final class HostileInputProcessTests: XCTestCase {
     func testKeysGenerateWritesTheSecret0600InA0700Directory() throws {
         guard ZMQContext.hasCurve else { throw XCTSkip("this libzmq has no CurveZMQ") }
         let directory = harness.directory.appendingPathComponent("keys")
-        let outcome = ShellCommand(command: "umask 000 && \(ShellCommand.quoted(try ProcessHarness.rtBinary().path)) keys generate --out \(ShellCommand.quoted(directory.path))",
+        let outcome = ShellCommand(command: "umask 000 && \(ShellCommand.quoted(try ProcessHarness.rtBinary().path)) keys generate --output \(ShellCommand.quoted(directory.path))",
                                    timeout: 30).run()
         XCTAssertEqual(outcome.status, 0, outcome.text)
         let attributes = { (path: String) in (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue }

@@ -283,4 +283,20 @@ final class SlurmProcessTests: XCTestCase {
         XCTAssertEqual(Set(try store("first").report().trials.compactMap(\.worker)), ["slurm-\(first)-0"])
         XCTAssertEqual(Set(try store("second").report().trials.compactMap(\.worker)), ["slurm-\(second)-0"])
     }
+
+    /// A second job on a run that a live job serves changes nothing: its coordinator is refused
+    /// with exit status 75 (docs/CLI.md), the job fails with it and says why; the first job
+    /// finishes the run, every trial once.
+    func testASecondJobOnALiveRunFailsWithSeventyFive() throws {
+        let shared = try sweep("shared", trials: 20, seconds: 0.5)
+        let first = try submit(shared, ["--ntasks=1"])
+        XCTAssertTrue(ProcessHarness.waitUntil(timeout: 60) { self.doneCount("shared") >= 1 }, "the first job's run started")
+        let second = try submit(shared, ["--ntasks=1"])
+        XCTAssertEqual(waitForState(second, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "FAILED")
+        XCTAssertEqual(jobField(second, "ExitCode"), "75:0")
+        let said = (try? String(contentsOf: directory.appendingPathComponent("rt-\(second).out"), encoding: .utf8)) ?? ""
+        XCTAssertTrue(said.contains("another coordinator serves this run"), said)
+        XCTAssertEqual(waitForState(first, ["COMPLETED", "FAILED", "CANCELLED"], timeout: 120), "COMPLETED")
+        try assertAllDoneExactlyOnce("shared", count: 20)
+    }
 }

@@ -105,7 +105,7 @@ final class StopProcessTests: ClusterProcessTestCase {
     }
 
     /// A second coordinator on a live run, with or without --resume (and `rt run --resume`), is
-    /// refused with exit status 2 naming the holder; once the holder is SIGKILLed, --resume
+    /// refused with exit status 75 (not 2: the command line was fine) naming the holder; once the holder is SIGKILLed, --resume
     /// takes the run over without any cleaning up.
     func testSecondCoordinatorIsRefusedUntilTheHolderDies() throws {
         let sweep = try sleepSweep("owned", trials: 6, seconds: 0.1, retries: 0)
@@ -119,7 +119,7 @@ final class StopProcessTests: ClusterProcessTestCase {
         ]
         for (index, arguments) in attempts.enumerated() {
             let second = try harness.spawn("second-\(index)", arguments + fast)
-            XCTAssertEqual(second.waitForExit(timeout: 20), 2, second.logText())
+            XCTAssertEqual(second.waitForExit(timeout: 20), 75, second.logText())
             XCTAssertTrue(second.logText().contains("is served by coordinator pid \(holder.pid) on host"), second.logText())
         }
         XCTAssertTrue(holder.isRunning, "the holder is untouched")

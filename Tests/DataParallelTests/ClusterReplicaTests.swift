@@ -80,7 +80,7 @@ final class ClusterReplicaTests: XCTestCase {
         // the final checkpoint is the same, byte for byte.
         let reference = try spawn("reference", ["train", "--model", "small-cnn", "--dataset", dataset, "--epochs", "\(epochs)", "--batch-size", "32",
                                                 "--threads", "1", "--seed", "0", "--replicas", "2", "--json",
-                                                "--out", directory.appendingPathComponent("reference.safetensors").path])
+                                                "--output", directory.appendingPathComponent("reference.safetensors").path])
         XCTAssertTrue(wait(timeout: 240) { !reference.isRunning })
         XCTAssertEqual(reference.exitStatus, 0, reference.output)
         let summary = try XCTUnwrap(reference.output.split(separator: "\n").last { $0.contains("\"checkpoint\"") })

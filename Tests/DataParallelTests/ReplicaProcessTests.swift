@@ -40,7 +40,7 @@ final class ReplicaProcessTests: XCTestCase {
 
     func testKillingAReplicaStopsTheOthersWithinTheWindow() throws {
         let out = directory.appendingPathComponent("killed.safetensors").path
-        let rank0 = try startLongTraining("killed", replicas: 2, extra: ["--out", out, "--heartbeat-ms", "250", "--liveness", "4"])
+        let rank0 = try startLongTraining("killed", replicas: 2, extra: ["--output", out, "--heartbeat-ms", "250", "--liveness", "4"])
         defer { rank0.kill(SIGKILL) }
         let children = rank0.childProcesses()
         XCTAssertEqual(children.count, 1, "one `rt replica` child:\n\(rank0.output)")
@@ -58,7 +58,7 @@ final class ReplicaProcessTests: XCTestCase {
     /// The other way round: rank 0 SIGKILLed (the OOM killer, a scheduler's kill). Its
     /// `rt replica` children must not train on as orphans: the kernel stops them.
     func testKillingRankZeroLeavesNoReplicaBehind() throws {
-        let rank0 = try startLongTraining("orphans", replicas: 3, extra: ["--out", directory.appendingPathComponent("orphans.safetensors").path])
+        let rank0 = try startLongTraining("orphans", replicas: 3, extra: ["--output", directory.appendingPathComponent("orphans.safetensors").path])
         defer { rank0.kill(SIGKILL) }
         let children = rank0.childProcesses()
         XCTAssertEqual(children.count, 2, "two `rt replica` children:\n\(rank0.output)")
@@ -92,7 +92,7 @@ final class ReplicaProcessTests: XCTestCase {
 
     func train(_ name: String, replicas: Int, extra: [String] = []) throws -> Trained {
         let out = directory.appendingPathComponent("\(name).safetensors").path
-        let process = try RTProcess(trainArguments + ["--replicas", "\(replicas)", "--out", out] + extra,
+        let process = try RTProcess(trainArguments + ["--replicas", "\(replicas)", "--output", out] + extra,
                                     log: directory.appendingPathComponent("\(name).log"))
         XCTAssertTrue(wait(timeout: 300) { !process.isRunning }, "\(name) did not finish")
         XCTAssertEqual(process.exitStatus, 0, process.output)

@@ -58,7 +58,7 @@ netns_hosts_up "$MAX" "$RATE"
 for ((i = 0; i < MAX; i++)); do
   ip -n "${NETNS_HOST[$i]}" link set eth0 mtu "$MTU"
   ip -n "$NETNS_SWITCH" link set "${NETNS_PORT[$i]}" mtu "$MTU"
-  "$RT" keys generate --out "$WORK/keys/$i" >/dev/null
+  "$RT" keys generate --output "$WORK/keys/$i" >/dev/null
 done
 
 # Cores busy machine-wide (all processes, kernel included) since the last sample: the ranks, the
@@ -97,19 +97,19 @@ results, loads = [], []
 for path in files:
     run = json.load(open(path))
     cores = float(open(path[:-len(".json")] + ".cores").read())
-    loads.append({"ranks": run["ranks"], "before": run["loadAverageBefore"], "after": run["loadAverageAfter"], "cores_busy": cores})
+    loads.append({"ranks": run["ranks"], "before": run["load_average_before"], "after": run["load_average_after"], "cores_busy": cores})
     for row in run["rows"]:
         results.append({"ranks": run["ranks"], "mib": row["megabytes"],
-                        "ring_bus_gbps": round(row["ringBusGbitps"], 4), "naive_bus_gbps": round(row["naiveBusGbitps"], 4),
-                        "ring_of_rate": round(row["ringBusGbitps"] / rate_gbps, 4),
-                        "ring_over_naive": round(row["ringBusGbitps"] / row["naiveBusGbitps"], 3),
-                        "ring_seconds": row["ringSeconds"], "ring_repetitions": row["ringRepetitions"],
-                        "naive_seconds": row["naiveSeconds"], "naive_repetitions": row["naiveRepetitions"],
+                        "ring_bus_gbps": round(row["ring_bus_gbitps"], 4), "naive_bus_gbps": round(row["naive_bus_gbitps"], 4),
+                        "ring_of_rate": round(row["ring_bus_gbitps"] / rate_gbps, 4),
+                        "ring_over_naive": round(row["ring_bus_gbitps"] / row["naive_bus_gbitps"], 3),
+                        "ring_seconds": row["ring_seconds"], "ring_repetitions": row["ring_repetitions"],
+                        "naive_seconds": row["naive_seconds"], "naive_repetitions": row["naive_repetitions"],
                         # cores busy during each timed series: the k ranks' own, and machine-wide
-                        "ring_cores": {"ranks": round(row["ringRanksCores"], 2), "machine": round(row["ringMachineCores"], 2)},
-                        "naive_cores": {"ranks": round(row["naiveRanksCores"], 2), "machine": round(row["naiveMachineCores"], 2)}})
+                        "ring_cores": {"ranks": round(row["ring_ranks_cores"], 2), "machine": round(row["ring_machine_cores"], 2)},
+                        "naive_cores": {"ranks": round(row["naive_ranks_cores"], 2), "machine": round(row["naive_machine_cores"], 2)}})
 results.sort(key=lambda r: (r["ranks"], r["mib"]))
-out = {"rate_gbps": rate_gbps, "results": results, "date": __import__("datetime").datetime.now(__import__("datetime").timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "piece_bytes": run["pieceBytes"], "curve": run["curve"],
+out = {"rate_gbps": rate_gbps, "results": results, "date": __import__("datetime").datetime.now(__import__("datetime").timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "piece_bytes": run["piece_bytes"], "curve": run["curve"],
        "tbf": {"burst": burst, "latency": latency}, "mtu": mtu, "load_average": loads}
 if as_json:
     print(json.dumps(out, indent=1))

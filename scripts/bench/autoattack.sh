@@ -43,9 +43,9 @@ run() {  # run NAME ARGS...: the command's JSON output plus the load average bef
 }
 
 CKPT=$TMP/seed1.safetensors
-echo "$RT train --model small-cnn --dataset fashion-mnist --epochs 1 --seed 1 --threads $THREADS --out seed1.safetensors" >>"$TMP/commands"
-"$RT" train --model small-cnn --dataset fashion-mnist --epochs 1 --seed 1 --threads "$THREADS" --out "$CKPT" --json >"$TMP/train.log"
-common=(--checkpoint "$CKPT" --dataset fashion-mnist --limit "$EXAMPLES" --eps 8/255 --batch-size 128 --threads "$THREADS" --json)
+echo "$RT train --model small-cnn --dataset fashion-mnist --epochs 1 --seed 1 --threads $THREADS --output seed1.safetensors" >>"$TMP/commands"
+"$RT" train --model small-cnn --dataset fashion-mnist --epochs 1 --seed 1 --threads "$THREADS" --output "$CKPT" --json >"$TMP/train.log"
+common=(--checkpoint "$CKPT" --dataset fashion-mnist --examples "$EXAMPLES" --eps 8/255 --batch-size 128 --threads "$THREADS" --json)
 run pgd "$RT" attack "${common[@]}" --attack pgd --steps 10
 run standard "$RT" attack "${common[@]}" --attack autoattack --steps 100 --queries 5000
 run cheap "$RT" attack "${common[@]}" --attack autoattack --steps 10

@@ -464,7 +464,7 @@ RENDERERS = {"engine": render_engine, "table": render_table}
 
 
 def _read_json_document(path, what):
-    """A whole (pretty-printed) JSON document; anything logged before its first `{` is skipped."""
+    """The JSON object a command printed (`--json`: one line); anything logged before its first `{` is skipped."""
     with open(path) as f:
         text = f.read()
     try:
@@ -477,15 +477,15 @@ def record_allreduce(args):
     raw = _read_json_document(args.json, "rt bench allreduce --json")
     rows = []
     for r in raw["rows"]:
-        rows.append([str(r["ranks"]), f'{r["megabytes"]} MiB', f'{r["secondsPerAllreduce"] * 1000:.1f} ms',
-                     f'{r["busGBps"]:.2f} GB/s',
-                     f'{r["p2pGBps"]:.2f} GB/s ({r["ratioToP2p"] * 100:.0f}%)',
-                     f'{r["ringP2pGBps"]:.2f} GB/s ({r["ratioToRingP2p"] * 100:.0f}%)'])
-    load = f'{raw["loadAverageBefore"]} before, {raw["loadAverageAfter"]} after'
+        rows.append([str(r["ranks"]), f'{r["megabytes"]} MiB', f'{r["seconds_per_allreduce"] * 1000:.1f} ms',
+                     f'{r["bus_gbps"]:.2f} GB/s',
+                     f'{r["p2p_gbps"]:.2f} GB/s ({r["ratio_to_p2p"] * 100:.0f}%)',
+                     f'{r["ring_p2p_gbps"]:.2f} GB/s ({r["ratio_to_ring_p2p"] * 100:.0f}%)'])
+    load = f'{raw["load_average_before"]} before, {raw["load_average_after"]} after'
     section = {
         "kind": "table", "title": "Ring all-reduce over ZeroMQ (loopback)",
         "description": "Each rank is a thread with its own ZeroMQ context, over tcp://127.0.0.1, pieces of "
-                       f'{raw["pieceBytes"] // 1024} KiB sent zero-copy. Bus bandwidth = 2(k-1)/k x bytes / time per '
+                       f'{raw["piece_bytes"] // 1024} KiB sent zero-copy. Bus bandwidth = 2(k-1)/k x bytes / time per '
                        "all-reduce. The yardsticks are measured in the same run with the same bytes and message size: "
                        "*p2p* is one DEALER->ROUTER stream; *ring p2p* is k such streams at once, joined in a ring "
                        "(per link), i.e. the links a ring all-reduce uses, loaded as it loads them. The ratio is in "
@@ -507,14 +507,14 @@ def record_allreduce(args):
 
 def record_dataparallel(args):
     raw = _read_json_document(args.json, "rt bench dataparallel --json")
-    rows = [[f'{s["replicas"]} x {s["threads"]}', f'{s["imagesPerSecond"]:.1f}'] for s in raw["setups"]]
-    rows.append(["scaling efficiency: (2 x 1) / (2 x (1 x 1))", f'{raw["scalingEfficiency"] * 100:.1f}% (target >= 85%)'])
-    rows.append(["(2 replicas x 1 thread) / (1 replica x 2 threads)", f'{raw["replicasOverThreads"]:.2f}x'])
-    load = f'{raw["loadAverageBefore"]} before, {raw["loadAverageAfter"]} after'
+    rows = [[f'{s["replicas"]} x {s["threads"]}', f'{s["images_per_second"]:.1f}'] for s in raw["setups"]]
+    rows.append(["scaling efficiency: (2 x 1) / (2 x (1 x 1))", f'{raw["scaling_efficiency"] * 100:.1f}% (target >= 85%)'])
+    rows.append(["(2 replicas x 1 thread) / (1 replica x 2 threads)", f'{raw["replicas_over_threads"]:.2f}x'])
+    load = f'{raw["load_average_before"]} before, {raw["load_average_after"]} after'
     section = {
         "kind": "table", "title": "Data-parallel training (rt train --replicas)",
         "description": f'`rt train --model {raw["model"]}` on synthetic CIFAR-shaped data (3x32x32, {raw["images"]} images, '
-                       f'global batch {raw["batchSize"]}), replicas as processes on this machine joined by the ring '
+                       f'global batch {raw["batch_size"]}), replicas as processes on this machine joined by the ring '
                        "all-reduce over ipc://; images/s of the last epoch (the first warms up), best of "
                        f'{raw.get("rounds", 1)} rounds (the configurations take turns).',
         "columns": ["replicas x threads", "images/s"],

@@ -86,9 +86,9 @@ mkdir -p "$TMP/ckpt"
 # does not change PGD's cost but makes UAP and the accuracies meaningless), CKA needs two.
 for seed in 1 2; do
   echo "== $RT train --model small-cnn --dataset fashion-mnist --epochs 1 --seed $seed" >&2
-  echo "$RT train --model small-cnn --dataset fashion-mnist --epochs 1 --seed $seed --threads $THREADS --out $TMP/ckpt/seed$seed.safetensors" >>"$TMP/commands"
+  echo "$RT train --model small-cnn --dataset fashion-mnist --epochs 1 --seed $seed --threads $THREADS --output $TMP/ckpt/seed$seed.safetensors" >>"$TMP/commands"
   "$RT" train --model small-cnn --dataset fashion-mnist --epochs 1 --seed "$seed" --threads "$THREADS" \
-    --out "$TMP/ckpt/seed$seed.safetensors" --json >"$TMP/train$seed.log"
+    --output "$TMP/ckpt/seed$seed.safetensors" --json >"$TMP/train$seed.log"
 done
 
 # Training just loaded the CPUs itself; the 1-minute average forgets it within a minute or two.
@@ -109,7 +109,7 @@ CKPT="$TMP/ckpt/seed1.safetensors"
 for round in $(seq "$ROUNDS"); do
   measure "bench$round" "$RT" bench engine --workloads small-cnn/pgd10 --threads "$THREADS" --json
   measure "pgd$round" "$RT" attack --checkpoint "$CKPT" --dataset fashion-mnist --attack pgd --eps 8/255 --steps 10 \
-    --limit 2560 --batch-size 128 --threads "$THREADS" --json
+    --examples 2560 --batch-size 128 --threads "$THREADS" --json
 done
 measure uap "$RT" attack --checkpoint "$CKPT" --dataset fashion-mnist --attack uap --eps 8/255 \
   --batch-size 128 --threads "$THREADS" --json

@@ -169,21 +169,18 @@ if [[ $RUN -eq 1 && ( -z "$ONLY" || "$ONLY" == cluster ) ]]; then
   "$PY" - "$RESULTS/20-cluster.json" "$TMP"/cluster-{1,2,3}.json <<'PY'
 import json, statistics, sys
 runs = [json.load(open(path)) for path in sys.argv[2:]]
-def get(d, snake):
-    camel = snake.split("_")[0] + "".join(w.title() for w in snake.split("_")[1:])
-    return d.get(snake, d.get(camel))
 def median(values): return statistics.median(values)
-rates = [get(r["dispatch"], "trials_per_second") for r in runs]
+rates = [r["dispatch"]["trials_per_second"] for r in runs]
 rows = [["dispatch rate, no-op trials, 2 workers (median of 3 runs: " + ", ".join(f"{x:,.0f}" for x in rates) + ")",
          f"{median(rates):,.0f} trials/s", ">= 2,500 trials/s (issue 19)"]]
 for i, o in enumerate(runs[0]["overhead"]):
     seconds = median([r["overhead"][i]["seconds"] for r in runs])
-    ideal = get(o, "ideal_seconds")
+    ideal = o["ideal_seconds"]
     rows.append([f'200 x 0.1 s trials on 2 workers, prefetch {o["prefetch"]}: overhead over ideal (median of 3)',
                  f'{(seconds / ideal - 1) * 100:+.1f}% ({seconds:.2f} s vs {ideal:.1f} s)', "<= 5%"])
-detections = [get(r, "failure_detection") for r in runs]
-rows.append(["failure detection, worker SIGKILLed (connection drops)", f'{median([get(d, "killed_worker_seconds") for d in detections]):.2f} s', "<= 3.5 s"])
-rows.append(["failure detection, worker SIGSTOPped (silent), 1 s heartbeat x 3", f'{median([get(d, "silent_worker_seconds") for d in detections]):.2f} s', "<= 3.5 s"])
+detections = [r["failure_detection"] for r in runs]
+rows.append(["failure detection, worker SIGKILLed (connection drops)", f'{median([d["killed_worker_seconds"] for d in detections]):.2f} s', "<= 3.5 s"])
+rows.append(["failure detection, worker SIGSTOPped (silent), 1 s heartbeat x 3", f'{median([d["silent_worker_seconds"] for d in detections]):.2f} s', "<= 3.5 s"])
 json.dump({"kind": "table", "title": "Cluster: coordinator and workers over ZeroMQ",
            "description": "Real `rt coordinator` and `rt worker` processes over ipc://, the SQLite store in WAL mode; "
                           "the coordinator commits each burst of messages and each round of leases as one transaction (group commit).",

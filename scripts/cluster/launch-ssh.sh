@@ -22,8 +22,8 @@
 # ./ssh-logs/<sweep>): coordinator.log and worker-<host>.log.
 #
 # Exit status: the coordinator's when not 0 (3 trials failed, 4 no worker came for
-# $RT_IDLE_TIMEOUT s, 130/143 stopped), 5 when the sweep finished but a host's worker failed
-# for good (named on stderr), 2 for bad input or a host that fails its check, else 0.
+# $RT_IDLE_TIMEOUT s, 75 another coordinator serves the run, 130/143 stopped), 5 when the sweep
+# finished but a host's worker failed for good (named on stderr), 2 for bad input or a host that fails its check, else 0.
 #
 # Environment: RT_BINARY (default: this repository's release build), RT_REMOTE (rt's path on
 # the hosts; default the same path), RT_SSH_OPTIONS (added to every ssh and scp, e.g.
@@ -122,10 +122,10 @@ done
 
 # Keys: made once per run and kept, so re-running the command continues with the same ones.
 mkdir -p "$KEYS/allow" "$LOGS" "$RUNS" || fail "cannot create $KEYS, $LOGS and $RUNS"
-[[ -f "$KEYS/coordinator/secret.key" ]] || "$RT" keys generate --out "$KEYS/coordinator" >/dev/null || fail "cannot create keys in $KEYS"
+[[ -f "$KEYS/coordinator/secret.key" ]] || "$RT" keys generate --output "$KEYS/coordinator" >/dev/null || fail "cannot create keys in $KEYS"
 for i in "${!HOST[@]}"; do
   host=${HOST[$i]} name=$(key_dir_name "${HOST[$i]}")
-  [[ -f "$KEYS/hosts/$name/secret.key" ]] || "$RT" keys generate --out "$KEYS/hosts/$name" >/dev/null || fail "cannot create keys in $KEYS"
+  [[ -f "$KEYS/hosts/$name/secret.key" ]] || "$RT" keys generate --output "$KEYS/hosts/$name" >/dev/null || fail "cannot create keys in $KEYS"
   cp "$KEYS/hosts/$name/public.key" "$KEYS/allow/$name.key"
   cp "$KEYS/coordinator/public.key" "$KEYS/hosts/$name/coordinator.key"
   ssh -n "${SSH_OPTIONS[@]}" "$host" "umask 077 && mkdir -p '$REMOTE_KEYS/$name'" \
@@ -174,7 +174,7 @@ supervise() {
     echo "=== $(date -Is) worker on $host (attempt $((attempt + 1)))" >>"$log"
     # -tt: a terminal on the host, so the worker there gets SIGHUP when the session ends.
     ssh -tt "${SSH_OPTIONS[@]}" "$host" \
-      "exec '$RT_REMOTE' worker --connect 'tcp://$connect:$PORT' --keys '$REMOTE_KEYS/$name' --threads $slots --name '$host' --ring-host '$ring'" \
+      "exec '$RT_REMOTE' worker --connect 'tcp://$connect:$PORT' --keys '$REMOTE_KEYS/$name' --concurrency $slots --name '$host' --ring-host '$ring'" \
       </dev/null >>"$log" 2>&1 &
     local session=$!
     # Should this script be killed outright (no trap runs), the session is ended all the same
@@ -232,6 +232,7 @@ again="$0$(printf ' %q' "${ARGS[@]}")"
 case $status in
   0) ;;
   130|143|4) say "the run is not finished; continue with: $again" ;;
+  75) say "another coordinator serves this run (log: $LOGS/coordinator.log); run this again once it has ended: $again" ;;
   *) say "the coordinator exited with status $status (log: $LOGS/coordinator.log)" ;;
 esac
 if [[ ${#failed[@]} -gt 0 ]]; then

@@ -58,7 +58,7 @@ log "namespaces $NS_C $NS_1 $NS_2 on switch $NETNS_SWITCH"
 
 # Keys: the coordinator admits exactly the two worker hosts.
 KEYS=$WORK/keys
-for who in coordinator w1 w2; do "$RT" keys generate --out "$KEYS/$who" >/dev/null; done
+for who in coordinator w1 w2; do "$RT" keys generate --output "$KEYS/$who" >/dev/null; done
 mkdir -p "$KEYS/allow"
 for w in w1 w2; do
   cp "$KEYS/$w/public.key" "$KEYS/allow/$w.key"
@@ -78,10 +78,10 @@ FAST=(--heartbeat-ms 200 --liveness 3)
 ip netns exec "$NS_C" "$RT" coordinator "$WORK/netns.yaml" --bind "tcp://0.0.0.0:$PORT" \
   --keys "$KEYS/coordinator" --allow "$KEYS/allow" --runs "$WORK/runs" "${FAST[@]}" >"$WORK/coordinator.log" 2>&1 &
 COORDINATOR=$!; PIDS+=($COORDINATOR)
-ip netns exec "$NS_1" "$RT" worker --connect "tcp://$C_ADDR:$PORT" --keys "$KEYS/w1" --name w1 --threads 2 \
+ip netns exec "$NS_1" "$RT" worker --connect "tcp://$C_ADDR:$PORT" --keys "$KEYS/w1" --name w1 --concurrency 2 \
   --max-backoff-ms 800 "${FAST[@]}" >"$WORK/w1.log" 2>&1 &
 PIDS+=($!)
-ip netns exec "$NS_2" "$RT" worker --connect "tcp://$C_ADDR:$PORT" --keys "$KEYS/w2" --name w2 --threads 2 \
+ip netns exec "$NS_2" "$RT" worker --connect "tcp://$C_ADDR:$PORT" --keys "$KEYS/w2" --name w2 --concurrency 2 \
   --max-backoff-ms 800 "${FAST[@]}" >"$WORK/w2.log" 2>&1 &
 PIDS+=($!)
 

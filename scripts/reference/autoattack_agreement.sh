@@ -31,13 +31,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [[ -z $checkpoint ]]; then
   checkpoint=$work/fmnist10.safetensors
-  $rt train --model small-cnn --dataset fashion-mnist --per-class 2000 --epochs 2 --seed 1 --out "$checkpoint" --json >&2
+  $rt train --model small-cnn --dataset fashion-mnist --per-class 2000 --epochs 2 --seed 1 --output "$checkpoint" --json >&2
 fi
 
 status=0
 for setting in "linf 8/255 0.03137254901960784" "l2 0.5 0.5"; do
   read -r norm label eps <<<"$setting"
-  $rt attack --checkpoint "$checkpoint" --dataset fashion-mnist --limit "$examples" --attack apgd-ce,apgd-t,square \
+  $rt attack --checkpoint "$checkpoint" --dataset fashion-mnist --examples "$examples" --attack apgd-ce,apgd-t,square \
       --norm "$norm" --eps "$label" --steps "$steps" --queries "$queries" --json > "$work/rt.json"
   "$python" scripts/reference/autoattack_reference.py "$checkpoint" --idx "$data_dir" --limit "$examples" \
       --norm "$norm" --eps "$eps" --steps "$steps" --queries "$queries" > "$work/ta.json"

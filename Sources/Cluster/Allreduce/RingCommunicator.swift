@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// A rank's handle on a ring all-reduce, safe to use from any thread.
 ///
@@ -186,7 +187,7 @@ public final class RingCommunicator: @unchecked Sendable {
             reasonToSend = abortReason ?? "\(error)"
             condition.unlock()
             // Passed on, so the rest of the ring stops now instead of a window later.
-            if abortReason == nil { ClusterLog.shared.log(.warning, "ring", "rank \(rank): \(error)") }
+            if abortReason == nil { ClusterLog.logger("ring").warning("rank \(rank): \(error)") }
         }
         link.stopRequested = nil
         link.sayGoodbye(abortReason: reasonToSend)

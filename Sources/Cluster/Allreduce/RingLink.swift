@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Logging
 
 /// One rank's two connections in the ring, used only by its communication thread.
 ///
@@ -17,7 +18,7 @@ final class RingLink {
     private var zap: ZAPHandler?
     let boundEndpoint: String
     private let tag: UInt32
-    private let log = ClusterLog.shared
+    private let log = ClusterLog.logger("ring")
 
     private var lastHeardLeft = Date(), lastHeardRight = Date()
     private var nextHeartbeat = Date()
@@ -148,7 +149,7 @@ final class RingLink {
         }
         lastHeardLeft = Date()
         lastHeardRight = Date()
-        log.log(.debug, "ring", "rank \(rank)/\(worldSize): ring formed (left \(left), right \(right))")
+        log.debug("rank \(rank)/\(worldSize): ring formed (left \(left), right \(right))")
     }
 
     // MARK: Liveness
@@ -317,7 +318,7 @@ final class RingLink {
             let id = Data(frames[0])
             guard id == routingID(of: left) else {
                 // Not our left neighbour (a stray connection, or a rank of another ring): never trusted.
-                log.log(.warning, "ring", "rank \(rank): dropped a message from unknown peer \(String(decoding: id, as: UTF8.self)) (expected rank \(left))")
+                log.warning("rank \(rank): dropped a message from unknown peer \(String(decoding: id, as: UTF8.self)) (expected rank \(left))")
                 return
             }
             if truncated { throw AllreduceError.badFrame(rank: left, reason: "more than \(Self.maxParts - 1) frames in one message") }

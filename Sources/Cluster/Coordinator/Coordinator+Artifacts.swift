@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Artifacts over the wire: uploads into the vault, downloads to the leases that need them.
 extension Coordinator {
@@ -15,12 +16,12 @@ extension Coordinator {
         }
         do {
             if try vault.receive(chunk, bytes: envelope.payload[1], from: routingID) {
-                log.log(.debug, "coordinator", "artifact \(chunk.hash.prefix(16)) (\(chunk.totalSize) bytes) received from \(peerName(routingID))")
+                log.debug("artifact \(chunk.hash.prefix(16)) (\(chunk.totalSize) bytes) received from \(peerName(routingID))")
             }
         } catch {
             count("artifact_rejected")
             if DiskFull.matches(error) { return haltForFullDisk("\(error)") }
-            log.log(.warning, "coordinator", "\(peerName(routingID)): \(error)")
+            log.warning("\(peerName(routingID)): \(error)")
         }
     }
 
@@ -45,7 +46,7 @@ extension Coordinator {
                 try socket.send([routingID, header, json], zeroCopyTail: ZeroCopyBuffer(pointer: file.pointer + offset, count: length, owner: file), dontWait: true)
             } catch {
                 self.count("send_failed")
-                log.log(.warning, "coordinator", "serving artifact \(hash.prefix(16)) to \(peerName(routingID)) stopped: \(error)")
+                log.warning("serving artifact \(hash.prefix(16)) to \(peerName(routingID)) stopped: \(error)")
                 return
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Handing out trials: round-robin dispatch, gangs for data-parallel trials, the end of a
 /// lease (requeue within the retry budget, or failure for it and its dependants).
@@ -27,7 +28,7 @@ extension Coordinator {
                         if size <= sessions.count && Date().timeIntervalSince(since) >= configuration.gangReservation {
                             if reservingFor != record.spec.id {
                                 reservingFor = record.spec.id
-                                log.log(.info, "coordinator", "holding free workers for \(record.spec.id) (\(size) replicas), waiting \(Int(Date().timeIntervalSince(since))) s")
+                                log.info("holding free workers for \(record.spec.id) (\(size) replicas), waiting \(Int(Date().timeIntervalSince(since))) s", metadata: ["trial": "\(record.spec.id)"])
                                 try? store.recordEvent(kind: "gang_reserved", trialID: record.spec.id, detail: "\(size) replicas")
                             }
                             return
@@ -60,7 +61,7 @@ extension Coordinator {
         do { attempt = try store.lease(trialID: record.spec.id, worker: session.name, host: session.host) } catch {
             scheduler.pushFront(record.spec.id)
             // A full store would fail this lease on every poll: stop leasing instead, once.
-            if DiskFull.matches(error) { haltForFullDisk("\(error)") } else { log.log(.error, "coordinator", "store: cannot lease \(record.spec.id): \(error)") }
+            if DiskFull.matches(error) { haltForFullDisk("\(error)") } else { log.error("store: cannot lease \(record.spec.id): \(error)", metadata: ["trial": "\(record.spec.id)"]) }
             return false
         }
         guard let attempt else { return true }
@@ -127,15 +128,15 @@ extension Coordinator {
         let newState: TrialState?
         do { newState = try store.releaseLease(trialID: key.trialID, reason: reason, worker: worker, interrupted: interrupted) } catch {
             if DiskFull.matches(error) { return haltForFullDisk("\(error)") }
-            log.log(.error, "coordinator", "store: cannot release \(key.trialID): \(error)")
+            log.error("store: cannot release \(key.trialID): \(error)", metadata: ["trial": "\(key.trialID)"])
             return
         }
         switch newState {
         case .pending?:
             scheduler.markPending(key.trialID, reason: reason)
-            log.log(.info, "coordinator", "\(key.trialID) \(interrupted ? "handed back" : "requeued"): \(reason)")
+            log.info("\(key.trialID) \(interrupted ? "handed back" : "requeued"): \(reason)", metadata: ["trial": "\(key.trialID)"])
         case .failed?:
-            log.log(.warning, "coordinator", "\(key.trialID) failed: \(reason); retry budget exhausted")
+            log.warning("\(key.trialID) failed: \(reason); retry budget exhausted", metadata: ["trial": "\(key.trialID)"])
             for child in scheduler.markFailed(key.trialID, reason: reason) {
                 failForever(child, reason: "parent trial \(key.trialID) failed")
             }
@@ -147,10 +148,10 @@ extension Coordinator {
     /// Fails a trial that can never run, and everything that depends on it.
     func failForever(_ id: String, reason: String) {
         do { try store.markFailed(trialID: id, reason: reason) } catch {
-            log.log(.error, "coordinator", "store: cannot fail \(id): \(error)")
+            log.error("store: cannot fail \(id): \(error)", metadata: ["trial": "\(id)"])
             return
         }
-        log.log(.warning, "coordinator", "\(id) failed: \(reason)")
+        log.warning("\(id) failed: \(reason)", metadata: ["trial": "\(id)"])
         for child in scheduler.markFailed(id, reason: reason) {
             failForever(child, reason: "parent trial \(id) failed")
         }

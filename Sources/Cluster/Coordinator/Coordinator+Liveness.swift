@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Heartbeats, dead workers, the shutdown broadcast.
 extension Coordinator {
@@ -22,7 +23,7 @@ extension Coordinator {
         }
         roundRobin.removeAll { $0 == session.routingID }
         vault.abandon(peer: session.routingID)
-        log.log(interrupted ? .info : .warning, "coordinator", "\(reason)\(interrupted ? "" : ": presumed dead"), \(session.leases.count) leases requeued")
+        log.log(level: interrupted ? .info : .warning, "\(reason)\(interrupted ? "" : ": presumed dead"), \(session.leases.count) leases requeued")
         try? store.recordEvent(kind: interrupted ? "worker-left" : "worker-lost", worker: session.name, detail: reason)
         hostStatistics[session.host, default: WorkerStatistics()].lost += session.leases.count
         for key in session.leases.keys.sorted(by: { $0.trialID < $1.trialID }) {

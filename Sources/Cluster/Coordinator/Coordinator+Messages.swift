@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Incoming messages: decoding, routing by type, registration, the drop counters.
 extension Coordinator {
@@ -92,14 +93,14 @@ extension Coordinator {
         let total = dropped.values.reduce(0, +)
         if dropLogBudget > 0 || total % 1000 == 0 {
             dropLogBudget -= 1
-            log.log(.warning, "coordinator", "dropped message from \(peerName(routingID)): \(why) (\(total) dropped so far)")
+            log.warning("dropped message from \(peerName(routingID)): \(why) (\(total) dropped so far)")
         }
     }
 
     func register(_ routingID: Data, _ registration: RegisterMessage, keyName: String?) throws {
         if let problem = WireLimits.problem(with: registration, maxThreads: configuration.maxWorkerThreads) {
             // Said to the peer, so a misconfigured worker learns why instead of retrying for ever.
-            log.log(.warning, "coordinator", "registration from \(peerName(routingID)) refused: \(problem)")
+            log.warning("registration from \(peerName(routingID)) refused: \(problem)")
             count("register_refused")
             _ = send(try WireEnvelope.make(.shutdown, ShutdownMessage(reason: "registration refused: \(problem)")), to: routingID)
             return
@@ -107,7 +108,7 @@ extension Coordinator {
         if (registration.revision ?? 1) < WireEnvelope.severalParentsRevision && scheduler.hasSeveralParents {
             // It would ignore every parent but the first and store a wrong result: send it away.
             let reason = "worker \(registration.name) on \(registration.host) speaks protocol revision \(registration.revision ?? 1); this run has trials with several parents, which need revision \(WireEnvelope.severalParentsRevision): upgrade rt there"
-            log.log(.warning, "coordinator", reason)
+            log.warning("\(reason)")
             _ = send(try WireEnvelope.make(.shutdown, ShutdownMessage(reason: reason)), to: routingID)
             return
         }
@@ -130,7 +131,7 @@ extension Coordinator {
         sessions[routingID] = session
         sessionsByWorkerID[registration.workerID] = routingID
         roundRobin.append(routingID)
-        log.log(.info, "coordinator", "worker \(registration.name) registered from \(registration.host) (pid \(registration.pid), \(registration.threads) threads\(keyName.map { ", key \($0)" } ?? ""))")
+        log.info("worker \(registration.name) registered from \(registration.host) (pid \(registration.pid), up to \(registration.threads) trials at once\(keyName.map { ", key \($0)" } ?? ""))", metadata: ["worker": "\(registration.name)"])
         try? store.recordEvent(kind: "worker-registered", worker: registration.name, detail: "host \(registration.host) pid \(registration.pid)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// A message the coordinator tells a peer, and what to do if it cannot be delivered.
 struct OutgoingMessage {
@@ -19,7 +20,7 @@ extension Coordinator {
         outbox = []
         do { try store.batch(work) } catch {
             if DiskFull.matches(error) { haltForFullDisk("\(error)") }
-            else { log.log(.error, "coordinator", "the store could not commit: \(error)") }
+            else { log.error("the store could not commit: \(error)") }
         }
         let messages = outbox ?? []
         outbox = nil

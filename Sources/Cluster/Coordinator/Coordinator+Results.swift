@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// What workers report on their leases: results, failures, checkpoints, each only from the
 /// lease's holder.
@@ -24,7 +25,7 @@ extension Coordinator {
         session?.leases[key] = nil
         session?.clearProgress(result.trialID)
         if let artifact = result.artifact, !vault.has(artifact.hash) {
-            log.log(.warning, "coordinator", "result of \(key.trialID) attempt \(key.attempt) from \(workerName) names artifact \(artifact.hash.prefix(16)) that did not arrive intact")
+            log.warning("result of \(key.trialID) attempt \(key.attempt) from \(workerName) names artifact \(artifact.hash.prefix(16)) that did not arrive intact", metadata: ["trial": "\(key.trialID)", "worker": "\(workerName)"])
             // Lost to a full disk, the attempt was not the worker's fault: it is given back.
             endLease(key, reason: "artifact upload from \(workerName) incomplete", worker: workerName, interrupted: outOfSpace != nil)
             return
@@ -49,7 +50,7 @@ extension Coordinator {
             if let wasCurrent, wasCurrent.key != key {
                 // A presumed-dead worker delivered after all; whoever holds the re-lease stops.
                 lateResults["accepted", default: 0] += 1
-                log.log(.info, "coordinator", "late result for \(key.trialID) attempt \(key.attempt) from \(workerName) accepted; cancelling attempt \(wasCurrent.key.attempt)")
+                log.info("late result for \(key.trialID) attempt \(key.attempt) from \(workerName) accepted; cancelling attempt \(wasCurrent.key.attempt)", metadata: ["trial": "\(key.trialID)", "worker": "\(workerName)"])
                 if let other = sessions[wasCurrent.routingID] {
                     other.leases[wasCurrent.key] = nil
                     other.clearProgress(key.trialID)
@@ -58,7 +59,7 @@ extension Coordinator {
                 }
             } else if wasCurrent == nil {
                 lateResults["accepted", default: 0] += 1
-                log.log(.info, "coordinator", "late result for \(key.trialID) attempt \(key.attempt) from \(workerName) accepted while the trial waited to be re-leased")
+                log.info("late result for \(key.trialID) attempt \(key.attempt) from \(workerName) accepted while the trial waited to be re-leased", metadata: ["trial": "\(key.trialID)", "worker": "\(workerName)"])
             }
             finishedInSession += 1
             session?.stats.done += 1
@@ -69,7 +70,7 @@ extension Coordinator {
             for doomed in released.doomed { failForever(doomed.id, reason: doomed.reason) }
         case let .alreadyFinal(state):
             lateResults["dropped", default: 0] += 1
-            log.log(.info, "coordinator", "result for \(key.trialID) attempt \(key.attempt) from \(workerName) dropped: trial already \(state.rawValue)")
+            log.info("result for \(key.trialID) attempt \(key.attempt) from \(workerName) dropped: trial already \(state.rawValue)", metadata: ["trial": "\(key.trialID)", "worker": "\(workerName)"])
         case .unknownTrial:
             throw WireError.badPayload(type: .result, reason: "unknown trial \(result.trialID)")
         }
@@ -88,13 +89,13 @@ extension Coordinator {
         let worker = session?.name ?? peerName(routingID)
         if let host = session?.host, failure.interrupted != true { hostStatistics[host, default: WorkerStatistics()].failed += 1 }
         guard currentLease[failure.trialID]?.key == key else {
-            log.log(.info, "coordinator", "failure of stale lease \(key.trialID) attempt \(key.attempt) from \(worker) ignored")
+            log.info("failure of stale lease \(key.trialID) attempt \(key.attempt) from \(worker) ignored", metadata: ["trial": "\(key.trialID)", "worker": "\(worker)"])
             return
         }
         // A stopping worker's (or a stopping run's) trials did nothing wrong: they get their attempt back.
         let interrupted = failure.interrupted == true || stopping != nil
         if !interrupted { session?.stats.failed += 1 }
-        log.log(.info, "coordinator", "\(key.trialID) attempt \(key.attempt) \(interrupted ? "interrupted" : "failed") on \(worker): \(failure.reason)")
+        log.info("\(key.trialID) attempt \(key.attempt) \(interrupted ? "interrupted" : "failed") on \(worker): \(failure.reason)", metadata: ["trial": "\(key.trialID)", "worker": "\(worker)"])
         endLease(key, reason: "attempt \(key.attempt) on \(worker): \(failure.reason)", worker: worker, interrupted: interrupted)
     }
 
@@ -106,7 +107,7 @@ extension Coordinator {
         }
         guard currentLease[message.trialID]?.key == key else { return }
         guard vault.has(message.artifact.hash) else {
-            log.log(.warning, "coordinator", "checkpoint of \(message.trialID) from \(peerName(routingID)) did not arrive intact; ignored")
+            log.warning("checkpoint of \(message.trialID) from \(peerName(routingID)) did not arrive intact; ignored", metadata: ["trial": "\(message.trialID)"])
             return
         }
         try store.recordCheckpoint(trialID: message.trialID, attempt: message.attempt, reference: message.artifact,

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Logging
 
 /// How a coordinator run ended.
 public struct CoordinatorSummary: Sendable {
@@ -31,7 +32,7 @@ public final class Coordinator {
     var socket: ZMQSocket!
     var zap: ZAPHandler?
     let vault: ArtifactVault
-    let log = ClusterLog.shared
+    let log = ClusterLog.logger("coordinator")
 
     var sessions: [Data: WorkerSession] = [:]
     var sessionsByWorkerID: [String: Data] = [:]
@@ -95,7 +96,7 @@ public final class Coordinator {
             if existed && stored != nil { throw CoordinatorError.runExists(runDirectory.path) }
             let trials = SweepExpander.expand(spec)
             try store.createSweep(spec, text: text, trials: trials)
-            ClusterLog.shared.log(.info, "coordinator", "sweep \(spec.name): \(trials.count) trials written to \(storeURL.path)")
+            ClusterLog.logger("coordinator").info("sweep \(spec.name): \(trials.count) trials written to \(storeURL.path)")
         }
         try self.init(sweep: spec, runDirectory: runDirectory, store: store, lock: lock, configuration: configuration)
     }
@@ -138,7 +139,7 @@ public final class Coordinator {
     private static func requeueLeases(_ store: RunStore, _ runDirectory: URL) throws {
         let released = try store.releaseAllLeases(reason: "coordinator restarted (--resume): lease lost")
         try store.recordEvent(kind: "resumed", detail: "\(released) leased trials requeued")
-        ClusterLog.shared.log(.info, "coordinator", "resuming \(runDirectory.path): \(released) leased trials requeued")
+        ClusterLog.logger("coordinator").info("resuming \(runDirectory.path): \(released) leased trials requeued")
     }
 
     /// Asks for a clean stop, as a first SIGINT does; a second request stops at once.
@@ -178,7 +179,7 @@ public final class Coordinator {
             if !sessions.isEmpty { lastWorkerSeen = now }
             if let idle = configuration.idleTimeout, finishedAt == nil, stopping == nil, now.timeIntervalSince(lastWorkerSeen) > idle {
                 abandoned = "no worker connected for \(Int(idle)) s with \(scheduler.total - scheduler.finalCount) trials to go"
-                log.log(.error, "coordinator", "\(abandoned!); exiting (the run resumes with --resume)")
+                log.error("\(abandoned!); exiting (the run resumes with --resume)")
                 try? store.recordEvent(kind: "abandoned", detail: abandoned!)
                 break
             }
@@ -192,7 +193,7 @@ public final class Coordinator {
                     sendHeartbeats()
                     nextHeartbeat = now.addingTimeInterval(heartbeat.interval)
                     let expired = vault.expireIdle(now: now)
-                    if expired > 0 { log.log(.warning, "coordinator", "\(expired) artifact uploads dropped: no chunk for \(Int(ArtifactVault.idleTimeout)) s") }
+                    if expired > 0 { log.warning("\(expired) artifact uploads dropped: no chunk for \(Int(ArtifactVault.idleTimeout)) s") }
                 }
                 buryDeadWorkers(now: now)
                 if stopping == nil, scheduler.hasReady { inOneTransaction(dispatch) }
@@ -203,7 +204,7 @@ public final class Coordinator {
                     finished = true
                     broadcastShutdown(reason: "sweep finished")
                     try? store.recordEvent(kind: "finished", detail: countsText())
-                    log.log(.info, "coordinator", "sweep \(sweep.name) finished: \(countsText())")
+                    log.info("sweep \(sweep.name) finished: \(countsText())")
                 }
                 if now.timeIntervalSince(finishedAt!) >= configuration.lingerAfterFinish { break }
             }
@@ -233,7 +234,7 @@ public final class Coordinator {
         let running = currentLease.count
         let why = cause ?? SignalExit.name(signal)
         stopping = (signal, Date().addingTimeInterval(configuration.stopGrace))
-        log.log(.warning, "coordinator", "\(why): stopping; \(running) running trials told to stop (up to \(Int(configuration.stopGrace)) s)")
+        log.warning("\(why): stopping; \(running) running trials told to stop (up to \(Int(configuration.stopGrace)) s)")
         try? store.recordEvent(kind: "stopping", detail: "\(why): \(running) running trials told to stop")
         for (trialID, lease) in currentLease.sorted(by: { $0.key < $1.key }) {
             let members = gangs[trialID]?.members ?? [lease.routingID]
@@ -252,7 +253,7 @@ public final class Coordinator {
         gangs.removeAll()
         broadcastShutdown(reason: "the coordinator stopped (\(why))")
         try? store.recordEvent(kind: "stopped", detail: "\(why): \(countsText())\(released > 0 ? "; \(released) leases released unfinished" : "")")
-        log.log(.warning, "coordinator", "\(cause.map { "stopped (\($0))" } ?? "stopped by \(why)"): \(countsText())")
+        log.warning("\(cause.map { "stopped (\($0))" } ?? "stopped by \(why)"): \(countsText())")
     }
 
     /// The disk under the run directory is full: said once, no new leases, every running trial
@@ -262,7 +263,7 @@ public final class Coordinator {
     func haltForFullDisk(_ cause: String) {
         guard outOfSpace == nil else { return }
         outOfSpace = cause
-        log.log(.error, "coordinator", "out of space under \(runDirectory.path): \(cause); no new leases, stopping the running trials")
+        log.error("out of space under \(runDirectory.path): \(cause); no new leases, stopping the running trials")
         try? store.recordEvent(kind: "out-of-space", detail: WireLimits.clipped(cause))
         if stopping == nil { beginStop(SIGTERM, because: "the run directory is out of space") }
     }
@@ -289,7 +290,7 @@ public final class Coordinator {
         let info = CoordinatorInfo(sweep: sweep.name, endpoint: AdvertisedEndpoint.resolve(bound: boundEndpoint, advertise: configuration.advertise), pid: getpid(),
                                    host: ProcessInfo.processInfo.hostName, startedAt: Date().timeIntervalSince1970, curve: curve)
         try ClusterJSON.encode(info, pretty: true).write(to: runDirectory.appendingPathComponent(CoordinatorInfo.fileName), options: .atomic)
-        log.log(.info, "coordinator", "listening on \(boundEndpoint)\(curve ? " (CurveZMQ, \(configuration.allowList?.names.count ?? 0) allowed keys)" : "")")
+        log.info("listening on \(boundEndpoint)\(curve ? " (CurveZMQ, \(configuration.allowList?.names.count ?? 0) allowed keys)" : "")")
     }
 
     func drainSocket() {
@@ -297,7 +298,7 @@ public final class Coordinator {
         for _ in 0..<2000 {
             let message: ZMQMultipart?
             do { message = try socket.receive(dontWait: true) } catch {
-                log.log(.warning, "coordinator", "receive failed: \(error)")
+                log.warning("receive failed: \(error)")
                 return
             }
             guard let message else { return }

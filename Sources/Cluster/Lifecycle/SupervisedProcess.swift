@@ -1,5 +1,6 @@
 import CProcessControl
 import Foundation
+import Logging
 
 /// The contract between `rt` and the `rt` processes it starts itself (the coordinator and
 /// workers of `rt run`, the replicas of `rt train --replicas`): such a child ends when its
@@ -31,10 +32,10 @@ public enum SupervisedProcess {
     public static func bindToParent() {
         guard let supervisor else { return }
         if rt_set_parent_death_signal(SIGTERM) != 0 {
-            ClusterLog.shared.log(.warning, "process", "cannot ask to be stopped with parent pid \(supervisor): errno \(errno)")
+            ClusterLog.logger("process").warning("cannot ask to be stopped with parent pid \(supervisor): errno \(errno)")
         }
         if getppid() != supervisor {
-            ClusterLog.shared.log(.warning, "process", "parent pid \(supervisor) ended before this process started; exiting")
+            ClusterLog.logger("process").warning("parent pid \(supervisor) ended before this process started; exiting")
             exit(SignalExit.status(SIGTERM))
         }
     }

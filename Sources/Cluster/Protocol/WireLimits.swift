@@ -23,7 +23,7 @@ public enum WireLimits {
             if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "\(field) contains control characters" }
         }
         guard registration.threads >= 1 && registration.threads <= maxThreads else {
-            return "\(registration.threads) threads (this coordinator accepts 1 to \(maxThreads) per worker: --max-worker-threads)"
+            return "\(registration.threads) trials at once (this coordinator accepts 1 to \(maxThreads) per worker: --max-worker-concurrency)"
         }
         return nil
     }

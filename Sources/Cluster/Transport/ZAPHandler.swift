@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Logging
 
 /// ZeroMQ's authentication hook (RFC 27) for CURVE: a REP socket on `inproc://zeromq.zap.01`
 /// that libzmq asks, for every new CURVE connection on the context, whether the client's
@@ -21,7 +22,7 @@ public final class ZAPHandler: @unchecked Sendable {
     private var _denied = 0
     private var _admitted = 0
     private var thread: Thread?
-    private let log = ClusterLog.shared
+    private let log = ClusterLog.logger("zap")
 
     /// Binds the ZAP endpoint on `context`; must happen before any CURVE server socket binds.
     public init(context: ZMQContext, allowList: CurveAllowList, holdingUnknownKeysFor holdLimit: TimeInterval? = nil) throws {
@@ -61,7 +62,7 @@ public final class ZAPHandler: @unchecked Sendable {
             guard let ready = try? poller.poll(timeoutMilliseconds: 100), ready[0] else { continue }
             guard let request = try? socket.receive(dontWait: true) else { continue }
             let reply = answer(request.frames)
-            do { try socket.send(reply) } catch { log.log(.warning, "zap", "cannot reply: \(error)") }
+            do { try socket.send(reply) } catch { log.warning("cannot reply: \(error)") }
         }
         socket.close()
     }
@@ -75,14 +76,14 @@ public final class ZAPHandler: @unchecked Sendable {
         }
         guard frames.count >= 7, String(decoding: frames[0], as: UTF8.self) == "1.0" else {
             count(denied: true)
-            log.log(.warning, "zap", "malformed ZAP request with \(frames.count) frames: denied")
+            log.warning("malformed ZAP request with \(frames.count) frames: denied")
             return reply("500", "malformed ZAP request", user: "")
         }
         let address = String(decoding: frames[3], as: UTF8.self)
         let mechanism = String(decoding: frames[5], as: UTF8.self)
         guard mechanism == "CURVE", frames[6].count == 32 else {
             count(denied: true)
-            log.log(.warning, "zap", "peer \(address): mechanism \(mechanism) is not CURVE: denied")
+            log.warning("peer \(address): mechanism \(mechanism) is not CURVE: denied")
             return reply("400", "CURVE required", user: "")
         }
         let key = frames[6]
@@ -98,11 +99,11 @@ public final class ZAPHandler: @unchecked Sendable {
         lock.unlock()
         guard let name = admitted else {
             count(denied: true)
-            log.log(.warning, "zap", "peer \(address): public key \(Z85.encode(key) ?? "?") is not allow-listed: denied")
+            log.warning("peer \(address): public key \(Z85.encode(key) ?? "?") is not allow-listed: denied")
             return reply("400", "key not allow-listed", user: "")
         }
         count(denied: false)
-        log.log(.debug, "zap", "peer \(address): admitted as \(name)")
+        log.debug("peer \(address): admitted as \(name)")
         return reply("200", "OK", user: name)
     }
 

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Logging
 
 /// The DEALER side. The thread that calls `run()` is the worker's link thread: it owns the
 /// socket, heartbeats every interval whatever the jobs are doing, turns leases into jobs for
@@ -11,7 +12,8 @@ public final class Worker {
     private let context: ZMQContext
     private var socket: ZMQSocket?
     private let executor: JobExecutor
-    private let log = ClusterLog.shared
+    /// Every line carries the worker's name as metadata (`worker=...`).
+    private let log: Logger
 
     private var running: [LeaseKey: CancellationFlag] = [:]
     /// Each held lease's token, echoed in every report on it (the coordinator drops reports
@@ -58,6 +60,7 @@ public final class Worker {
 
     public init(configuration: WorkerConfiguration, registry: JobRegistry) throws {
         self.configuration = configuration
+        log = ClusterLog.logger("worker", metadata: ["worker": "\(configuration.name)"])
         context = try ZMQContext()
         executor = try JobExecutor(registry: registry, threads: configuration.threads)
         backoff = configuration.heartbeat.interval
@@ -100,7 +103,7 @@ public final class Worker {
         }
         executor.stop()
         socket?.close()
-        log.log(.info, "worker", "\(configuration.name): shutting down: \(shutdownReason ?? "")")
+        log.info("shutting down: \(shutdownReason ?? "")")
         return shutdownReason ?? ""
     }
 
@@ -110,7 +113,7 @@ public final class Worker {
     /// still waiting for their parents' artifacts are handed back at once; no more work is asked for.
     private func beginStop(_ signal: Int32) {
         stopDeadline = Date().addingTimeInterval(configuration.stopGrace)
-        log.log(running.isEmpty ? .info : .warning, "worker", "\(configuration.name): \(SignalExit.name(signal)): stopping; \(running.count) running trials told to stop")
+        log.log(level: running.isEmpty ? .info : .warning, "\(SignalExit.name(signal)): stopping; \(running.count) running trials told to stop")
         for flag in running.values { flag.requestStop() }
         for slot in replicaSlots.values { slot.cancel(reason: "worker \(configuration.name) is stopping (\(SignalExit.name(signal)))") }
         for key in assembling.keys.sorted(by: { $0.trialID < $1.trialID }) { handBack(key, "worker \(configuration.name) stopped before the trial started") }
@@ -154,11 +157,11 @@ public final class Worker {
                                            revision: WireEnvelope.protocolRevision)
         send(try WireEnvelope.make(.register, registration))
         if freeSlots > 0 && stopDeadline == nil { send(try WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots))) }
-        log.log(.info, "worker", "\(configuration.name): connected to \(configuration.connect) with \(configuration.threads) threads")
+        log.info("connected to \(configuration.connect) running up to \(configuration.threads) trials at once")
     }
 
     private func reconnect() throws {
-        log.log(.warning, "worker", "\(configuration.name): coordinator silent for \(String(format: "%.1f", Date().timeIntervalSince(lastHeard))) s; reconnecting in \(String(format: "%.2f", backoff)) s")
+        log.warning("coordinator silent for \(String(format: "%.1f", Date().timeIntervalSince(lastHeard))) s; reconnecting in \(String(format: "%.2f", backoff)) s")
         socket?.close()
         socket = nil
         // Chunks in flight died with the connection; downloads restart from chunk 0 below.
@@ -180,7 +183,7 @@ public final class Worker {
     private func send(_ envelope: WireEnvelope) {
         guard let socket else { return }
         do { try socket.send(envelope.frames(), dontWait: true) } catch {
-            log.log(.warning, "worker", "\(configuration.name): cannot send \(envelope.type): \(error)")
+            log.warning("cannot send \(envelope.type): \(error)")
         }
     }
 
@@ -193,13 +196,13 @@ public final class Worker {
                 envelope = try WireEnvelope.decode(message.frames[...])
                 guard envelope.type.sentByCoordinator else { throw WireError.wrongDirection(envelope.type) }
             } catch {
-                log.log(.warning, "worker", "\(configuration.name): dropped message from coordinator: \(error)")
+                log.warning("dropped message from coordinator: \(error)")
                 continue
             }
             lastHeard = Date()
             backoff = configuration.heartbeat.interval
             do { try handle(envelope) } catch {
-                log.log(.warning, "worker", "\(configuration.name): dropped \(envelope.type) from coordinator: \(error)")
+                log.warning("dropped \(envelope.type) from coordinator: \(error)")
             }
         }
     }
@@ -215,7 +218,7 @@ public final class Worker {
             let flag = running[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]
             cancel.stop == true ? flag?.requestStop() : flag?.cancel()
             replicaSlots[LeaseKey(trialID: cancel.trialID, attempt: cancel.attempt)]?.cancel(reason: "cancelled: \(cancel.reason)")
-            log.log(.info, "worker", "\(configuration.name): \(cancel.trialID) attempt \(cancel.attempt) cancelled: \(cancel.reason)")
+            log.info("\(cancel.trialID) attempt \(cancel.attempt) cancelled: \(cancel.reason)", metadata: ["trial": "\(cancel.trialID)"])
         case .shutdown:
             shutdownReason = try envelope.body(ShutdownMessage.self).reason
         case .artifactChunk:
@@ -351,7 +354,7 @@ public final class Worker {
                                                                   token: tokens.removeValue(forKey: key))))!)
         }
         if freeSlots > 0 && stopDeadline == nil { send((try? WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots)))!) }
-        log.log(.warning, "worker", "\(configuration.name): \(reason)")
+        log.warning("\(reason)")
     }
 
     private func expireDownloads(now: Date) {
@@ -384,7 +387,7 @@ public final class Worker {
                 send(try WireEnvelope.make(.checkpoint, CheckpointMessage(trialID: lease.trialID, attempt: lease.attempt, artifact: reference, step: step,
                                                                           token: lease.token)))
             } catch {
-                log.log(.warning, "worker", "\(configuration.name): checkpoint of \(lease.trialID) not sent: \(error)")
+                log.warning("checkpoint of \(lease.trialID) not sent: \(error)", metadata: ["trial": "\(lease.trialID)"])
             }
         case let .failed(lease, reason):
             let key = LeaseKey(trialID: lease.trialID, attempt: lease.attempt)

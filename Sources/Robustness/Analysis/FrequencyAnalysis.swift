@@ -64,7 +64,7 @@ public enum FrequencyAnalysis {
     /// Accuracy on low- and high-pass filtered images at each radius, and (given an attack) the
     /// mean radial power spectrum of its perturbations.
     public static func run(_ model: ImageClassifier, on dataset: ImageDataset, radii: [Double],
-                           attack: AttackSpec? = nil, batchSize: Int = 128) throws -> Report {
+                           attack: AttackSpec? = nil, batchSize: Int = 128, progress: ExampleProgress? = nil) throws -> Report {
         try RobustnessEvaluator.validate(model, on: dataset, attacks: attack.map { [$0] } ?? [], craftingModel: nil, craftingSpace: .logits)
         if let attack, attack.kind == .uap { throw RobustnessError.invalidSetting(name: "attack", reason: "the spectrum needs per-example perturbations; uap is one") }
         guard radii.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw RobustnessError.invalidSetting(name: "radii", reason: "must be finite and >= 0, got \(radii)") }
@@ -74,6 +74,7 @@ public enum FrequencyAnalysis {
         var spectrum: [Double] = []
         var planes = 0
         for batch in loader.batches(epoch: 0) {
+            progress?(batch.index * batchSize, dataset.count)
             func hits(_ images: Tensor) throws -> Int {
                 RobustnessEvaluator.judge(try RobustnessEvaluator.logits(model, images), batch.labels).correct.filter { $0 }.count
             }
@@ -90,6 +91,7 @@ public enum FrequencyAnalysis {
             }
         }
         let n = Double(max(dataset.count, 1))
+        progress?(dataset.count, dataset.count)
         return Report(cleanAccuracy: Double(clean) / n, examples: dataset.count,
                       lowPass: zip(radii, low).map { FilteredAccuracy(radius: $0, accuracy: Double($1) / n) },
                       highPass: zip(radii, high).map { FilteredAccuracy(radius: $0, accuracy: Double($1) / n) },

@@ -13,7 +13,7 @@ public enum RepresentationSimilarity {
     /// CKA per stage the two models share by name (same architecture: every stage), in model order.
     /// Labels are not used, so the models may classify different classes.
     public static func compare(_ a: ImageClassifier, _ b: ImageClassifier, on dataset: ImageDataset,
-                               batchSize: Int = 256) throws -> [StageSimilarity] {
+                               batchSize: Int = 256, progress: ExampleProgress? = nil) throws -> [StageSimilarity] {
         let shape = [dataset.channels, dataset.height, dataset.width]
         guard a.modelDescription.inputShape == shape, b.modelDescription.inputShape == shape else {
             throw RobustnessError.incompatible("both models must take the dataset's images \(shape); they take \(a.modelDescription.inputShape) and \(b.modelDescription.inputShape)")
@@ -27,6 +27,7 @@ public enum RepresentationSimilarity {
         try AttackScope.run([a, b]) {
             try withoutGradients {
                 for batch in loader.batches(epoch: 0) {
+                    progress?(batch.index * batchSize, dataset.count)
                     let stagesA = try a(batch.images, capture: [.stages]).stages
                     let stagesB = Dictionary(try b(batch.images, capture: [.stages]).stages, uniquingKeysWith: { first, _ in first })
                     if names == nil {
@@ -44,6 +45,7 @@ public enum RepresentationSimilarity {
                 }
             }
         }
+        progress?(dataset.count, dataset.count)
         return zip(names ?? [], accumulators).map { StageSimilarity(stage: $0, cka: $1.value ?? .nan) }
     }
 

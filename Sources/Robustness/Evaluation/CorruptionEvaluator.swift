@@ -9,7 +9,13 @@ import TensorEngine
 public struct CorruptionEvaluator {
     public var batchSize: Int
 
-    public init(batchSize: Int = 128) { self.batchSize = batchSize }
+    /// Examples measured so far.
+    public var progress: ExampleProgress?
+
+    public init(batchSize: Int = 128, progress: ExampleProgress? = nil) {
+        self.batchSize = batchSize
+        self.progress = progress
+    }
 
     public func evaluate(_ model: ImageClassifier, on dataset: ImageDataset, corruptions: [CorruptionSpec]) throws -> CorruptionReport {
         try Self.validate(model, on: dataset, corruptions: corruptions)
@@ -19,6 +25,7 @@ public struct CorruptionEvaluator {
         var cleanConfidence = 0.0
         let loader = try DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false, prefetchDepth: 1)
         for batch in loader.batches(epoch: 0) {
+            progress?(batch.index * batchSize, dataset.count)
             let (correct, confidence) = RobustnessEvaluator.judge(try RobustnessEvaluator.logits(model, batch.images), batch.labels)
             cleanCorrect += correct
             cleanConfidence += confidence.reduce(0.0) { $0 + Double($1) }
@@ -34,6 +41,7 @@ public struct CorruptionEvaluator {
             }
         }
         let n = Double(max(dataset.count, 1))
+        progress?(dataset.count, dataset.count)
         let cleanHits = cleanCorrect.filter { $0 }.count
         let results = zip(corruptions, tallies).map { spec, tally in
             CorruptionResult(kind: spec.kind, severity: spec.severity, accuracy: Double(tally.correct.filter { $0 }.count) / n,

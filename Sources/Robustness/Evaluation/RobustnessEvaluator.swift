@@ -20,8 +20,13 @@ public enum CraftingSpace: String, Codable, Sendable, CaseIterable {
 /// and eps 0 gives the clean accuracy exactly.
 public struct RobustnessEvaluator {
     public var batchSize: Int
+    /// Examples attacked so far (a universal perturbation's crafting comes first and is not counted).
+    public var progress: ExampleProgress?
 
-    public init(batchSize: Int = 128) { self.batchSize = batchSize }
+    public init(batchSize: Int = 128, progress: ExampleProgress? = nil) {
+        self.batchSize = batchSize
+        self.progress = progress
+    }
 
     public func evaluate(_ model: ImageClassifier, on dataset: ImageDataset, attacks: [AttackSpec],
                          craftingModel: ImageClassifier? = nil, craftingSpace: CraftingSpace = .logits) throws -> RobustnessReport {
@@ -46,6 +51,7 @@ public struct RobustnessEvaluator {
         var outputFindings = ModelOutputFindings()
         let loader = try DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false, prefetchDepth: 1)
         for batch in loader.batches(epoch: 0) {
+            progress?(batch.index * batchSize, n)
             let cleanLogits = try Self.logits(model, batch.images)
             if batch.index == 0 {
                 // AutoAttack's checks on the model itself: one more forward pass of the first batch.
@@ -90,6 +96,7 @@ public struct RobustnessEvaluator {
         }
 
         let denominator = Double(max(n, 1))
+        progress?(n, n)
         let cleanHits = cleanCorrect.filter { $0 }.count
         let cleanAccuracy = Double(cleanHits) / denominator
         let meanCleanConfidence = cleanConfidence.reduce(0.0) { $0 + Double($1) } / denominator

@@ -24,27 +24,31 @@ struct CKACommand: ParsableCommand {
     @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
     @Option(help: "Classes of the inputs (any view; CKA needs no labels).") var classes: String?
     @Option(help: "Split the inputs come from: train or test.") var split = DatasetSplit.test
-    @Option(help: "Use the first N examples only (at least 4).") var limit: Int?
+    @OptionGroup var examples: ExampleCountOptions
     @Option(name: .customLong("batch-size"), help: "Minibatch of the CKA estimator.") var batchSize = 256
     @Option(help: "Threads the engine uses.") var threads = 2
     @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        if let limit, limit < 4 { throw ValidationError("--limit must be at least 4 for CKA, got \(limit)") }
+        if let count = examples.examples ?? examples.limit, count < 4 { throw ValidationError("--examples must be at least 4 for CKA, got \(count)") }
         guard batchSize >= 4 else { throw ValidationError("--batch-size must be at least 4, got \(batchSize)") }
     }
 
     func run() throws {
+        let limit = examples.count("rt analyze cka")
         Parallel.threads = threads
         let (modelA, _) = try Checkpoint.load(a)
         let (modelB, _) = try Checkpoint.load(b)
         let data = try EvaluationData.load(dataset: dataset, classes: classes, split: split, limit: limit,
                                            imageShape: modelA.modelDescription.inputShape, dataDirectory: dataDirectory)
-        let stages = try RepresentationSimilarity.compare(modelA, modelB, on: data, batchSize: batchSize)
+        let line = ProgressLine()
+        let stages = try RepresentationSimilarity.compare(modelA, modelB, on: data, batchSize: batchSize, progress: line.examples("cka"))
+        line.clear()
         if json {
-            let items = stages.map { "{\"stage\": \(AttackReportFormat.quoted($0.stage)), \"cka\": \($0.cka.isFinite ? "\($0.cka)" : "null")}" }
-            print("{\"examples\": \(data.count), \"stages\": [\(items.joined(separator: ", "))]}")
+            struct Stage: Encodable { var stage: String; var cka: Double? }
+            struct Line: Encodable { var examples: Int; var stages: [Stage] }
+            try JSONLines.print(Line(examples: data.count, stages: stages.map { Stage(stage: $0.stage, cka: JSONLines.finite($0.cka)) }))
         } else {
             print("linear CKA on \(data.count) examples")
             for s in stages { print(s.stage.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %.4f", s.cka)) }
@@ -61,7 +65,7 @@ struct FrequencyCommand: ParsableCommand {
     @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
     @Option(help: "Classes of the task (as at training).") var classes: String?
     @Option(help: "Split to evaluate on: train or test.") var split = DatasetSplit.test
-    @Option(help: "Use the first N examples only.") var limit: Int?
+    @OptionGroup var examples: ExampleCountOptions
     @Option(help: "Radii of the radial frequency mask (in frequency-index units), comma-separated.") var radii = "2,4,6,8,10,12"
     @Option(help: "PGD budget for the perturbation spectrum, L∞ (0 skips the attack).") var eps = "8/255"
     @Option(help: "PGD iterations of the perturbation-spectrum attack.") var steps = 10
@@ -94,15 +98,17 @@ struct FrequencyCommand: ParsableCommand {
     func run() throws {
         let radiusList = try self.radiusList()
         let attack = try self.attack()
+        let limit = examples.count("rt analyze frequency")
         Parallel.threads = threads
         let (model, _) = try Checkpoint.load(checkpoint)
         let data = try EvaluationData.load(dataset: dataset, classes: classes, split: split, limit: limit,
                                            for: model, dataDirectory: dataDirectory)
-        let report = try FrequencyAnalysis.run(model, on: data, radii: radiusList, attack: attack, batchSize: batchSize)
+        let line = ProgressLine()
+        let report = try FrequencyAnalysis.run(model, on: data, radii: radiusList, attack: attack, batchSize: batchSize,
+                                               progress: line.examples("frequency"))
+        line.clear()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(data: try encoder.encode(report), encoding: .utf8)!)
+            try JSONLines.print(report)
         } else {
             print(String(format: "clean accuracy %.2f%%  (%d examples)", 100 * report.cleanAccuracy, report.examples))
             print("radius  low-pass acc  high-pass acc")

@@ -34,7 +34,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
     @Option(help: "Classes of the task (as at training).") var classes: String?
     @Option(help: "Split to attack: train or test.") var split = DatasetSplit.test
-    @Option(help: "Attack the first N examples only.") var limit: Int?
+    @OptionGroup var examples: ExampleCountOptions
     @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, square, autoattack or corruption; a comma-separated list for several.") var attack = "pgd"
     @Option(help: "linf or l2.") var norm = AttackNorm.linf
     @Option(help: "Budgets in pixel units, fractions allowed: 8/255 or 1/255,2/255,4/255.") var eps = "8/255"
@@ -87,7 +87,6 @@ struct AttackCommand: ParsableCommand {
         for spec in specs { try spec.validate() }
         if specs.isEmpty && corruptions == nil { throw ValidationError("--attack: name at least one attack or corruption") }
         if specs.isEmpty && sourceCheckpoint != nil { throw ValidationError("--source-checkpoint: corruptions are not crafted on a model; transfer is for attacks") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
         if transferSpace != nil && sourceCheckpoint == nil { throw ValidationError("--transfer-space needs --source-checkpoint") }
         return Plan(attacks: specs, corruptions: corruptions)
     }
@@ -95,6 +94,7 @@ struct AttackCommand: ParsableCommand {
     func run() throws {
         let plan = try self.plan()
         let (specs, corruptions) = (plan.attacks, plan.corruptions)
+        let limit = examples.count("rt attack")
         Parallel.threads = threads
         let (model, _) = try Checkpoint.load(checkpoint)
         let source = try sourceCheckpoint.map { try Checkpoint.load($0).model }
@@ -108,42 +108,88 @@ struct AttackCommand: ParsableCommand {
             throw CommandFailure("--\(name): \(reason)")
         }
         if !corruptionSpecs.isEmpty { try CorruptionEvaluator.validate(model, on: data, corruptions: corruptionSpecs) }
-        let report = specs.isEmpty ? nil : try RobustnessEvaluator(batchSize: batchSize).evaluate(model, on: data, attacks: specs,
-                                                                                                   craftingModel: source, craftingSpace: space)
-        let corrupted = corruptionSpecs.isEmpty ? nil : try CorruptionEvaluator(batchSize: batchSize).evaluate(model, on: data, corruptions: corruptionSpecs)
-        print(json ? AttackReportFormat.json(report, corruptions: corrupted) : AttackReportFormat.table(report, corruptions: corrupted))
+        let line = ProgressLine()
+        let report = specs.isEmpty ? nil : try RobustnessEvaluator(batchSize: batchSize, progress: line.examples("attacks"))
+            .evaluate(model, on: data, attacks: specs, craftingModel: source, craftingSpace: space)
+        let corrupted = corruptionSpecs.isEmpty ? nil : try CorruptionEvaluator(batchSize: batchSize, progress: line.examples("corruptions"))
+            .evaluate(model, on: data, corruptions: corruptionSpecs)
+        line.clear()
+        if json {
+            try JSONLines.print(AttackReportFormat.JSON(report, corruptions: corrupted))
+        } else {
+            print(AttackReportFormat.table(report, corruptions: corrupted))
+        }
     }
 }
 
 extension AttackNorm: ExpressibleByArgument {}
 extension CraftingSpace: ExpressibleByArgument {}
 
-/// How `rt attack` prints a report: the issue's JSON, or a table for people.
+/// How `rt attack` prints a report: one JSON line (`JSONLines`), or a table for people.
 enum AttackReportFormat {
-    static func json(_ report: RobustnessReport?, corruptions: CorruptionReport?) -> String {
-        let results = (report?.results ?? []).map { r in
-            "{\"attack\": \(quoted(r.attack)), \"norm\": \(quoted(r.norm)), \"eps\": \(r.eps), \"steps\": \(r.steps), "
-                + "\"robust_accuracy\": \(r.robustAccuracy), \"success_rate\": \(r.successRate), "
-                + "\"mean_true_confidence_clean\": \(r.meanTrueConfidenceClean), \"mean_true_confidence_adv\": \(r.meanTrueConfidenceAdversarial), "
-                // Time of this attack alone (crafting + judging its result; not data loading or the clean pass),
-                // so scripts/bench/robustness.sh can compare it with `rt bench engine`.
-                + "\"seconds\": \(r.seconds), \"cpu_seconds\": \(r.cpuSeconds)" + components(r) + "}"
-        }
-        let clean = report?.cleanAccuracy ?? corruptions?.cleanAccuracy ?? 0
-        let examples = report?.examples ?? corruptions?.examples ?? 0
-        return "{\"clean_accuracy\": \(clean), \"examples\": \(examples), "
-            + "\"results\": [\((results + CorruptionReportFormat.jsonResults(corruptions)).joined(separator: ", "))], "
-            + CorruptionReportFormat.jsonSummary(corruptions)
-            + "\"warnings\": [\((report?.warnings ?? []).map(quoted).joined(separator: ", "))]}"
-    }
+    /// `--json`: the clean accuracy, one result per (attack, eps) and per (corruption, severity),
+    /// the corruptions' means and the warnings. A number that is not finite prints as null.
+    struct JSON: Encodable {
+        var cleanAccuracy: Double?
+        var examples: Int
+        var results: [Result]
+        var corruptionAccuracy: CorruptionAccuracy?
+        var warnings: [String]
 
-    /// AutoAttack's components, in the order they ran, each with the robust accuracy after it.
-    static func components(_ r: AttackResult) -> String {
-        guard let components = r.components else { return "" }
-        let items = components.map { c in
-            "{\"attack\": \(quoted(c.attack)), \"steps\": \(c.steps), \"robust_accuracy\": \(c.robustAccuracy), \"seconds\": \(c.seconds)}"
+        /// One attack at one eps, or one corruption at one severity (with the attacks' keys, so
+        /// scripts reading `robust_accuracy` read both).
+        struct Result: Encodable {
+            var attack: String
+            var corruption: String?
+            var severity: Int?
+            var norm: String
+            var eps: Float
+            var steps: Int
+            var robustAccuracy: Double?
+            var successRate: Double?
+            var meanTrueConfidenceClean: Double?
+            var meanTrueConfidenceAdv: Double?
+            /// Time of this attack alone (crafting + judging its result; not data loading or the clean
+            /// pass), so scripts/bench/robustness.sh can compare it with `rt bench engine`.
+            var seconds: Double?
+            var cpuSeconds: Double?
+            /// AutoAttack's components, in the order they ran, each with the robust accuracy after it.
+            var components: [Component]?
         }
-        return ", \"components\": [\(items.joined(separator: ", "))]"
+
+        struct Component: Encodable {
+            var attack: String
+            var steps: Int
+            var robustAccuracy: Double?
+            var seconds: Double?
+        }
+
+        struct CorruptionAccuracy: Encodable {
+            var mean: Double?
+            var kinds: [String: Double?]
+        }
+
+        init(_ report: RobustnessReport?, corruptions: CorruptionReport?) {
+            let f = JSONLines.finite
+            cleanAccuracy = f(report?.cleanAccuracy ?? corruptions?.cleanAccuracy ?? 0)
+            examples = report?.examples ?? corruptions?.examples ?? 0
+            results = (report?.results ?? []).map { r in
+                Result(attack: r.attack, norm: r.norm, eps: r.eps, steps: r.steps, robustAccuracy: f(r.robustAccuracy),
+                       successRate: f(r.successRate), meanTrueConfidenceClean: f(r.meanTrueConfidenceClean),
+                       meanTrueConfidenceAdv: f(r.meanTrueConfidenceAdversarial), seconds: f(r.seconds), cpuSeconds: f(r.cpuSeconds),
+                       components: r.components?.map { Component(attack: $0.attack, steps: $0.steps, robustAccuracy: f($0.robustAccuracy), seconds: f($0.seconds)) })
+            }
+            if let corruptions {
+                results += corruptions.results.map { r in
+                    Result(attack: CorruptionOptions.attackName, corruption: r.kind.rawValue, severity: r.severity, norm: "none", eps: 0, steps: 0,
+                           robustAccuracy: f(r.accuracy), successRate: f(r.successRate), meanTrueConfidenceClean: f(corruptions.meanTrueConfidenceClean),
+                           meanTrueConfidenceAdv: f(r.meanTrueConfidence), seconds: f(r.seconds), cpuSeconds: f(r.cpuSeconds))
+                }
+                corruptionAccuracy = CorruptionAccuracy(mean: f(corruptions.meanAccuracy),
+                                                        kinds: Dictionary(uniqueKeysWithValues: corruptions.kinds.map { ($0.rawValue, f(corruptions.meanAccuracy($0))) }))
+            }
+            warnings = report?.warnings ?? []
+        }
     }
 
     static func table(_ report: RobustnessReport?, corruptions: CorruptionReport?) -> String {
@@ -173,9 +219,5 @@ enum AttackReportFormat {
         if eps == 0 { return "0" }
         let n = eps * 255
         return abs(n - n.rounded()) < 1e-4 ? "\(Int(n.rounded()))/255" : "\(eps)"
-    }
-
-    static func quoted(_ s: String) -> String {
-        String(data: try! JSONEncoder().encode(s), encoding: .utf8)!
     }
 }

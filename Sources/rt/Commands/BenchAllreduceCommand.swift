@@ -25,22 +25,29 @@ struct BenchAllreduceCommand: ParsableCommand {
     @Option(help: "Buffer sizes in MiB, comma-separated.") var sizes = "4,64"
     @Option(help: "Seconds to spend per measurement (at least 3 repetitions).") var seconds = 2.0
     @Option(name: .customLong("piece-kb"), help: "Message size of the ring and of the point-to-point streams, in KiB.") var pieceKilobytes = 512
-    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Print one JSON object (snake_case keys) instead of text.") var json = false
     @Option(help: "Comma-separated addresses, one rank per host, in rank order (with --rank): measure across hosts.") var hosts: String?
     @Option(help: "This process's rank in --hosts.") var rank: Int?
     @Option(help: "With --hosts: the ring listens on this port, the naive all-reduce's rank 0 on the next.") var port = 6200
-    @Option(help: "With --hosts: a directory holding one key directory per rank (`rt keys generate --out DIR/<rank>`); CurveZMQ on every link.") var keys: String?
+    @Option(help: "With --hosts: a directory holding one key directory per rank (`rt keys generate --output DIR/<rank>`); CurveZMQ on every link.") var keys: String?
 
     struct Row: Codable {
         var ranks: Int
         var megabytes: Int
         var repetitions: Int
         var secondsPerAllreduce: Double
-        var busGBps: Double
-        var p2pGBps: Double
-        var ringP2pGBps: Double
+        var busGbps: Double
+        var p2pGbps: Double
+        var ringP2pGbps: Double
         var ratioToP2p: Double
         var ratioToRingP2p: Double
+
+        /// Spelled out: JSONLines' snake_case would split "P2p" into "p_2p".
+        enum CodingKeys: String, CodingKey {
+            case ranks, megabytes, repetitions
+            case secondsPerAllreduce = "seconds_per_allreduce", busGbps = "bus_gbps", p2pGbps = "p2p_gbps"
+            case ringP2pGbps = "ring_p2p_gbps", ratioToP2p = "ratio_to_p2p", ratioToRingP2p = "ratio_to_ring_p2p"
+        }
     }
     struct Results: Codable { var rows: [Row]; var pieceBytes: Int; var loadAverageBefore: String; var loadAverageAfter: String }
 
@@ -54,23 +61,28 @@ struct BenchAllreduceCommand: ParsableCommand {
     func hostAddresses(_ hosts: String) -> [String] { hosts.split(separator: ",").map(String.init) }
 
     func run() throws {
-        ClusterLog.shared.minimumLevel = .warning
+        try LogOptions.applyEnvironment(default: .warning) // the rings' lines would interleave with the results
         if let hosts, let rank { return try runAcrossHosts(hostAddresses(hosts), rank: rank) }
         let before = loadAverage()
         var rows: [Row] = []
-        for k in ranks.split(separator: ",").compactMap({ Int($0) }) where k >= 2 {
-            for megabytes in sizes.split(separator: ",").compactMap({ Int($0) }) where megabytes > 0 {
+        let ks = ranks.split(separator: ",").compactMap { Int($0) }.filter { $0 >= 2 }
+        let megabyteSizes = sizes.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        let line = ProgressLine()
+        for k in ks {
+            for megabytes in megabyteSizes {
+                line.step(rows.count + 1, of: ks.count * megabyteSizes.count, "k=\(k), \(megabytes) MiB")
                 rows.append(try measure(k: k, megabytes: megabytes))
+                line.clear()
                 if !json {
                     let r = rows.last!
                     print(String(format: "k=%d %4d MiB: %.2f ms, bus %.2f GB/s | p2p %.2f GB/s (%.0f%%) | ring p2p %.2f GB/s per link (%.0f%%)",
-                                 k, megabytes, r.secondsPerAllreduce * 1000, r.busGBps, r.p2pGBps, r.ratioToP2p * 100,
-                                 r.ringP2pGBps, r.ratioToRingP2p * 100))
+                                 k, megabytes, r.secondsPerAllreduce * 1000, r.busGbps, r.p2pGbps, r.ratioToP2p * 100,
+                                 r.ringP2pGbps, r.ratioToRingP2p * 100))
                 }
             }
         }
         let results = Results(rows: rows, pieceBytes: pieceKilobytes << 10, loadAverageBefore: before, loadAverageAfter: loadAverage())
-        if json { print(String(decoding: try ClusterJSON.encode(results, pretty: true), as: UTF8.self)) }
+        if json { try JSONLines.print(results) }
         else { print("load average: before \(results.loadAverageBefore), after \(results.loadAverageAfter)") }
     }
 
@@ -83,8 +95,8 @@ struct BenchAllreduceCommand: ParsableCommand {
         let total = sentPerRank * repetitions
         let p2p = Double(total) / (try LinkThroughput.measure(bytes: total, pieceBytes: pieceKilobytes << 10))
         let ringP2p = Double(total) / (try LinkThroughput.measure(bytes: total, pieceBytes: pieceKilobytes << 10, streams: k))
-        return Row(ranks: k, megabytes: megabytes, repetitions: repetitions, secondsPerAllreduce: perAllreduce, busGBps: bus / 1e9,
-                   p2pGBps: p2p / 1e9, ringP2pGBps: ringP2p / 1e9, ratioToP2p: bus / p2p, ratioToRingP2p: bus / ringP2p)
+        return Row(ranks: k, megabytes: megabytes, repetitions: repetitions, secondsPerAllreduce: perAllreduce, busGbps: bus / 1e9,
+                   p2pGbps: p2p / 1e9, ringP2pGbps: ringP2p / 1e9, ratioToP2p: bus / p2p, ratioToRingP2p: bus / ringP2p)
     }
 
     /// Seconds per all-reduce of `count` Floats on k ranks, and how many were timed.

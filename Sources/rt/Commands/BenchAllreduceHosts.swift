@@ -86,7 +86,7 @@ extension BenchAllreduceCommand {
         guard rank == 0 else { return }
         let results = HostResults(ranks: k, pieceBytes: piece, curve: ownKeys != nil, rows: rows,
                                   loadAverageBefore: before, loadAverageAfter: loadAverage())
-        if json { print(String(decoding: try ClusterJSON.encode(results, pretty: true), as: UTF8.self)) }
+        if json { try JSONLines.print(results) }
         else { print("load average: before \(results.loadAverageBefore), after \(results.loadAverageAfter)") }
     }
 

@@ -9,14 +9,26 @@ struct BenchClusterCommand: ParsableCommand {
         commandName: "cluster",
         abstract: "Dispatch rate, scheduling overhead and failure-detection time of the cluster.")
 
-    @Flag(name: .long, help: "Print JSON.")
+    @Flag(name: .long, help: "Print one JSON object (snake_case keys) instead of text.")
     var json = false
 
     @Option(name: .long, help: "No-op trials for the dispatch-rate measurement.")
     var noopTrials: Int = 5000
 
-    @Option(name: .long, help: "Trials each worker holds at once in the dispatch-rate measurement.")
-    var noopThreads: Int = 4
+    @Option(name: .long, help: "Trials each worker runs at once (and holds queued) in the dispatch-rate measurement.")
+    var noopConcurrency: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Deprecated spelling of --noop-concurrency.", visibility: .hidden))
+    var noopThreads: Int?
+
+    private static let oldConcurrency = DeprecatedSpelling(command: "rt bench cluster", old: "--noop-threads", new: "--noop-concurrency")
+
+    func validate() throws {
+        try Self.oldConcurrency.checkNotBoth(noopConcurrency, noopThreads)
+        guard noopTrials >= 1 else { throw ValidationError("--noop-trials must be at least 1, got \(noopTrials)") }
+        let concurrency = noopConcurrency ?? noopThreads ?? 4
+        guard concurrency >= 1 else { throw ValidationError("--noop-concurrency must be at least 1, got \(concurrency)") }
+    }
 
     struct Results: Codable {
         var dispatch: Dispatch
@@ -24,7 +36,7 @@ struct BenchClusterCommand: ParsableCommand {
         var overhead: [Overhead]
         var failureDetection: FailureDetection
     }
-    struct Dispatch: Codable { var trials: Int; var workers: Int; var threadsPerWorker: Int; var prefetch: Int; var seconds: Double; var trialsPerSecond: Double }
+    struct Dispatch: Codable { var trials: Int; var workers: Int; var concurrencyPerWorker: Int; var prefetch: Int; var seconds: Double; var trialsPerSecond: Double }
     struct Overhead: Codable { var trials: Int; var trialSeconds: Double; var workers: Int; var prefetch: Int; var seconds: Double; var idealSeconds: Double; var overheadPercent: Double }
     struct FailureDetection: Codable {
         var heartbeatSeconds: Double; var liveness: Int
@@ -35,26 +47,33 @@ struct BenchClusterCommand: ParsableCommand {
     }
 
     func run() throws {
+        let concurrency = Self.oldConcurrency.value(noopConcurrency, noopThreads) ?? 4
         let bench = try ClusterBench()
-        defer { bench.cleanUp() }
+        let line = ProgressLine()
+        defer { line.clear(); bench.cleanUp() }
+        line.step(1, of: 5, "dispatch rate: \(noopTrials) no-op trials")
         let dispatch = try bench.span(sweep: "noop", stage: "job: sleep\n    parameters: {seconds: 0}", trials: noopTrials,
-                                      workers: 2, threads: noopThreads, prefetch: noopThreads)
+                                      workers: 2, concurrency: concurrency, prefetch: concurrency)
         let ideal = 200 * 0.1 / 2
         let overhead = try [0, 1].map { prefetch -> Overhead in
+            line.step(2 + prefetch, of: 5, "scheduling overhead, prefetch \(prefetch)")
             let seconds = try bench.span(sweep: "overhead-\(prefetch)", stage: "job: sleep\n    parameters: {seconds: 0.1}", trials: 200,
-                                         workers: 2, threads: 1, prefetch: prefetch)
+                                         workers: 2, concurrency: 1, prefetch: prefetch)
             return Overhead(trials: 200, trialSeconds: 0.1, workers: 2, prefetch: prefetch, seconds: seconds, idealSeconds: ideal,
                             overheadPercent: (seconds / ideal - 1) * 100)
         }
+        line.step(4, of: 5, "failure detection: a killed worker")
         let killed = try bench.detection(signal: SIGKILL)
+        line.step(5, of: 5, "failure detection: a silent worker")
         let silent = try bench.detection(signal: SIGSTOP)
+        line.clear()
         let results = Results(
-            dispatch: Dispatch(trials: noopTrials, workers: 2, threadsPerWorker: noopThreads, prefetch: noopThreads, seconds: dispatch,
+            dispatch: Dispatch(trials: noopTrials, workers: 2, concurrencyPerWorker: concurrency, prefetch: concurrency, seconds: dispatch,
                                trialsPerSecond: Double(noopTrials) / dispatch),
             overhead: overhead,
             failureDetection: FailureDetection(heartbeatSeconds: 1, liveness: 3, killedWorkerSeconds: killed, silentWorkerSeconds: silent))
         if json {
-            print(String(decoding: try ClusterJSON.encode(results, pretty: true), as: UTF8.self))
+            try JSONLines.print(results)
         } else {
             print(String(format: "dispatch: %d no-op trials on 2 workers in %.2f s = %.0f trials/s", noopTrials, dispatch, Double(noopTrials) / dispatch))
             for o in overhead {
@@ -100,12 +119,12 @@ final class ClusterBench {
     }
 
     /// Seconds from the first lease to the last result of a whole sweep.
-    func span(sweep: String, stage: String, trials: Int, workers: Int, threads: Int, prefetch: Int) throws -> Double {
+    func span(sweep: String, stage: String, trials: Int, workers: Int, concurrency: Int, prefetch: Int) throws -> Double {
         let endpoint = "ipc://\(directory.path)/\(sweep).ipc"
         let coordinator = try start(["coordinator", try sweepFile(sweep, stage: stage, trials: trials).path, "--bind", endpoint,
                                      "--runs", directory.appendingPathComponent("runs").path, "--quiet"])
         for index in 0..<workers {
-            _ = try start(["worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)", "--name", "bench-\(index)", "--quiet"])
+            _ = try start(["worker", "--connect", endpoint, "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--name", "bench-\(index)", "--quiet"])
         }
         while coordinator.isRunning { Thread.sleep(forTimeInterval: 0.05) }
         guard coordinator.exitStatus == 0 else { throw CommandFailure("bench sweep \(sweep) did not finish cleanly") }

@@ -21,7 +21,7 @@ struct BenchDataParallelCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Global batch size.") var batchSize = 128
     @Option(help: "Model to train.") var model = "resnet20"
     @Option(help: "Rounds over the configurations; each keeps its best.") var rounds = 2
-    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Print one JSON object (snake_case keys) instead of text.") var json = false
 
     struct Setup: Codable { var replicas: Int; var threads: Int; var imagesPerSecond: Double }
     struct Results: Codable {
@@ -37,10 +37,14 @@ struct BenchDataParallelCommand: ParsableCommand {
     func run() throws {
         let before = loadAverage()
         var setups = [(1, 1), (2, 1), (1, 2)].map { Setup(replicas: $0.0, threads: $0.1, imagesPerSecond: 0) }
+        let line = ProgressLine()
         for round in 1...max(1, rounds) {
             for index in setups.indices {
+                line.step((round - 1) * setups.count + index + 1, of: max(1, rounds) * setups.count,
+                          "round \(round): \(setups[index].replicas) replica(s) x \(setups[index].threads) thread(s)")
                 let speed = try measure(replicas: setups[index].replicas, threads: setups[index].threads)
                 setups[index].imagesPerSecond = max(setups[index].imagesPerSecond, speed)
+                line.clear()
                 if !json { print(String(format: "round %d: %d replica(s) x %d thread(s): %.1f images/s", round, setups[index].replicas, setups[index].threads, speed)) }
             }
         }
@@ -49,7 +53,7 @@ struct BenchDataParallelCommand: ParsableCommand {
                               scalingEfficiency: replicated / (2 * single), replicasOverThreads: replicated / threaded,
                               loadAverageBefore: before, loadAverageAfter: loadAverage())
         if json {
-            print(String(decoding: try ClusterJSON.encode(results, pretty: true), as: UTF8.self))
+            try JSONLines.print(results)
         } else {
             print(String(format: "scaling efficiency %.1f%%; 2 replicas x 1 thread vs 1 replica x 2 threads: %.2fx", results.scalingEfficiency * 100, results.replicasOverThreads))
             print("load average: before \(results.loadAverageBefore), after \(results.loadAverageAfter)")
@@ -66,7 +70,7 @@ struct BenchDataParallelCommand: ParsableCommand {
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["train", "--model", model, "--dataset", "synthetic:classes=10,channels=3,size=32,train=\(images),test=64,seed=1",
                              "--epochs", "\(epochs)", "--batch-size", "\(batchSize)", "--threads", "\(threads)", "--replicas", "\(replicas)",
-                             "--json", "--out", directory.appendingPathComponent("model.safetensors").path]
+                             "--json", "--output", directory.appendingPathComponent("model.safetensors").path]
         process.standardOutput = try FileHandle(forWritingTo: output)
         try process.run()
         process.waitUntilExit()

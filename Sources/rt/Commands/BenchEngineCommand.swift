@@ -22,14 +22,21 @@ struct BenchEngineCommand: ParsableCommand {
             let report = try EngineBenchmark.run(threads: threads, names: names, rounds: rounds)
             results = report.workloads.map { ($0, report.peakResidentBytes) }
         } else {
-            for name in names { results.append(try runIsolated(name)) }
+            let line = ProgressLine()
+            for (index, name) in names.enumerated() {
+                line.step(index + 1, of: names.count, name)
+                results.append(try runIsolated(name))
+            }
+            line.clear()
         }
         let peak = results.map(\.1).max() ?? 0
         if json {
+            func hundredths(_ x: Double) -> Double? { JSONLines.finite((x * 100).rounded() / 100) }
             let items = results.map { w, rss in
-                "{\"name\": \"\(w.name)\", \"images_per_second\": \(String(format: "%.2f", w.imagesPerSecond)), \"batch\": \(w.batch), \"gflops\": \(String(format: "%.2f", w.gflops)), \"images_per_cpu_second\": \(String(format: "%.2f", w.imagesPerCPUSecond)), \"peak_rss_bytes\": \(rss)}"
+                Line.Item(name: w.name, imagesPerSecond: hundredths(w.imagesPerSecond), batch: w.batch, gflops: hundredths(w.gflops),
+                          imagesPerCpuSecond: hundredths(w.imagesPerCPUSecond), peakRssBytes: rss)
             }
-            print("{\"threads\": \(threads), \"workloads\": [\(items.joined(separator: ", "))], \"peak_rss_bytes\": \(peak)}")
+            try JSONLines.print(Line(threads: threads, workloads: items, peakRssBytes: peak))
         } else {
             print("threads: \(threads)")
             for (w, rss) in results {
@@ -37,6 +44,14 @@ struct BenchEngineCommand: ParsableCommand {
                              w.name as NSString, w.imagesPerSecond, w.gflops, w.imagesPerCPUSecond, rss / 1_048_576))
             }
         }
+    }
+
+    /// What `--json` prints (and `runIsolated` reads back from a child).
+    struct Line: Codable {
+        struct Item: Codable { var name: String; var imagesPerSecond: Double?; var batch: Int; var gflops: Double?; var imagesPerCpuSecond: Double?; var peakRssBytes: Int }
+        var threads: Int
+        var workloads: [Item]
+        var peakRssBytes: Int
     }
 
     /// Runs one workload in a child `rt bench engine` and reads its JSON.
@@ -49,16 +64,14 @@ struct BenchEngineCommand: ParsableCommand {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        struct Line: Decodable {
-            struct Item: Decodable { let name: String; let images_per_second: Double; let batch: Int; let gflops: Double; let images_per_cpu_second: Double }
-            let workloads: [Item]
-            let peak_rss_bytes: Int
-        }
-        guard process.terminationStatus == 0, let line = try? JSONDecoder().decode(Line.self, from: data), let item = line.workloads.first else {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        guard process.terminationStatus == 0, let line = try? decoder.decode(Line.self, from: data), let item = line.workloads.first,
+              let speed = item.imagesPerSecond, let gflops = item.gflops else {
             throw CommandFailure("workload \(name) failed in its child process (exit \(process.terminationStatus))")
         }
-        let workload = EngineBenchmark.Workload(name: item.name, imagesPerSecond: item.images_per_second, imagesPerCPUSecond: item.images_per_cpu_second,
-                                                batch: item.batch, flopsPerImage: item.gflops * 1e9 / item.images_per_second)
-        return (workload, line.peak_rss_bytes)
+        let workload = EngineBenchmark.Workload(name: item.name, imagesPerSecond: speed, imagesPerCPUSecond: item.imagesPerCpuSecond ?? .nan,
+                                                batch: item.batch, flopsPerImage: gflops * 1e9 / speed)
+        return (workload, line.peakRssBytes)
     }
 }

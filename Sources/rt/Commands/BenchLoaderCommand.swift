@@ -15,8 +15,9 @@ struct BenchLoaderCommand: ParsableCommand {
     func run() throws {
         let r = try DataLoader.measureFashionMNISTShapedThroughput(batches: batches, batchSize: batchSize, prefetchDepth: prefetchDepth)
         if json {
-            print(String(format: "{\"batches_per_second\": %.1f, \"images_per_second\": %.1f, \"batch\": %d, \"prefetch\": %d}",
-                         r.batchesPerSecond, r.imagesPerSecond, batchSize, prefetchDepth))
+            struct Line: Encodable { var batchesPerSecond: Double?; var imagesPerSecond: Double?; var batch: Int; var prefetch: Int }
+            try JSONLines.print(Line(batchesPerSecond: JSONLines.finite((r.batchesPerSecond * 10).rounded() / 10),
+                                     imagesPerSecond: JSONLines.finite((r.imagesPerSecond * 10).rounded() / 10), batch: batchSize, prefetch: prefetchDepth))
         } else {
             print(String(format: "loader: %.0f batches/s, %.0f images/s (batch %d, prefetch %d)",
                          r.batchesPerSecond, r.imagesPerSecond, batchSize, prefetchDepth))

@@ -13,10 +13,11 @@ struct BenchSgemmCommand: ParsableCommand {
     @Option(help: "Columns of A and rows of B.") var k = 2048
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() {
+    func run() throws {
         let r = SgemmBenchmark.run(m: m, n: n, k: k, threads: threads)
         if json {
-            print("{\"threads\": \(r.threads), \"gflops\": \(String(format: "%.2f", r.gflops)), \"m\": \(r.m), \"n\": \(r.n), \"k\": \(r.k)}")
+            struct Line: Encodable { var threads: Int; var gflops: Double?; var m: Int; var n: Int; var k: Int }
+            try JSONLines.print(Line(threads: r.threads, gflops: JSONLines.finite((r.gflops * 100).rounded() / 100), m: r.m, n: r.n, k: r.k))
         } else {
             print(String(format: "sgemm %d×%d×%d on %d threads: %.1f GFLOP/s", r.m, r.n, r.k, r.threads, r.gflops))
         }

@@ -23,11 +23,11 @@ struct CoordinatorCommand: ParsableCommand {
         abstract: "Serve a sweep to workers over ZeroMQ; the results go to <runs>/<sweep>/rt.sqlite.",
         discussion: """
             One coordinator serves a run: it holds RUNS/<sweep>/coordinator.lock for its whole life, and a second one \
-            (with or without --resume) is refused with exit status 2 naming the holder; --create-or-resume starts the \
+            (with or without --resume) is refused with exit status \(CommandExit.runHeld) naming the holder; --create-or-resume starts the \
             run or continues it, whichever applies. SIGINT or SIGTERM stops it \
             cleanly: no new leases, running trials store a snapshot and are handed back, then it exits and prints the \
             command that continues the run; a second signal stops it at once. \
-            Exit status: 0 when every trial is done, 3 when the sweep finished with failed trials, 2 when another \
+            Exit status: 0 when every trial is done, 3 when the sweep finished with failed trials, \(CommandExit.runHeld) when another \
             coordinator serves the run, 4 when no worker came for --idle-timeout seconds or the run directory's disk is full, 130 after SIGINT, 143 after SIGTERM.
             """)
 
@@ -75,18 +75,27 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("stop-grace"), help: "Seconds running trials get to hand themselves back on SIGINT/SIGTERM.")
     var stopGrace: Double = 10
 
-    @Option(name: .customLong("max-worker-threads"), help: "The most trials one worker may run at once; a worker registering with more --threads is refused, saying why.")
-    var maxWorkerThreads: Int = 256
+    @Option(name: .customLong("max-worker-concurrency"), help: "The most trials one worker may run at once; a worker registering with a larger --concurrency is refused, saying why.")
+    var maxWorkerConcurrency: Int?
 
-    @Flag(name: .long, help: "Log only warnings and errors.")
+    @Option(name: .customLong("max-worker-threads"), help: ArgumentHelp("Deprecated spelling of --max-worker-concurrency.", visibility: .hidden))
+    var maxWorkerThreads: Int?
+
+    private static let oldLimit = DeprecatedSpelling(command: "rt coordinator", old: "--max-worker-threads", new: "--max-worker-concurrency")
+
+    @Flag(name: .long, help: "Log only warnings and errors (--log-level warning).")
     var quiet = false
+
+    @OptionGroup var logging: LogOptions
 
     func validate() throws {
         guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
         if (resume || createOrResume) && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
         if let idleTimeout, !(idleTimeout > 0 && idleTimeout.isFinite) { throw ValidationError("--idle-timeout must be a number of seconds > 0, got \(idleTimeout)") }
         guard gangReservation >= 0 && gangReservation.isFinite else { throw ValidationError("--gang-reservation must be a number of seconds >= 0, got \(gangReservation)") }
-        guard maxWorkerThreads >= 1 else { throw ValidationError("--max-worker-threads must be at least 1, got \(maxWorkerThreads)") }
+        try Self.oldLimit.checkNotBoth(maxWorkerConcurrency, maxWorkerThreads)
+        let limit = maxWorkerConcurrency ?? maxWorkerThreads ?? 256
+        guard limit >= 1 else { throw ValidationError("--max-worker-concurrency must be at least 1, got \(limit)") }
         guard stopGrace >= 0 && stopGrace.isFinite else { throw ValidationError("--stop-grace must be a number of seconds >= 0, got \(stopGrace)") }
         if check && sweep == nil { throw ValidationError("--check needs a sweep file") }
         try KeyOptions.validateServer(keys: keys, allow: allow)
@@ -96,7 +105,7 @@ struct CoordinatorCommand: ParsableCommand {
         if check, let sweep { return print(try SweepCheck.summary(of: sweep).line) }
         SupervisedProcess.bindToParent()
         StopRequest.installSignalHandlers()
-        if quiet { ClusterLog.shared.minimumLevel = .warning }
+        try logging.apply(quiet: quiet)
         let (security, allowList) = try KeyOptions.serverSecurity(keys: keys, allow: allow)
         // A bind without keys must resolve to loopback addresses only (`LoopbackEndpoint`):
         // the host's text proves nothing (an interface may be named `127.evil`).
@@ -109,7 +118,7 @@ struct CoordinatorCommand: ParsableCommand {
                                                      gangReservation: gangReservation, stop: .signals, stopGrace: stopGrace)
         configuration.createIfMissing = createOrResume
         configuration.advertise = advertise
-        configuration.maxWorkerThreads = maxWorkerThreads
+        configuration.maxWorkerThreads = Self.oldLimit.value(maxWorkerConcurrency, maxWorkerThreads) ?? 256
         configuration.idleTimeout = idleTimeout
         let coordinator: Coordinator
         do {
@@ -118,7 +127,7 @@ struct CoordinatorCommand: ParsableCommand {
         } catch let error as CoordinatorError {
             guard case .runHeld = error else { throw error }
             Notice.say("\(error)")
-            throw ExitCode(2)
+            throw ExitCode(CommandExit.runHeld)
         }
         let summary = try coordinator.run()
         print("\(summary.sweep): \(summary.done) done, \(summary.failed) failed of \(summary.total) (\(summary.runDirectory.path))")

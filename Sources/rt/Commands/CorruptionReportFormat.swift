@@ -28,26 +28,8 @@ enum CorruptionOptions {
     }
 }
 
-/// How `rt attack` prints corruption results: in `results[]` with the attacks' keys (so scripts
-/// reading `robust_accuracy` keep working), plus the means per kind.
+/// How `rt attack` prints corruption results as a table (the JSON is `AttackReportFormat.JSON`).
 enum CorruptionReportFormat {
-    static func jsonResults(_ report: CorruptionReport?) -> [String] {
-        (report?.results ?? []).map { r in
-            "{\"attack\": \"\(CorruptionOptions.attackName)\", \"corruption\": \"\(r.kind.rawValue)\", \"severity\": \(r.severity), "
-                + "\"norm\": \"none\", \"eps\": 0, \"steps\": 0, "
-                + "\"robust_accuracy\": \(r.accuracy), \"success_rate\": \(r.successRate), "
-                + "\"mean_true_confidence_clean\": \(report!.meanTrueConfidenceClean), \"mean_true_confidence_adv\": \(r.meanTrueConfidence), "
-                + "\"seconds\": \(r.seconds), \"cpu_seconds\": \(r.cpuSeconds)}"
-        }
-    }
-
-    /// `"corruption_accuracy": {"mean": .., "kinds": {"gaussian_noise": .., ...}}, ` or nothing.
-    static func jsonSummary(_ report: CorruptionReport?) -> String {
-        guard let report else { return "" }
-        let kinds = report.kinds.map { "\"\($0.rawValue)\": \(report.meanAccuracy($0))" }
-        return "\"corruption_accuracy\": {\"mean\": \(report.meanAccuracy), \"kinds\": {\(kinds.joined(separator: ", "))}}, "
-    }
-
     static func table(_ report: CorruptionReport, withClean: Bool) -> String {
         var lines: [String] = []
         if withClean { lines.append(String(format: "clean accuracy %.2f%%  (%d examples)", 100 * report.cleanAccuracy, report.examples)) }

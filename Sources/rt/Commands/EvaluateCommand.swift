@@ -31,15 +31,24 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Restarts; each example keeps its worst case.") var restarts = 1
     @Flag(inversion: .prefixedNo, help: "Start from a random point of the eps-ball.") var randomStart = true
     @Option(help: "Attack a seeded subset of this many test images (default: the whole test split).") var examples: Int?
-    @Option(name: .customLong("attack-seed"), help: "Seed of the attacked subset, the attacks' random starts and the corruptions.") var attackSeed = 0
+    @Option(help: ArgumentHelp("Deprecated spelling of --examples.", visibility: .hidden)) var limit: Int?
+    @Option(help: "Seed of the attacked subset, the attacks' random starts and the corruptions (default 0).") var seed: Int?
+    @Option(name: .customLong("attack-seed"), help: ArgumentHelp("Deprecated spelling of --seed.", visibility: .hidden)) var attackSeed: Int?
     @Option(help: "Only these stages (comma-separated; default every stage that trained a model).") var stages: String?
     @Option(name: .long, help: "Worker processes to start.") var workers = 2
     @Flag(name: .long, help: "No progress display.") var quiet = false
+    @OptionGroup var logging: LogOptions
+    @Flag(name: .long, help: "Print one JSON object when the evaluation ends (stages appended, trial counts, report files) instead of the summary.") var json = false
 
     /// The attack suite is read and checked (by the evaluate job's own reader) before anything is opened.
+    private static let oldSeed = DeprecatedSpelling(command: "rt evaluate", old: "--attack-seed", new: "--seed")
+    private static let oldExamples = DeprecatedSpelling(command: "rt evaluate", old: "--limit", new: "--examples")
+
     func validate() throws {
+        try Self.oldSeed.checkNotBoth(seed, attackSeed)
+        try Self.oldExamples.checkNotBoth(examples, limit)
         try LocalCluster.validate(workers: workers)
-        _ = try UsageCheck.reading(parameters)
+        _ = try UsageCheck.reading { try parameters() }
     }
 
     func run() throws {
@@ -52,7 +61,7 @@ struct EvaluateCommand: ParsableCommand {
             throw CommandFailure("--stages: \(unknown) is not a stage that trained a model in \(runDirectory); those are \(trained.joined(separator: ", "))")
         }
         guard !chosen.isEmpty else { throw CommandFailure("\(runDirectory) has no stage that trained a model") }
-        let parameters = try self.parameters()
+        let parameters = try self.parameters(noting: true)
         let key = String(SHA256.hex(Data(ClusterJSON.string(JSONValue.object(parameters)).utf8)).prefix(8))
         // One evaluation per trained trial: a stage with its own seeds (one pre-training for the
         // whole study) is evaluated at those seeds, not fanned out to the sweep's.
@@ -60,22 +69,31 @@ struct EvaluateCommand: ParsableCommand {
             StageSpec(name: "\(name)-eval-\(key)", job: StudyAnalysisJob.evaluate.rawValue, parameters: parameters, from: [name],
                       seeds: sweep.stages.first { $0.name == name }?.seeds)
         }
-        let cluster = LocalCluster(workers: workers, threads: 1, prefetch: 0, runsDirectory: directory.deletingLastPathComponent().path,
-                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet,
+        let cluster = LocalCluster(workers: workers, concurrency: 1, prefetch: 0, runsDirectory: directory.deletingLastPathComponent().path,
+                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet, childLogging: try logging.childArguments(), childOutput: !json,
                                    continueCommand: ContinueCommand.current()) // appending again adds nothing
         let started = Date()
         let (result, status) = try cluster.appendAndRun(appended, to: directory)
-        if !quiet {
-            print("appended \(result.added.count) stage(s), \(result.trials.count) trial(s); \(result.unchanged.count) already there")
+        let seconds = Date().timeIntervalSince(started)
+        if json {
+            let files = try StudySummary.write(runDirectory: directory).files
+            try JSONLines.print(RunOutcome(runDirectory: directory, status: status, seconds: seconds, appended: result, reports: files))
+        } else {
+            if !quiet {
+                print("appended \(result.added.count) stage(s), \(result.trials.count) trial(s); \(result.unchanged.count) already there")
+            }
+            try StudySummary.print(runDirectory: directory, wallSeconds: seconds)
         }
-        try StudySummary.print(runDirectory: directory, wallSeconds: Date().timeIntervalSince(started))
         if status != 0 { throw ExitCode(status) }
     }
 
     /// The evaluate stage's parameters; a bad eps or an attack without that norm fails here.
-    func parameters() throws -> [String: JSONValue] {
+    /// `noting`: say so on standard error when an old spelling was used (once, from run()).
+    func parameters(noting: Bool = false) throws -> [String: JSONValue] {
         let suite = try attack == CorruptionOptions.attackName ? corruptionEntry() : attackEntry()
-        var parameters: [String: JSONValue] = ["attacks": .array([.object(suite)]), "attack_seed": .int(attackSeed)]
+        let seed = noting ? Self.oldSeed.value(self.seed, attackSeed) : self.seed ?? attackSeed
+        let examples = noting ? Self.oldExamples.value(self.examples, limit) : self.examples ?? limit
+        var parameters: [String: JSONValue] = ["attacks": .array([.object(suite)]), "attack_seed": .int(seed ?? 0)]
         if let examples { parameters["attack_examples"] = .int(examples) }
         try StudyAnalysisJob.evaluate.validate(parameters)
         return parameters

@@ -14,13 +14,23 @@ struct KeysCommand: ParsableCommand {
             abstract: "Write a CurveZMQ key pair (Z85 text) as DIR/public.key and DIR/secret.key (0600, in a 0700 DIR).")
 
         @Option(name: .long, help: "Directory to write the key pair into (created 0700 if missing, narrowed to 0700 if wider).")
-        var out: String
+        var output: String?
+
+        @Option(name: .long, help: ArgumentHelp("Deprecated spelling of --output.", visibility: .hidden))
+        var out: String?
 
         @Flag(name: .long, help: "Replace an existing key pair.")
         var force = false
 
+        private static let oldOutput = DeprecatedSpelling(command: "rt keys generate", old: "--out", new: "--output")
+
+        func validate() throws {
+            try Self.oldOutput.checkNotBoth(output, out)
+            if output == nil && out == nil { throw ValidationError("Missing expected argument '--output <output>': the directory for the key pair") }
+        }
+
         func run() throws {
-            let directory = URL(fileURLWithPath: out)
+            let directory = URL(fileURLWithPath: Self.oldOutput.value(output, out)!) // validate() checked that one is given
             let secret = directory.appendingPathComponent(CurveKeyPair.secretFileName)
             if FileManager.default.fileExists(atPath: secret.path) && !force {
                 throw CommandFailure("\(secret.path) exists; pass --force to replace the key pair")

@@ -29,7 +29,7 @@ struct ReplicaCommand: ParsableCommand {
         SupervisedProcess.bindToParent() // rank 0 started us: we end with it
         let configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(configurationJSON.utf8))
         let all = allEndpoints
-        ClusterLog.shared.minimumLevel = ProcessInfo.processInfo.environment["RT_RING_DEBUG"] == nil ? .warning : .debug
+        try LogOptions.applyEnvironment(default: .warning)
         let replica = try Replica(rank: rank, worldSize: all.count, bind: all[rank], session: session,
                                   heartbeat: dataParallel.heartbeat.settings, settings: dataParallel.settings)
         _ = try replica.train(configuration, endpoints: all, saveTo: nil)
@@ -49,7 +49,8 @@ struct LocalReplicas {
         let paths = (0..<k).map { "\(directory)/rt-ring-\(getpid())-\($0).ipc" }
         let endpoints = paths.map { "ipc://\($0)" }
         defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
-        ClusterLog.shared.minimumLevel = ProcessInfo.processInfo.environment["RT_RING_DEBUG"] == nil ? .warning : .debug
+        // Replicas only warn (the ring's lines would cut into the progress bar), unless RT_LOG_LEVEL says otherwise.
+        try LogOptions.applyEnvironment(default: .warning)
         // Bind before the children start, so their first hello finds us.
         let replica = try Replica(rank: 0, worldSize: k, bind: endpoints[0], session: session,
                                   heartbeat: options.heartbeat.settings, settings: options.settings)

@@ -7,7 +7,7 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a sweep on this machine: a coordinator and N worker processes over ipc://.",
         discussion: """
-            rt run SWEEP.yaml [--resume] starts (or continues) the run of a sweep file;             rt run --resume-dir RUN_DIR [--append STAGES.yaml] continues a stored run from its own stored sweep,             first appending the stages of STAGES.yaml (a YAML document with `stages:` whose `from:` may name the run's stages;             stages the run already has with the same definition add nothing).             The sweep file is checked first, before any process starts: it must parse, expand to at most RT_MAX_TRIALS trials (default 1000000) and name only job types this rt knows.             Exit status: 0 when every trial is done, non-zero when any failed.
+            rt run SWEEP.yaml [--resume] starts (or continues) the run of a sweep file;             rt run --resume-dir RUN_DIR [--append STAGES.yaml] continues a stored run from its own stored sweep,             first appending the stages of STAGES.yaml (a YAML document with `stages:` whose `from:` may name the run's stages;             stages the run already has with the same definition add nothing).             The sweep file is checked first, before any process starts: it must parse, expand to at most RT_MAX_TRIALS trials (default 1000000) and name only job types this rt knows.             Exit status: 0 when every trial is done, 3 when some failed, 75 when another coordinator serves the run (docs/CLI.md).
             """)
 
     @Argument(help: "The sweep file (YAML); omit with --resume-dir.")
@@ -16,11 +16,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Worker processes to start.")
     var workers: Int = 2
 
-    @Option(name: .long, help: "Trials each worker runs at once.")
-    var threads: Int = 1
-
-    @Option(name: .long, help: "Trials each worker holds queued beyond --threads.")
-    var prefetch: Int = 0
+    @OptionGroup var trials: TrialConcurrencyOptions
 
     @Flag(name: .long, help: "Continue the run stored in <runs>/<sweep>.")
     var resume = false
@@ -42,6 +38,11 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress display.")
     var quiet = false
 
+    @OptionGroup var logging: LogOptions
+
+    @Flag(name: .long, help: "Print one JSON object when the sweep ends (trial counts, stages appended) instead of the summary line.")
+    var json = false
+
     func validate() throws {
         guard (sweep == nil) != (resumeDirectory == nil) else { throw ValidationError("give either a sweep file or --resume-dir RUN_DIR") }
         if (resume || createOrResume) && resumeDirectory != nil { throw ValidationError("--resume goes with a sweep file; --resume-dir resumes by itself") }
@@ -54,22 +55,33 @@ struct RunCommand: ParsableCommand {
         // a job this rt does not know is refused here, not after workers took leases.
         if let sweep { _ = try SweepCheck.summary(of: sweep) }
         // A stored run goes on with the same command (--resume-dir; appending again adds nothing).
-        let cluster = LocalCluster(workers: workers, threads: threads, prefetch: prefetch, runsDirectory: runs,
-                                   heartbeat: heartbeat, quiet: quiet,
+        let cluster = LocalCluster(workers: workers, concurrency: trials.trialsAtOnce("rt run"), prefetch: trials.prefetch, runsDirectory: runs,
+                                   heartbeat: heartbeat, quiet: quiet, childLogging: try logging.childArguments(), childOutput: !json,
                                    continueCommand: ContinueCommand.current(adding: sweep == nil || createOrResume ? nil : "--resume"))
+        let started = Date()
         let code: Int32
+        var appended: StageAppendResult?
+        let target: LocalCluster.Target
         if let resumeDirectory {
-            let runDirectory = URL(fileURLWithPath: resumeDirectory)
-            if let append {
-                let stages = try Self.stages(inFile: append, for: runDirectory)
-                let (appended, status) = try cluster.appendAndRun(stages, to: runDirectory)
-                print("appended \(appended.added.count) stages (\(appended.trials.count) trials), \(appended.unchanged.count) already in the run")
-                code = status
-            } else {
-                code = try cluster.run(.runDirectory(runDirectory))
-            }
+            target = .runDirectory(URL(fileURLWithPath: resumeDirectory))
         } else {
-            code = try cluster.run(.sweep(path: sweep!, resume: resume, createIfMissing: createOrResume))
+            target = .sweep(path: sweep!, resume: resume, createIfMissing: createOrResume)
+        }
+        if let resumeDirectory, let append {
+            let runDirectory = URL(fileURLWithPath: resumeDirectory)
+            let stages = try Self.stages(inFile: append, for: runDirectory)
+            let result = try cluster.appendAndRun(stages, to: runDirectory)
+            appended = result.appended
+            if !json {
+                print("appended \(result.appended.added.count) stages (\(result.appended.trials.count) trials), \(result.appended.unchanged.count) already in the run")
+            }
+            code = result.status
+        } else {
+            code = try cluster.run(target)
+        }
+        if json {
+            try JSONLines.print(RunOutcome(runDirectory: try cluster.runDirectory(of: target), status: code,
+                                           seconds: Date().timeIntervalSince(started), appended: appended))
         }
         if code != 0 { throw ExitCode(code) }
     }
@@ -92,38 +104,38 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// One line of progress on standard error, redrawn in place on a terminal.
+/// The progress of a local cluster's sweep on standard error (`rt run`, `rt study`, `rt evaluate`):
+/// the `ProgressLine` on a terminal; elsewhere (a log file, Slurm's output) the same text as a
+/// line of its own every 5 seconds, which nothing parses. `--quiet` turns both off.
 final class ProgressDisplay {
     private let enabled: Bool
-    private let terminal = isatty(2) != 0
+    private let line: ProgressLine
     private var lastLine = Date.distantPast
 
-    init(enabled: Bool) { self.enabled = enabled }
+    init(enabled: Bool) {
+        self.enabled = enabled
+        line = ProgressLine(enabled: enabled)
+    }
 
     func show(_ status: ClusterStatus) {
         guard enabled else { return }
         let done = status.counts["done"] ?? 0, failed = status.counts["failed"] ?? 0
         let leased = status.counts["leased"] ?? 0
-        let eta = status.etaSeconds.map { Self.duration($0) } ?? "?"
+        let eta = status.etaSeconds.map { ProgressLine.duration($0) } ?? "?"
         // Each running trial with its last reported fraction: long trials show they are alive.
         let running = status.workers.flatMap { worker in worker.running.map { id in "\(id) \(Int(100 * (worker.progress[id] ?? 0)))%" } }.sorted()
-        let line = "\(status.sweep): \(done + failed)/\(status.total) finished (\(failed) failed), \(leased) running on \(status.workers.count) workers"
+        let text = "\(status.sweep): \(done + failed)/\(status.total) finished (\(failed) failed), \(leased) running on \(status.workers.count) workers"
             + (running.isEmpty ? "" : " [\(running.joined(separator: ", "))]")
-            + ", \(Self.duration(status.elapsedSeconds)) elapsed, ETA \(eta)"
-        if terminal {
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+            + ", \(ProgressLine.duration(status.elapsedSeconds)) elapsed, ETA \(eta)"
+        if line.isShown {
+            line.draw(line.meter(Double(done + failed) / Double(max(status.total, 1)), width: 12) + " " + text, force: true)
         } else if Date().timeIntervalSince(lastLine) >= 5 {
-            FileHandle.standardError.write(Data("\(line)\n".utf8))
+            FileHandle.standardError.write(Data("\(text)\n".utf8))
             lastLine = Date()
         }
     }
 
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
-    }
-
     func finish() {
-        if enabled && terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        line.clear()
     }
 }

@@ -15,6 +15,20 @@ struct RunsCommand: ParsableCommand {
         @Option(name: .long, help: "Directory that holds the run directories.")
         var runs: String = "runs"
 
+        @Flag(name: .long, help: "Print one JSON object per run (JSON Lines; nothing when there is none) instead of text.")
+        var json = false
+
+        /// One run directory as `--json` prints it.
+        struct Entry: Encodable {
+            var runDirectory: String
+            /// Trials per state, every state named.
+            var counts: [String: Int]
+            /// The endpoint of a live coordinator on this host, from its coordinator.json.
+            var liveAt: String?
+            /// The coordinator that holds the run (its lock, or a live owner on another host).
+            var servedBy: String?
+        }
+
         func run() throws {
             let root = URL(fileURLWithPath: runs)
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).sorted()
@@ -25,18 +39,21 @@ struct RunsCommand: ParsableCommand {
                 guard FileManager.default.fileExists(atPath: storeURL.path) else { continue }
                 any = true
                 let counts = (try? RunStore(path: storeURL.path, readOnly: true).counts()) ?? [:]
-                let text = TrialState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
-                var live = RunsCommand.coordinatorInfo(directory).flatMap { RunsCommand.isAlive($0) ? " live at \($0.endpoint)" : nil } ?? ""
+                var entry = Entry(runDirectory: directory.path,
+                                  counts: Dictionary(uniqueKeysWithValues: TrialState.allCases.map { ($0.rawValue, counts[$0] ?? 0) }))
+                entry.liveAt = RunsCommand.coordinatorInfo(directory).flatMap { RunsCommand.isAlive($0) ? $0.endpoint : nil }
                 // The lock's holder, or the store's record of a live owner on another host.
                 if case let .runHeld(_, holder)? = RunLock.refusal(for: directory) {
-                    live += ", served by \(holder?.description ?? "a starting coordinator")"
+                    entry.servedBy = holder?.description ?? "a starting coordinator"
                 } else if let owner = try? RunStore(path: storeURL.path, readOnly: true).owner(), owner.host != ProcessInfo.processInfo.hostName,
                           Date().timeIntervalSince1970 - (owner.heartbeatAt ?? 0) < 15 {
-                    live += ", served by \(owner.description)"
+                    entry.servedBy = owner.description
                 }
-                print("\(directory.path): \(text)\(live)")
+                if json { try JSONLines.print(entry); continue }
+                let text = TrialState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+                print("\(directory.path): \(text)" + (entry.liveAt.map { " live at \($0)" } ?? "") + (entry.servedBy.map { ", served by \($0)" } ?? ""))
             }
-            if !any { print("no runs under \(root.path)") }
+            if !any && !json { print("no runs under \(root.path)") }
         }
     }
 

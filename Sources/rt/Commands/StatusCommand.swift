@@ -16,7 +16,7 @@ struct StatusCommand: ParsableCommand {
     @Option(name: .long, help: "Directory that holds the run directories.")
     var runs: String = "runs"
 
-    @Flag(name: .long, help: "Print JSON.")
+    @Flag(name: .long, help: "Print one JSON object (snake_case keys) instead of text.")
     var json = false
 
     @Option(name: .long, help: "Seconds to wait for an answer.")
@@ -32,8 +32,7 @@ struct StatusCommand: ParsableCommand {
             throw ExitCode(2)
         }
         if json {
-            print(String(decoding: try ClusterJSON.encode(status, pretty: true), as: UTF8.self))
-            return
+            return try JSONLines.print(status)
         }
         let counts = ["pending", "leased", "done", "failed"].map { "\(status.counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
         print("sweep \(status.sweep): \(counts) of \(status.total)")

@@ -30,6 +30,11 @@ struct StudyCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress display.")
     var quiet = false
 
+    @OptionGroup var logging: LogOptions
+
+    @Flag(name: .long, help: "Print one JSON object when the study ends (trial counts, report files) instead of the summary.")
+    var json = false
+
     func validate() throws {
         try LocalCluster.validate(workers: workers)
     }
@@ -43,14 +48,20 @@ struct StudyCommand: ParsableCommand {
         if !resume && !createOrResume && FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
             throw CommandFailure("\(runDirectory.path) already holds this study: --resume continues it (nothing finished is re-run) and prints its report; --runs DIR starts a new one elsewhere")
         }
-        let cluster = LocalCluster(workers: workers, threads: 1, prefetch: 0, runsDirectory: runs,
-                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet,
+        let cluster = LocalCluster(workers: workers, concurrency: 1, prefetch: 0, runsDirectory: runs,
+                                   heartbeat: try HeartbeatOptions.parse([]), quiet: quiet, childLogging: try logging.childArguments(), childOutput: !json,
                                    continueCommand: ContinueCommand.current(adding: createOrResume ? nil : "--resume"))
         let started = Date()
         let status = try cluster.run(.sweep(path: sweepPath, resume: resume, createIfMissing: createOrResume))
         // A sweep with failed trials still has a report of what finished; the exit status says it failed.
         if FileManager.default.fileExists(atPath: RunStore.url(runDirectory: runDirectory).path) {
-            try StudySummary.print(runDirectory: runDirectory, wallSeconds: Date().timeIntervalSince(started))
+            let seconds = Date().timeIntervalSince(started)
+            if json {
+                let files = try StudySummary.write(runDirectory: runDirectory).files
+                try JSONLines.print(RunOutcome(runDirectory: runDirectory, status: status, seconds: seconds, reports: files))
+            } else {
+                try StudySummary.print(runDirectory: runDirectory, wallSeconds: seconds)
+            }
         }
         if status != 0 { throw ExitCode(status) }
     }

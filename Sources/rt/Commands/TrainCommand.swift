@@ -11,8 +11,10 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train one model on one task and write its checkpoint.",
         discussion: """
-        On a terminal a progress bar shows epoch, step, loss, accuracy, images/s and ETA; otherwise
-        (and with --json) one JSON object per epoch on its own line, then a summary line.
+        Results go to standard output: on a terminal a line per epoch and a summary; otherwise (and
+        with --json) one JSON object per epoch on its own line, then the summary. When standard error
+        is a terminal (TERM not dumb) a progress bar there shows epoch, step, loss, accuracy, images/s
+        and ETA (plain with NO_COLOR).
         The checkpoint is written only when training completes.
         With --replicas k, k processes on this machine train data-parallel (each takes its slice of
         every global batch; gradients are summed by a ring all-reduce over ipc://); this process is
@@ -43,11 +45,20 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Inner attack budget, L∞, e.g. 8/255 (pgd-at, trades: 8/255; dm: 0.5/255).") var eps: String?
     @Option(help: "Inner attack steps (default 10).") var steps: Int?
     @Option(name: .customLong("step-size"), help: "Inner attack step (default 2.5·eps/steps; dm 1.25·eps/steps).") var stepSize: String?
-    @Option(help: "Where to write the checkpoint (safetensors).") var out: String
-    @Flag(help: "JSON lines instead of a progress bar.") var json = false
+    @Option(help: "Where to write the checkpoint (safetensors).") var output: String?
+    @Option(help: ArgumentHelp("Deprecated spelling of --output.", visibility: .hidden)) var out: String?
+    @Flag(help: "JSON lines on standard output (each epoch, then the summary) even on a terminal.") var json = false
     @OptionGroup var dataParallel: DataParallelOptions
 
+    private static let oldOutput = DeprecatedSpelling(command: "rt train", old: "--out", new: "--output")
+
+    func validate() throws {
+        try Self.oldOutput.checkNotBoth(output, out)
+        if output == nil && out == nil { throw ValidationError("Missing expected argument '--output <output>': where to write the checkpoint") }
+    }
+
     func run() throws {
+        let out = Self.oldOutput.value(output, self.out)! // validate() checked that one is given
         let c = try configuration()
         let display = TrainingProgressDisplay(json: json)
         let summary: TrainingSummary

@@ -24,11 +24,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("coordinator-key"), help: "The coordinator's public key file (default: KEYS/coordinator.key).")
     var coordinatorKey: String?
 
-    @Option(name: .long, help: "Trials to run at once.")
-    var threads: Int = 1
-
-    @Option(name: .long, help: "Trials to hold queued beyond --threads (hides dispatch latency of short trials).")
-    var prefetch: Int = 0
+    @OptionGroup var trials: TrialConcurrencyOptions
 
     @Option(name: .long, help: "Name in logs and reports (default: HOST-PID).")
     var name: String?
@@ -47,8 +43,10 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("stop-grace"), help: "Seconds running trials get to store a snapshot and end on SIGINT/SIGTERM.")
     var stopGrace: Double = 3
 
-    @Flag(name: .long, help: "Log only warnings and errors.")
+    @Flag(name: .long, help: "Log only warnings and errors (--log-level warning).")
     var quiet = false
+
+    @OptionGroup var logging: LogOptions
 
     /// Every job type this build of `rt` can run: the cluster's test jobs and the Jobs module's.
     static func jobRegistry() -> JobRegistry {
@@ -59,7 +57,6 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         // Gradients are as private as the data: off loopback the ring runs over CurveZMQ (with
         // --keys, the only way a worker gets security), or on request in the clear.
         if keys == nil, !insecure, !LoopbackEndpoint.isLocal("tcp://\(ringHost):0") {
@@ -70,9 +67,9 @@ struct WorkerCommand: ParsableCommand {
     func run() throws {
         SupervisedProcess.bindToParent()
         StopRequest.installSignalHandlers()
-        if quiet { ClusterLog.shared.minimumLevel = .warning }
+        try logging.apply(quiet: quiet)
         let security = try KeyOptions.clientSecurity(keys: keys, coordinatorKey: coordinatorKey)
-        var configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: threads, prefetch: prefetch,
+        var configuration = WorkerConfiguration(connect: connect, security: security, name: name, threads: trials.trialsAtOnce("rt worker"), prefetch: trials.prefetch,
                                                 heartbeat: heartbeat.settings,
                                                 maxReconnectBackoff: Double(max(10, maxBackoffMilliseconds)) / 1000)
         configuration.ringHost = ringHost
