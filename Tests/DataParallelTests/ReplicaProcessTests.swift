@@ -36,13 +36,16 @@ final class ReplicaProcessTests: XCTestCase {
     /// With batch-norm each replica normalizes its slice with the slice's statistics, so k
     /// replicas are one process only when it does the same (`--bn-slices k`): parameters and
     /// running statistics (averaged over replicas at the epoch's end) within the same 1e-4.
+    /// Four steps: beyond a few, a ReLU whose input sits at rounding distance from zero flips in
+    /// one run and not the other and the two trajectories part (one process with 1 and with 2
+    /// engine threads parts the same way), which is not what this compares.
     func testBatchNormReplicasMatchOneProcessWithAsManyStatisticsSlices() throws {
         var arguments = trainArguments
-        arguments[arguments.firstIndex(of: "--dataset")! + 1] = "synthetic:classes=4,channels=3,size=8,train=615,test=64,seed=5"
+        arguments[arguments.firstIndex(of: "--dataset")! + 1] = "synthetic:classes=4,channels=3,size=8,train=103,test=64,seed=5"
         arguments[arguments.firstIndex(of: "small-cnn")!] = "resnet8"
         let single = try train("bn-single", replicas: 1, extra: ["--bn-slices", "3"], arguments: arguments)
-        let three = try train("bn-three", replicas: 3, arguments: arguments) // slices of 10, 11, 11; the last batch 2, 2, 3
-        XCTAssertEqual(three.loss, single.loss, accuracy: 1e-4 * abs(single.loss), "epoch loss of 20 steps")
+        let three = try train("bn-three", replicas: 3, arguments: arguments) // slices of 10, 11, 11; the last batch of 7: 2, 2, 3
+        XCTAssertEqual(three.loss, single.loss, accuracy: 1e-4 * abs(single.loss), "epoch loss of 4 steps")
         XCTAssertTrue(three.tensors.tensors.keys.contains("bn1.running_var"))
         assertSameTensors(three.tensors, single.tensors, "3 replicas vs --bn-slices 3")
         // Without the slices one process is a different function of the data: the check above is not vacuous.

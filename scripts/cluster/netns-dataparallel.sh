@@ -4,24 +4,27 @@
 # worker each) whose links are shaped to RATE with tbf, CurveZMQ on every connection (the
 # coordinator's and the ring's), in a private test subnet that exists only inside them.
 #
-# One sweep of two identical `train` trials (resnet20, replicas: 3, the same seed):
-#   fit  runs uninterrupted: its images/s and network wait per step are the measurement;
-#   cut  loses a host mid-step: once it has stored a checkpoint, worker host 3's link is set down
-#        for DOWN seconds (longer than the liveness window), then restored; the trial must be
-#        requeued and resume from that checkpoint when the host is back.
-# Then, on this machine without namespaces: the same trial as `rt train --replicas 3` (the
-# compute-only rate: the same work, no shaped link) and as one process with `--bn-slices 3`
-# (what the three replicas compute, in one process).
+# One sweep of `train` trials (resnet20, replicas: 3, the same seed):
+#   short  4 steps, compared with one process (`rt train --bn-slices 3`): after a few steps a
+#          ReLU input at rounding distance from zero flips in one run and not in the other and
+#          the trajectories part (one process on 1 and on 2 engine threads parts the same way);
+#   fit    40 steps, uninterrupted: its images/s and network wait per step are the measurement;
+#   cut    fit again, losing a host mid-step: once it has stored a checkpoint, worker host 3's
+#          link is set down for DOWN seconds (longer than the liveness window), then restored;
+#          the trial must be requeued and resume from that checkpoint when the host is back.
+# Then, on this machine without namespaces: fit as `rt train --replicas 3` (the compute-only
+# rate: the same work, no shaped link), and short as one process with `--bn-slices 3` (what the
+# three replicas compute, in one process).
 #
 # The script checks what processes and the store say: the sweep finishes, every trial is done
 # exactly once, `cut` was requeued and resumed from a stored checkpoint, and no process is left
 # in any namespace (by pid). The checkpoints are left in DIR for the caller to compare
-# (NetnsDataParallelTests: fit vs one process and vs the compute-only run, cut vs fit).
+# (NetnsDataParallelTests: short vs one process, fit vs the compute-only run, cut vs fit).
 #
 # Usage: scripts/cluster/netns-dataparallel.sh --work DIR [--rate 1gbit] [--down 4]
-#   (root; RT_BINARY overrides .build/release/rt). Writes into DIR: fit.safetensors,
-#   cut.safetensors, local.safetensors, single.safetensors, *.log, and result.json:
-#   {"rate", "rate_gbps", "fit": metrics, "cut": metrics, "compute_only": summary,
+#   (root; RT_BINARY overrides .build/release/rt). Writes into DIR: short.safetensors,
+#   fit.safetensors, cut.safetensors, local.safetensors, single.safetensors, *.log, and result.json:
+#   {"rate", "rate_gbps", "short", "fit", "cut": metrics, "compute_only": summary,
 #    "single": summary, "link_down_seconds", "requeued_after_seconds"}
 # Exit status: 0 pass, 1 fail (with the reason and the logs' tails), 77 skipped (not root / no `ip`).
 set -euo pipefail
@@ -61,6 +64,7 @@ trap 'exit 1' INT TERM
 # replica), 256 KiB buckets so that resnet20's 1.1 MB of gradients go out in several while
 # backward still runs, a checkpoint every 10 steps.
 DATASET="synthetic:classes=4,channels=3,size=16,train=960,test=96,seed=3"
+SHORT_DATASET="synthetic:classes=4,channels=3,size=16,train=192,test=96,seed=3"   # 4 steps
 EPOCHS=2 BATCH=48 BUCKET_KB=256 CHECKPOINT_EVERY=10 SEED=0
 HEARTBEAT=(--heartbeat-ms 250 --liveness 4)   # a silent peer is dead after 1 s
 
@@ -79,6 +83,7 @@ cat > "$WORK/dp.yaml" <<YAML
 name: dp
 retries: 3
 stages:
+  - {name: short, job: train, replicas: 3, parameters: {model: resnet20, dataset: "$SHORT_DATASET", epochs: 1, batch_size: $BATCH, threads: 1, bucket_kb: $BUCKET_KB}}
   - {name: fit, job: train, replicas: 3, parameters: $PARAMETERS}
   - {name: cut, job: train, replicas: 3, parameters: $PARAMETERS}
 YAML
@@ -102,10 +107,10 @@ wait_for 300 "the uninterrupted trial (fit-0000) to finish" has_event done fit-0
 wait_for 120 "a checkpoint of cut-0000" has_event checkpoint cut-0000
 log "cutting w3's link (host ${NETNS_HOST[3]}) mid-step, for ${DOWN}s"
 ip -n "$NETNS_SWITCH" link set "$CUT_PORT" down
-CUT_AT=$(date +%s.%N); CUT_SECONDS=$SECONDS
+CUT_AT=$(date +%s.%N)
 wait_for 30 "the coordinator to requeue cut-0000" has_event requeued cut-0000
 REQUEUED_AFTER=$(events | awk -F'\t' -v c="$CUT_AT" '$2 == "requeued" && $3 == "cut-0000" && $1 > c {print $1 - c; exit}')
-sleep "$(awk -v d="$DOWN" -v s=$((SECONDS - CUT_SECONDS)) 'BEGIN { r = d - s; print (r > 0 ? r : 0) }')"
+sleep "$(awk -v d="$DOWN" -v c="$CUT_AT" -v n="$(date +%s.%N)" 'BEGIN { r = d - (n - c); print (r > 0 ? r : 0) }')"
 ip -n "$NETNS_SWITCH" link set "$CUT_PORT" up
 DOWN_SECONDS=$(awk -v c="$CUT_AT" -v n="$(date +%s.%N)" 'BEGIN { printf "%.2f", n - c }')
 log "restored w3's link after ${DOWN_SECONDS}s (requeued ${REQUEUED_AFTER:-?}s after the cut)"
@@ -132,7 +137,7 @@ python3 - "$WORK/trials.json" "$RUN" "$WORK" <<'PY' || fail "the store's trials 
 import json, os, shutil, sys
 trials = {t["id"]: t for t in json.load(open(sys.argv[1]))["trials"]}
 run, work = sys.argv[2], sys.argv[3]
-assert set(trials) == {"fit-0000", "cut-0000"}, f"trials {sorted(trials)}"
+assert set(trials) == {"short-0000", "fit-0000", "cut-0000"}, f"trials {sorted(trials)}"
 for name, t in trials.items():
     assert t["state"] == "done", f"{name} is {t['state']}"
     assert t["metrics"]["replicas"] == 3, f"{name}: replicas {t['metrics'].get('replicas')}"
@@ -147,7 +152,7 @@ assert step > 0 and step % 10 == 0, f"cut-0000 resumed from step {step}, not fro
 PY
 DONE_TWICE=$(events | awk -F'\t' '$2 == "done" {print $3}' | sort | uniq -d | wc -l)
 [[ "$DONE_TWICE" -eq 0 ]] || fail "$DONE_TWICE trials were done more than once"
-[[ $(events | awk -F'\t' '$2 == "done"' | wc -l) -eq 2 ]] || fail "expected 2 done events: $(events | awk -F'\t' '$2 == "done"')"
+[[ $(events | awk -F'\t' '$2 == "done"' | wc -l) -eq 3 ]] || fail "expected 3 done events: $(events | awk -F'\t' '$2 == "done"')"
 grep -q "not allow-listed" "$WORK/coordinator.log" && fail "an allow-listed worker was denied"
 
 # The same trial on this machine, without namespaces: 3 replicas over ipc:// (compute only), and
@@ -155,7 +160,8 @@ grep -q "not allow-listed" "$WORK/coordinator.log" && fail "an allow-listed work
 TRAIN=(train --model resnet20 --dataset "$DATASET" --epochs "$EPOCHS" --batch-size "$BATCH" --seed "$SEED" --json)
 "$RT" "${TRAIN[@]}" --threads 1 --replicas 3 --bucket-kb "$BUCKET_KB" --out "$WORK/local.safetensors" >"$WORK/local.log" 2>&1 \
   || fail "rt train --replicas 3 failed"
-"$RT" "${TRAIN[@]}" --threads 2 --bn-slices 3 --out "$WORK/single.safetensors" >"$WORK/single.log" 2>&1 \
+"$RT" train --model resnet20 --dataset "$SHORT_DATASET" --epochs 1 --batch-size "$BATCH" --seed "$SEED" --json \
+  --threads 1 --bn-slices 3 --out "$WORK/single.safetensors" >"$WORK/single.log" 2>&1 \
   || fail "rt train --bn-slices 3 failed"
 
 DATASET=$DATASET EPOCHS=$EPOCHS BATCH=$BATCH BUCKET_KB=$BUCKET_KB python3 - "$WORK" "$RATE" "$DOWN_SECONDS" "${REQUEUED_AFTER:-null}" "$STARTED" "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)" \
@@ -168,7 +174,7 @@ def summary(name):
     return json.loads(lines[-1])
 number, unit = re.fullmatch(r"([0-9.]+)([kmg]?)bit", rate).groups()
 gbps = float(number) * {"": 1e-9, "k": 1e-6, "m": 1e-3, "g": 1}[unit]
-result = {"rate": rate, "rate_gbps": gbps, "fit": trials["fit"], "cut": trials["cut"],
+result = {"rate": rate, "rate_gbps": gbps, "short": trials["short"], "fit": trials["fit"], "cut": trials["cut"],
           "compute_only": summary("local"), "single": summary("single"),
           "link_down_seconds": float(down), "requeued_after_seconds": None if requeued == "null" else float(requeued),
           "date": started, "load_average": {"before": load_before, "after": load_after},
@@ -181,4 +187,4 @@ print(f"netns-dataparallel: fit {fit['images_per_second']:.0f} images/s at {rate
       f"(compute-only: {local['network_wait_ms_per_step']:.1f}, {local['allreduce_ms_per_step']:.1f}); "
       f"cut resumed from step {trials['cut']['resumed_from_step']}")
 PY
-log "PASS: 2 trials done once each; link down ${DOWN_SECONDS}s, cut-0000 requeued and resumed; no process left"
+log "PASS: 3 trials done once each; link down ${DOWN_SECONDS}s, cut-0000 requeued and resumed; no process left"
