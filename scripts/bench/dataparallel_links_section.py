@@ -55,7 +55,7 @@ def main(paths):
         ],
         "machine": {"runs": ", ".join(run["date"] for run in runs), "cores": str(os.cpu_count())},
         "commands": [
-            "sudo scripts/cluster/netns-dataparallel.sh --work DIR --rate 1gbit",
+            "sudo scripts/cluster/netns-dataparallel.sh --work DIR --rate 1gbit   (and --rate 200mbit)",
             "scripts/bench/dataparallel_links_section.py DIR/result.json > scripts/bench/results/47-dataparallel-links.json",
             "scripts/bench/benchmarks_md.py compose",
         ],
