@@ -15,6 +15,7 @@ public final class RingGradientReducer: GradientReducer {
     public let settings: DataParallelSettings
     public var rank: Int { ring.rank }
     public var worldSize: Int { ring.worldSize }
+    public var communicationSeconds: Double { ring.busySeconds }
 
     private var layout: GradientBuckets?
     private var remaining: [Int] = []

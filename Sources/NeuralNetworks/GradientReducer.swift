@@ -28,6 +28,14 @@ public protocol GradientReducer: AnyObject {
     /// Replaces each buffer with its mean over replicas (batch-norm running statistics, which
     /// every replica gathers on its own shard), at the end of each epoch.
     func averageBuffers(_ buffers: [(String, Tensor)]) throws
+    /// Seconds this replica's sums have been in progress so far (communication and the peers'
+    /// share of it, whether or not the trainer was waiting); 0 for one process. Against the
+    /// trainer's own wait (`Trainer.networkWaitSeconds`) it shows how much backward hid.
+    var communicationSeconds: Double { get }
+}
+
+extension GradientReducer {
+    public var communicationSeconds: Double { 0 }
 }
 
 /// One process: its gradient is already the global batch's.

@@ -71,6 +71,10 @@ public final class BatchNorm2d: Module {
     public let weight: Tensor, bias: Tensor
     public let runningMean: Tensor, runningVar: Tensor
     public let momentum: Float, epsilon: Float
+    /// In training, each of this many consecutive slices of a batch is normalized with its own
+    /// statistics, as k data-parallel replicas do with their slices (`BatchNorm2d+Slices`); 1:
+    /// the whole batch, as usual.
+    public var statisticsSlices = 1
 
     public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
         weight = Tensor(repeating: 1, shape: [channels])
@@ -86,8 +90,14 @@ public final class BatchNorm2d: Module {
     public override var ownParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
     public override var ownBuffers: [(String, Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
     public override func forward(_ x: Tensor) throws -> Tensor {
-        try x.batchNorm(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-                        training: isTraining, momentum: momentum, epsilon: epsilon)
+        guard isTraining, statisticsSlices > 1 else {
+            return try x.batchNorm(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                   training: isTraining, momentum: momentum, epsilon: epsilon)
+        }
+        return try normalizingSlices(x) { slice, _ in
+            try slice.batchNorm(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                training: true, momentum: momentum, epsilon: epsilon)
+        }
     }
 }
 
@@ -110,8 +120,10 @@ extension BatchNorm2d {
     public func foldingReLU(_ conv: Conv2d, _ x: Tensor, adding residual: Tensor? = nil) throws -> Tensor {
         guard isTraining else { return try foldedConvolution(conv, x, relu: true, adding: residual) }
         let z = try conv(x)
-        let y = try z.batchNormReLU(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-                                    training: true, momentum: momentum, epsilon: epsilon, adding: residual)
+        let y = try normalizingSlices(z) { slice, rows in
+            try slice.batchNormReLU(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar, training: true,
+                                    momentum: momentum, epsilon: epsilon, adding: rows == nil ? residual : residual?.slice(rows: rows!))
+        }
         // Observers see the batch-norm module with the fused op's output (after the ReLU).
         Module.observer.value?(self, z, y)
         return y

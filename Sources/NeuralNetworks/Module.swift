@@ -58,6 +58,13 @@ open class Module {
         for (name, child) in children { child.visit(prefix: prefix + name + ".", body) }
     }
 
+    /// This module and every module below it, in model order.
+    public var allModules: [Module] {
+        var modules: [Module] = []
+        visit(prefix: "") { _, module in modules.append(module) }
+        return modules
+    }
+
     /// Training mode (batch statistics in batch-norm) for this module and its children.
     public func train(_ on: Bool = true) {
         visit(prefix: "") { _, module in module.isTraining = on }

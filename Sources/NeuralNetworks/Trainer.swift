@@ -1,3 +1,4 @@
+import Foundation
 import TensorEngine
 
 /// How a batch becomes a loss (plain cross-entropy, adversarial training, TRADES, DM...).
@@ -27,6 +28,8 @@ public struct StepResult: Sendable {
     public var loss: Float
     public var correct: Int
     public var examples: Int
+    /// Seconds the step waited for the replicas' sums after its backward (0 for one process).
+    public var networkWaitSeconds: Double
 }
 
 /// Runs optimisation steps: objective, backward, gradient averaging, optimizer, schedule.
@@ -38,6 +41,9 @@ public final class Trainer {
     public let reducer: GradientReducer
     /// Steps taken so far (the schedule's iteration).
     public private(set) var iteration = 0
+    /// Seconds spent waiting for the replicas' sums after backward, over every step so far: the
+    /// network time that backward did not hide (and any wait for a slower replica).
+    public private(set) var networkWaitSeconds: Double = 0
 
     /// Continues a run from a checkpoint taken after `iteration` steps: the schedule goes on from there.
     public func resume(atIteration iteration: Int) {
@@ -71,12 +77,15 @@ public final class Trainer {
             localLoss = loss.item
             correct = Metrics.correct(logits: logits, labels: labels)
         }
+        let waitStart = DispatchTime.now().uptimeNanoseconds
         try reducer.finishStep()
         let totals = try reducer.sum([localLoss * weight, Float(correct), Float(labels.count)])
+        let waited = reducer.worldSize > 1 ? Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9 : 0
+        networkWaitSeconds += waited
         optimizer.step()
         iteration += 1
         try reducer.parametersUpdated(parameters, iteration: iteration)
-        return StepResult(loss: totals[0], correct: Int(totals[1]), examples: Int(totals[2]))
+        return StepResult(loss: totals[0], correct: Int(totals[1]), examples: Int(totals[2]), networkWaitSeconds: waited)
     }
 }
 

@@ -41,6 +41,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Training-split examples per class held out for the learning curve's validation
     /// accuracy (`DatasetTask.validation`); nil: none held out.
     public var validationPerClass: Int?
+    /// Batch-norm statistics over this many slices of each batch, as that many data-parallel
+    /// replicas compute them (`BatchNorm2d+Slices`): one process reproduces a `--replicas k` run
+    /// of a model with batch-norm. nil or 1: over the whole batch.
+    public var batchNormSlices: Int?
 
     public init(model: String, dataset: String) {
         self.model = model
@@ -60,6 +64,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if linearProbe == true && retrainFrom != nil { throw fail("a linear probe trains the head only; it cannot take --retrain-from too") }
         if let k = perClass, k < 1 { throw fail("--per-class must be at least 1, got \(k)") }
         if let k = validationPerClass, k < 1 { throw fail("validation examples per class must be at least 1, got \(k)") }
+        if let k = batchNormSlices, k < 1 || k > batchSize {
+            throw fail("--bn-slices must be in 1...\(batchSize) (the batch size), got \(k)")
+        }
         guard threads >= 1 else { throw fail("--threads must be at least 1, got \(threads)") }
         do { try objective?.validate() } catch { throw fail("\(error)") }
     }

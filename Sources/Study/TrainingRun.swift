@@ -35,6 +35,12 @@ public struct EpochSummary: Sendable, Codable {
     /// epochs it skipped.
     public var validationAccuracy: Double?
     public var validationRobustAccuracy: Double?
+    /// Data-parallel runs (nil for one process): per step of this epoch, the milliseconds the
+    /// trainer waited for the replicas' sums after backward, and the milliseconds the sums were
+    /// in progress (`GradientReducer.communicationSeconds`). What the second exceeds the first
+    /// by ran while backward was still computing.
+    public var networkWaitMsPerStep: Double?
+    public var allreduceMsPerStep: Double?
 
     enum CodingKeys: String, CodingKey {
         case epoch, seconds
@@ -42,6 +48,7 @@ public struct EpochSummary: Sendable, Codable {
         case testAccuracy = "test_accuracy", testLoss = "test_loss"
         case learningRate = "learning_rate", imagesPerSecond = "images_per_second"
         case validationAccuracy = "val_accuracy", validationRobustAccuracy = "val_robust_accuracy"
+        case networkWaitMsPerStep = "network_wait_ms_per_step", allreduceMsPerStep = "allreduce_ms_per_step"
     }
 }
 
@@ -55,11 +62,19 @@ public struct TrainingSummary: Sendable, Codable {
     public var meanTrueConfidence: Double
     public var seconds: Double
     public var checkpoint: String?
+    /// The steps this run took (after a resume: those since it), the images per second of those
+    /// steps (evaluation excluded), and, data-parallel, their network wait and all-reduce time
+    /// per step (as in `EpochSummary`).
+    public var steps: Int?
+    public var imagesPerSecond: Double?
+    public var networkWaitMsPerStep: Double?
+    public var allreduceMsPerStep: Double?
 
     enum CodingKeys: String, CodingKey {
-        case model, dataset, classes, seconds, checkpoint
+        case model, dataset, classes, seconds, checkpoint, steps
         case trainExamples = "train_examples", testAccuracy = "test_accuracy", testLoss = "test_loss"
-        case meanTrueConfidence = "mean_true_confidence"
+        case meanTrueConfidence = "mean_true_confidence", imagesPerSecond = "images_per_second"
+        case networkWaitMsPerStep = "network_wait_ms_per_step", allreduceMsPerStep = "allreduce_ms_per_step"
     }
 }
 
@@ -74,13 +89,14 @@ public struct TrainingRun {
     /// which evaluate the final model anyway and need not pay for the curve).
     public var evaluateEveryEpoch = true
     /// Every this many steps (0: never) rank 0 hands `onCheckpoint` the run's state (safetensors
-    /// bytes: parameters, batch-norm statistics and, under `optimizer/`, the optimizer's state)
-    /// and the number of steps taken.
+    /// bytes: parameters, batch-norm statistics averaged over the replicas and, under
+    /// `optimizer/`, the optimizer's state) and the number of steps taken. Data-parallel, every
+    /// replica must set the same `checkpointEvery` and an `onCheckpoint` (the average is collective).
     public var checkpointEvery = 0
     public var onCheckpoint: ((Data, Int) throws -> Void)?
     /// Goes on from such a checkpoint: the model's and the optimizer's state, the schedule and the
     /// data position (the next global batch) are restored, so the steps that follow are the ones
-    /// an uninterrupted run takes (batch-norm statistics are rank 0's until the epoch's average).
+    /// an uninterrupted run takes, and the batch-norm statistics end as an uninterrupted run's to rounding.
     public var resume: (checkpoint: Data, step: Int)?
     /// Polled after every step: when it answers true, rank 0 hands `onCheckpoint` the state
     /// (as above) and the run throws `TrainingStopped`, so a requeued attempt resumes from it.
@@ -124,6 +140,7 @@ public struct TrainingRun {
             // Keep the backbone, re-initialise the classifier for the new classes.
             try model.load(source.file, path: source.name, skipping: [model.headName])
         }
+        if let slices = c.batchNormSlices { model.normalizeBatchesInSlices(slices) }
         if let name = c.retrainFrom { try model.freezeBefore(name) }
         if c.linearProbe == true { try model.freezeBefore(model.headName) }
 
@@ -174,22 +191,39 @@ public struct TrainingRun {
 
         var last: EvaluationResult?
         let trainingStart = Date()
+        let replicated = reducer.worldSize > 1
+        /// Milliseconds per step of the network wait and of the all-reduces since `start`.
+        func perStep(steps: Int, since start: (wait: Double, busy: Double)) -> (wait: Double?, busy: Double?) {
+            guard replicated, steps > 0 else { return (nil, nil) }
+            return (1000 * (trainer.networkWaitSeconds - start.wait) / Double(steps),
+                    1000 * (reducer.communicationSeconds - start.busy) / Double(steps))
+        }
+        let runStart = (wait: trainer.networkWaitSeconds, busy: reducer.communicationSeconds)
+        var (runSteps, runImages, runSeconds) = (0, 0, 0.0)
         for epoch in startEpoch..<c.epochs {
             let epochStart = Date()
-            var lossSum = 0.0, correct = 0, seen = 0
+            let epochTimes = (wait: trainer.networkWaitSeconds, busy: reducer.communicationSeconds)
+            var lossSum = 0.0, correct = 0, seen = 0, epochSteps = 0
             for batch in loader.batches(epoch: epoch) where epoch > startEpoch || batch.index >= skippedBatches {
                 let result = try trainer.step(images: batch.images, labels: batch.labels, globalCount: batch.globalCount)
-                func snapshot() throws -> Data {
+                func snapshot(buffers: [String: Tensor] = [:]) throws -> Data {
                     let state = ((optimizer as? OptimizerStateful)?.stateTensors() ?? []).map { ("optimizer/" + $0.0, $0.1) }
-                    return try SafeTensors.encode(SafeTensorsFile(tensors: model.stateDict + state))
+                    let tensors = model.stateDict.map { ($0.0, buffers[$0.0] ?? $0.1) }
+                    return try SafeTensors.encode(SafeTensorsFile(tensors: tensors + state))
                 }
-                if checkpointEvery > 0, trainer.iteration % checkpointEvery == 0, evaluates, let onCheckpoint {
-                    try onCheckpoint(snapshot(), trainer.iteration)
+                if checkpointEvery > 0, trainer.iteration % checkpointEvery == 0, let onCheckpoint {
+                    // Every replica takes part (a collective step): the checkpoint holds the replicas'
+                    // mean batch-norm statistics, not rank 0's own, so a run resumed from it ends with
+                    // the statistics an uninterrupted run averages at the epoch's end (the update is
+                    // linear: the mean evolves as the replicas' would, to rounding).
+                    let buffers = try averagedBufferCopies(model)
+                    if evaluates { try onCheckpoint(snapshot(buffers: buffers), trainer.iteration) }
                 }
                 if let stopRequested, stopRequested() {
                     if evaluates, let onCheckpoint { try onCheckpoint(snapshot(), trainer.iteration) }
                     throw TrainingStopped(step: trainer.iteration, snapshotTaken: evaluates && onCheckpoint != nil)
                 }
+                epochSteps += 1
                 lossSum += Double(result.loss) * Double(result.examples)
                 correct += result.correct
                 seen += result.examples
@@ -201,6 +235,8 @@ public struct TrainingRun {
                                           remainingSeconds: elapsed / Double(done) * Double(totalSteps - done))))
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
+            let network = perStep(steps: epochSteps, since: epochTimes)
+            (runSteps, runImages, runSeconds) = (runSteps + epochSteps, runImages + seen, runSeconds + trainSeconds)
             // Buffers are batch-norm running statistics, gathered by each replica on its own shard.
             if reducer.worldSize > 1 { try reducer.averageBuffers(model.namedBuffers) }
             guard evaluates else { continue }
@@ -216,17 +252,30 @@ public struct TrainingRun {
                                        learningRate: Double(c.learningRate * schedule.factor(atIteration: trainer.iteration)),
                                        seconds: Date().timeIntervalSince(epochStart),
                                        imagesPerSecond: Double(seen) / trainSeconds,
-                                       validationAccuracy: probed?.accuracy, validationRobustAccuracy: probed?.robustAccuracy)))
+                                       validationAccuracy: probed?.accuracy, validationRobustAccuracy: probed?.robustAccuracy,
+                                       networkWaitMsPerStep: network.wait, allreduceMsPerStep: network.busy)))
         }
 
+        let network = perStep(steps: runSteps, since: runStart)
         let summary = TrainingSummary(model: c.model, dataset: c.dataset, classes: task.classCount, trainExamples: task.train.count,
                                       testAccuracy: last?.accuracy ?? 0, testLoss: last?.loss ?? 0,
                                       meanTrueConfidence: last?.meanTrueConfidence ?? 0,
-                                      seconds: Date().timeIntervalSince(start), checkpoint: checkpointPath)
+                                      seconds: Date().timeIntervalSince(start), checkpoint: checkpointPath,
+                                      steps: runSteps, imagesPerSecond: runSeconds > 0 ? Double(runImages) / runSeconds : nil,
+                                      networkWaitMsPerStep: network.wait, allreduceMsPerStep: network.busy)
         if let checkpointPath {
             try Checkpoint.save(model, to: checkpointPath, extraMetadata: checkpointMetadata(summary))
         }
         return (model, summary)
+    }
+
+    /// Copies of the model's buffers averaged over the replicas (every replica must call this at
+    /// the same step); empty for one process, whose buffers need no averaging.
+    private func averagedBufferCopies(_ model: ImageClassifier) throws -> [String: Tensor] {
+        guard reducer.worldSize > 1 else { return [:] }
+        let copies = try model.namedBuffers.map { ($0.0, try Tensor(shape: $0.1.shape, values: $0.1.values)) }
+        try reducer.averageBuffers(copies)
+        return Dictionary(uniqueKeysWithValues: copies)
     }
 
     /// What the trained checkpoint records besides the model's description: the task, the seed,

@@ -25,8 +25,9 @@ final class TrainingProgressDisplay {
                 printJSON(e)
             } else {
                 let test = e.testAccuracy.map { String(format: "  test acc %.2f%%", 100 * $0) } ?? ""
+                let ring = e.networkWaitMsPerStep.map { String(format: "  ring wait %.1f ms/step (all-reduce %.1f)", $0, e.allreduceMsPerStep ?? 0) } ?? ""
                 print(String(format: "epoch %d  train loss %.4f  train acc %.2f%%", e.epoch, e.trainLoss, 100 * e.trainAccuracy)
-                      + test + String(format: "  %.1fs", e.seconds))
+                      + test + String(format: "  %.1fs  %.0f img/s", e.seconds, e.imagesPerSecond) + ring)
                 fflush(stdout)
             }
         }

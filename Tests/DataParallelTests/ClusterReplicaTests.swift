@@ -94,13 +94,4 @@ final class ClusterReplicaTests: XCTestCase {
     func logs() -> String {
         processes.map { "--- \($0.log.lastPathComponent)\n" + $0.output.split(separator: "\n").suffix(15).joined(separator: "\n") }.joined(separator: "\n")
     }
-
-    func wait(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !condition() {
-            if Date() > deadline { return false }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return true
-    }
 }

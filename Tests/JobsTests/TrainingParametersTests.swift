@@ -9,7 +9,7 @@ final class TrainingParametersTests: XCTestCase {
     func testSnakeCaseKeysSetTheConfigurationAndCamelCaseStillDoes() throws {
         let snake = try TrainingConfiguration.fromSweepParameters([
             "model": .string("small-cnn"), "dataset": .string("fashion-mnist"), "batch_size": .int(32), "learning_rate": .double(0.01),
-            "per_class": .int(100), "crop_padding": .int(2), "horizontal_flip": .bool(true),
+            "per_class": .int(100), "crop_padding": .int(2), "horizontal_flip": .bool(true), "batch_norm_slices": .int(3),
             "objective": .object(["kind": .string("trades"), "step_size": .double(0.002), "beta": .int(6)]),
         ])
         XCTAssertEqual(snake.batchSize, 32)
@@ -17,6 +17,7 @@ final class TrainingParametersTests: XCTestCase {
         XCTAssertEqual(snake.perClass, 100)
         XCTAssertEqual(snake.cropPadding, 2)
         XCTAssertTrue(snake.horizontalFlip)
+        XCTAssertEqual(snake.batchNormSlices, 3)
         XCTAssertEqual(snake.objective?.kind, .trades)
         XCTAssertEqual(snake.objective?.stepSize, 0.002)
         XCTAssertEqual(snake.epochs, TrainingConfiguration(model: "m", dataset: "d").epochs, "unset keys keep rt train's defaults")

@@ -15,6 +15,7 @@ KEEP=0
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/netns-hosts.sh"
+source "$HERE/netns-sweep-lib.sh"   # wait_for, netns_sweep_keys, netns_sweep_stop (needs `fail`)
 if reason=$(netns_hosts_skip_reason); then echo "netns-test: SKIP: $reason"; exit 77; fi
 RT=${RT_BINARY:-$HERE/../../.build/release/rt}
 [[ -x "$RT" ]] || { echo "netns-test: FAIL: no rt binary at $RT (swift build -c release first)"; exit 1; }
@@ -27,11 +28,7 @@ log() { echo "netns-test: $*"; }
 
 cleanup() {
   local status=$?
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  netns_hosts_down
-  if [[ $status -ne 0 ]]; then
-    for f in "$WORK"/*.log; do [[ -f "$f" ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
-  fi
+  netns_sweep_stop $status "$WORK"
   if [[ $KEEP -eq 1 || $status -ne 0 ]]; then log "files kept in $WORK"; else rm -rf "$WORK"; fi
   exit $status
 }
@@ -39,16 +36,6 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 fail() { log "FAIL: $*"; exit 1; }
-
-# wait_for SECONDS DESCRIPTION COMMAND...: polls every 0.1 s.
-wait_for() {
-  local seconds=$1 what=$2; shift 2
-  local deadline=$((SECONDS + seconds))
-  until "$@" >/dev/null 2>&1; do
-    (( SECONDS < deadline )) || fail "timed out after ${seconds}s waiting for: $what"
-    sleep 0.1
-  done
-}
 
 # Host 0 runs the coordinator, hosts 1 and 2 the workers; the links are not shaped here.
 netns_hosts_up 3
@@ -58,12 +45,7 @@ log "namespaces $NS_C $NS_1 $NS_2 on switch $NETNS_SWITCH"
 
 # Keys: the coordinator admits exactly the two worker hosts.
 KEYS=$WORK/keys
-for who in coordinator w1 w2; do "$RT" keys generate --output "$KEYS/$who" >/dev/null; done
-mkdir -p "$KEYS/allow"
-for w in w1 w2; do
-  cp "$KEYS/$w/public.key" "$KEYS/allow/$w.key"
-  cp "$KEYS/coordinator/public.key" "$KEYS/$w/coordinator.key"
-done
+netns_sweep_keys "$RT" "$KEYS" w1 w2
 
 cat > "$WORK/netns.yaml" <<YAML
 name: netns

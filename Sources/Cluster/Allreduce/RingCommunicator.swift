@@ -30,6 +30,7 @@ public final class RingCommunicator: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Operation] = []
     private var submitted = 0, completed = 0
+    private var busy: Double = 0
     private var failure: Error?
     private var formed = false
     private var stopping = false
@@ -99,6 +100,15 @@ public final class RingCommunicator: @unchecked Sendable {
         return result.blocks
     }
 
+    /// Seconds the communication thread has spent running operations so far (sums and gathers,
+    /// the network included). Buckets submitted during backward overlap computation, so this may
+    /// exceed the time callers spent in `waitForAll`.
+    public var busySeconds: Double {
+        condition.lock()
+        defer { condition.unlock() }
+        return busy
+    }
+
     /// Stops the ring because this process failed: neighbours get `reason` and stop too.
     public func abort(reason: String) {
         condition.lock()
@@ -163,9 +173,12 @@ public final class RingCommunicator: @unchecked Sendable {
                 if !queue.isEmpty {
                     let operation = queue.removeFirst()
                     condition.unlock()
+                    let started = DispatchTime.now().uptimeNanoseconds
                     try perform(operation, on: link)
+                    let took = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                     condition.lock()
                     completed += 1
+                    busy += took
                     condition.broadcast()
                     condition.unlock()
                     continue

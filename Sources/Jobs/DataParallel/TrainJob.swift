@@ -49,9 +49,15 @@ public struct TrainJob: JobHandler {
             (model, summary) = try run.run(saveTo: nil, report: report)
         }
         let checkpoint = try Checkpoint.encode(model, extraMetadata: run.checkpointMetadata(summary))
-        return JobOutcome(metrics: ["test_accuracy": .double(summary.testAccuracy), "test_loss": .double(summary.testLoss),
-                                    "mean_true_confidence": .double(summary.meanTrueConfidence), "seconds": .double(summary.seconds),
-                                    "replicas": .int(context.replica?.worldSize ?? 1), "resumed_from_step": .int(context.resume?.step ?? 0)],
-                          artifact: (name: "model.safetensors", bytes: checkpoint))
+        var metrics: [String: JSONValue] = [
+            "test_accuracy": .double(summary.testAccuracy), "test_loss": .double(summary.testLoss),
+            "mean_true_confidence": .double(summary.meanTrueConfidence), "seconds": .double(summary.seconds),
+            "replicas": .int(context.replica?.worldSize ?? 1), "resumed_from_step": .int(context.resume?.step ?? 0)]
+        // The speed of this attempt's steps and, data-parallel, how long each waited on the ring.
+        metrics["steps"] = summary.steps.map(JSONValue.int)
+        metrics["images_per_second"] = summary.imagesPerSecond.map(JSONValue.double)
+        metrics["network_wait_ms_per_step"] = summary.networkWaitMsPerStep.map(JSONValue.double)
+        metrics["allreduce_ms_per_step"] = summary.allreduceMsPerStep.map(JSONValue.double)
+        return JobOutcome(metrics: metrics, artifact: (name: "model.safetensors", bytes: checkpoint))
     }
 }

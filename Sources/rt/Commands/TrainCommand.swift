@@ -38,6 +38,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("backbone-lr"), help: "Learning rate of the backbone (the head keeps --lr).") var backboneLR: Float?
     @Option(name: .customLong("crop-padding"), help: "Random-crop padding of training images (0: off).") var cropPadding = 0
     @Flag(name: .customLong("flip"), help: "Random horizontal flips of training images.") var flip = false
+    @Option(name: .customLong("bn-slices"), help: "Batch-norm statistics over this many slices of each batch, as that many --replicas compute them (docs/DATA_PARALLEL.md).") var bnSlices: Int?
     @Option(help: "Threads the engine uses (per replica with --replicas).") var threads = 2
     @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
     @Option(help: "Training loss: ce, pgd-at, trades or dm (docs/ROBUSTNESS.md).") var objective = ObjectiveSettings.Kind.crossEntropy
@@ -88,6 +89,7 @@ struct TrainCommand: ParsableCommand {
         c.cropPadding = cropPadding
         c.horizontalFlip = flip
         c.threads = threads
+        c.batchNormSlices = bnSlices
         c.dataDirectory = dataDirectory
         if objective != .crossEntropy || beta != nil || eps != nil || steps != nil || stepSize != nil {
             c.objective = ObjectiveSettings(kind: objective, beta: beta, eps: try eps.map { try EpsilonParser.parse($0, name: "--eps") },
