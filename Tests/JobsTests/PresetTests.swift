@@ -22,6 +22,9 @@ final class PresetTests: XCTestCase {
             for trial in trials {
                 if let role = StudyRole(rawValue: trial.job) {
                     XCTAssertNoThrow(try StudyTrialSpec(role: role, parameters: trial.parameters, seed: trial.seed), "\(file): \(trial.id)")
+                    if let spec = try? StudyTrialSpec(role: role, parameters: trial.parameters, seed: trial.seed) {
+                        XCTAssertLessThanOrEqual(spec.maskCount, StudyTrialSpec.maxMasks, "\(file): \(trial.id) returns more masks than a result carries")
+                    }
                     XCTAssertEqual(role.needsParent, trial.parentTrialID != nil, "\(file): \(trial.id) and its from:")
                 } else if let kind = StudyAnalysisJob(rawValue: trial.job) {
                     XCTAssertNoThrow(try kind.validate(trial.parameters), "\(file): \(trial.id)")
@@ -53,4 +56,36 @@ final class PresetTests: XCTestCase {
         XCTAssertTrue(finetune.attacks.contains { $0.spec.kind == .fgsm })
         XCTAssertEqual(finetune.training.model, "small-cnn")
     }
+
+    /// Every target role is attacked by AutoAttack at 8/255 beside PGD-10 at 8/255, on the same
+    /// seeded subset, within the masks a result carries; the source models are not (they are not
+    /// what the study compares, and their trials are on every other trial's critical path).
+    func testDefaultStudyRunsAutoAttackBesidePGDOnTheTargetRoles() throws {
+        let (sweep, _) = try SweepParser.parse(contentsOf: Self.sweeps.appendingPathComponent("default.yaml"))
+        for trial in SweepExpander.expand(sweep) {
+            let spec = try StudyTrialSpec(role: try XCTUnwrap(StudyRole(rawValue: trial.job)), parameters: trial.parameters, seed: trial.seed)
+            let autoAttack = spec.attacks.filter { $0.spec.kind == .autoattack }
+            XCTAssertEqual(spec.attackExamples, 300, trial.id)
+            XCTAssertLessThanOrEqual(spec.maskCount, StudyTrialSpec.maxMasks, trial.id)
+            if trial.stage.hasSuffix("pretrain") {
+                XCTAssertEqual(autoAttack.count, 0, trial.id)
+                XCTAssertEqual(spec.maskCount, 13, "\(trial.id): clean, PGD and FGSM at 6 budgets")
+                continue
+            }
+            XCTAssertEqual(autoAttack.map(\.key), ["autoattack-linf-8/255"], trial.id)
+            let aa = try XCTUnwrap(autoAttack.first).spec
+            XCTAssertEqual(aa.eps, 8 / 255, accuracy: 1e-9)
+            XCTAssertEqual(aa.norm, .linf)
+            XCTAssertEqual([aa.steps, aa.squareQueries], [Self.defaultAutoAttackSteps, Self.defaultAutoAttackQueries], trial.id)
+            XCTAssertEqual(aa.restarts, 1)
+            let pgd = try XCTUnwrap(spec.attacks.first { $0.key == "pgd-linf-8/255" }).spec
+            XCTAssertEqual([pgd.steps, pgd.restarts], [10, 1], "\(trial.id): the gap is measured against PGD-10")
+            XCTAssertEqual(aa.seed, pgd.seed, "\(trial.id): one attack seed for the suite")
+            XCTAssertEqual(spec.maskCount, 14, "\(trial.id): clean, PGD and FGSM at 6 budgets, AutoAttack")
+        }
+    }
+
+    /// The budget cluster/sweeps/default.yaml, README.md and docs/STUDY.md state.
+    static let defaultAutoAttackSteps = 10
+    static let defaultAutoAttackQueries = 100
 }

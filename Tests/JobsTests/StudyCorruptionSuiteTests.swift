@@ -79,7 +79,7 @@ final class StudyCorruptionSuiteTests: XCTestCase {
         let results = try XCTUnwrap(metrics["results"]?.arrayValue).compactMap(\.objectValue)
         XCTAssertEqual(results.map { "\($0["kind"]!.stringValue!)-\($0["severity"]!.intValue!)" },
                        ["gaussian_noise-1", "gaussian_noise-5", "pixelate-1", "pixelate-5"])
-        // One mask for all of them (a result carries at most 15), result by result.
+        // One mask for all of them (a result carries at most 63), result by result.
         let mask = try XCTUnwrap(trial.masks["corruptions"])
         XCTAssertEqual(mask.count, 4 * 50)
         XCTAssertLessThanOrEqual(trial.masks.count, 15)

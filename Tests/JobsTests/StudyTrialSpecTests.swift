@@ -61,6 +61,44 @@ final class StudyTrialSpecTests: XCTestCase {
         XCTAssertEqual(attacks[2].spec.effectiveSteps, 300, "square's steps are its query budget")
     }
 
+    func testTheRandVersionIsReadWithItsEOTIterations() throws {
+        let suite: JSONValue = .array([
+            .object(["attack": .string("autoattack-rand"), "eps": .string("8/255"), "steps": .int(20)]),
+            .object(["attack": .string("autoattack-rand"), "norm": .string("l2"), "eps": .double(0.5), "eot_iterations": .int(5)]),
+            .object(["attack": .string("apgd-dlr"), "eps": .string("8/255")]),
+        ])
+        let attacks = try spec(.standard, ["attacks": suite]).attacks
+        XCTAssertEqual(attacks.map(\.key), ["autoattack-rand-linf-8/255", "autoattack-rand-l2-0.5", "apgd-dlr-linf-8/255"])
+        XCTAssertEqual(attacks.map(\.spec.resolvedEOTIterations), [20, 5, 1])
+        func failure(_ entry: [String: JSONValue]) -> String {
+            do { _ = try spec(.standard, ["attacks": .array([.object(entry)])]); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(failure(["attack": .string("pgd"), "eps": .string("8/255"), "eot_iterations": .int(20)]).contains("eot-iterations"))
+        XCTAssertTrue(failure(["attack": .string("autoattack-rand"), "eps": .string("8/255"), "eot_iterations": .int(0)]).contains("attacks[0].eot_iterations"))
+    }
+
+    /// A result carries at most 63 masks: a suite that would return more fails when it is read,
+    /// naming `attacks`, not after training when the worker sends the result.
+    func testMoreMasksThanAResultCarriesFailBeforeTraining() throws {
+        func suite(_ budgets: Int, corruptions: Bool = false) -> JSONValue {
+            let eps: [JSONValue] = (1...budgets).map { .string("\($0)/255") }
+            return .array([.object(["attack": .string("pgd"), "eps": .array(eps)]), .object(["attack": .string("fgsm"), "eps": .array(eps)])]
+                          + (corruptions ? [.object(["attack": .string("corruption"), "kinds": .array([.string("contrast")])])] : []))
+        }
+        XCTAssertEqual(StudyTrialSpec.maxMasks, 63)
+        XCTAssertEqual(try spec(.standard, ["attacks": suite(31)]).maskCount, 63, "clean and 62 attacks: at the limit")
+        XCTAssertThrowsError(try spec(.standard, ["attacks": suite(32)])) { error in
+            XCTAssertTrue("\(error)".contains("parameter attacks: 65 per-example masks"), "\(error)")
+            XCTAssertTrue("\(error)".contains("at most 63"), "\(error)")
+        }
+        XCTAssertThrowsError(try spec(.finetune, ["attacks": suite(16), "transfer_from_parent": .bool(true)])) { error in
+            XCTAssertTrue("\(error)".contains("65 per-example masks (clean, one per attack and eps, one per transfer attack)"), "\(error)")
+        }
+        XCTAssertThrowsError(try spec(.standard, ["attacks": suite(31, corruptions: true)])) { error in
+            XCTAssertTrue("\(error)".contains("64 per-example masks"), "\(error)")
+        }
+    }
+
     func testFineTuningRatesBecomeTwoGroups() throws {
         let finetune = try spec(.finetune, ["lr": .double(0.05), "backbone_lr": .double(0.005)])
         XCTAssertEqual(finetune.training.learningRate, 0.05)

@@ -41,16 +41,7 @@ final class AutoAttackTests: XCTestCase {
                 try AutoAttack.run(model, images: x, labels: labels, settings: AutoAttackSettings(norm: norm, eps: eps, steps: 10, queries: 60, seed: 1)).adversarial,
             ]
             for (name, batch) in zip(Self.kinds.map(\.rawValue), batches) {
-                let (a, c) = (batch.images.values, x.values)
-                XCTAssertTrue(a.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(name) \(norm): inside [0, 1]")
-                let d = a.count / labels.count
-                for r in 0..<labels.count {
-                    let delta = (r * d..<(r + 1) * d).map { a[$0] - c[$0] }
-                    switch norm {
-                    case .linf: XCTAssertLessThanOrEqual(delta.map(abs).max()!, eps + 1e-6, "\(name) row \(r)")
-                    case .l2: XCTAssertLessThanOrEqual(delta.reduce(0) { $0 + $1 * $1 }.squareRoot(), eps * (1 + 1e-5), "\(name) row \(r)")
-                    }
-                }
+                Fixtures.assertInBall(batch.images, around: x, norm: norm, eps: eps, "\(name) \(norm)")
                 // The returned logits are the model's on the returned images: the evaluator judges by them.
                 let logits = try withoutGradients { try AttackScope.run(model) { try model(batch.images) } }
                 for (got, want) in zip(batch.output.values, logits.values) { XCTAssertEqual(got, want, accuracy: 1e-4, name) }

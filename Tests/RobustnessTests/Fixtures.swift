@@ -4,6 +4,7 @@ import Foundation
 import Robustness
 import Study
 import TensorEngine
+import XCTest
 
 /// Shared, seeded fixtures: a small synthetic task and a small CNN trained on it once per process.
 enum Fixtures {
@@ -36,6 +37,23 @@ enum Fixtures {
         let data = try testData(for: model, limit: count, dataset: dataset)
         let batch = try DataLoader(dataset: data, batchSize: count, shuffle: false, prefetchDepth: 0).batch(epoch: 0, index: 0)
         return (batch.images, batch.labels)
+    }
+}
+
+extension Fixtures {
+    /// Every image of `adversarial` in [0, 1] and within eps of its row of `clean` under `norm`.
+    static func assertInBall(_ adversarial: Tensor, around clean: Tensor, norm: AttackNorm, eps: Float, _ name: String,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        let (a, c) = (adversarial.values, clean.values)
+        XCTAssertTrue(a.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(name): inside [0, 1]", file: file, line: line)
+        let n = clean.shape[0], d = a.count / max(n, 1)
+        for r in 0..<n {
+            let delta = (r * d..<(r + 1) * d).map { a[$0] - c[$0] }
+            switch norm {
+            case .linf: XCTAssertLessThanOrEqual(delta.map(abs).max()!, eps + 1e-6, "\(name) row \(r)", file: file, line: line)
+            case .l2: XCTAssertLessThanOrEqual(delta.reduce(0) { $0 + $1 * $1 }.squareRoot(), eps * (1 + 1e-5), "\(name) row \(r)", file: file, line: line)
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ final class WarningTests: XCTestCase {
         AttackResult(attack: attack.rawValue, norm: "linf", eps: eps, steps: attack == .fgsm ? 1 : 10, robustAccuracy: robust,
                      successRate: 0, meanTrueConfidenceClean: 0.9, meanTrueConfidenceAdversarial: 0.5, correct: [],
                      zeroGradientFraction: zeroGradients, seconds: 1, cpuSeconds: 1,
-                     components: components.map { zip(AutoAttack.components, $0).map {
+                     components: components.map { zip(AutoAttackVersion.standard.components, $0).map {
                          AttackComponentResult(attack: $0, steps: 10, robustAccuracy: $1, correct: [], seconds: 1)
                      } })
     }

@@ -57,7 +57,9 @@ public struct WireEnvelope: Equatable {
     static let leaseTokenRevision = 3
     static let magic: [UInt8] = [0x52, 0x54] // "RT"
     static let fixedHeaderSize = 14
-    public static let maxPayloadFrames = 16
+    /// A result's JSON body and its masks, one per attack and budget: 16 was too few for
+    /// paper-core.yaml's suite (clean + 15 attack settings), so every such trial failed after training.
+    public static let maxPayloadFrames = 64
 
     public var type: MessageType
     public var requestID: UInt64

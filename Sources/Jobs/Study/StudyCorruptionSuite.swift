@@ -51,7 +51,7 @@ enum StudyCorruptionSuite {
         do { _ = try suite.specs(channels: channels) } catch { throw JobError("parameter attacks: \(error)") }
     }
 
-    /// The one mask of all corruption results: a result holds at most 15 masks (the protocol's
+    /// The one mask of all corruption results: a result holds at most 63 masks (the protocol's
     /// frames), and a full suite is 70 (kind, severity) pairs.
     static let maskName = "corruptions"
 

@@ -106,6 +106,21 @@ public struct StudyTrialSpec: Sendable {
         if !role.needsParent && (ckaExamples != nil || transferFromParent) {
             throw JobError("parameters cka_examples and transfer_from_parent compare with the parent model; \(role.rawValue) has none")
         }
+        // Checked here, before hours of training, not when the finished trial reports.
+        guard maskCount <= Self.maxMasks else {
+            throw reader.fail("attacks", "\(maskCount) per-example masks (clean, one per attack and eps\(transferFromParent ? ", one per transfer attack" : "")"
+                + "\(corruptions == nil ? "" : ", one for the corruptions")), but a trial's result carries at most \(Self.maxMasks): list fewer attacks or budgets")
+        }
         try reader.rejectUnknownKeys()
+    }
+
+    /// What one result message can carry besides its JSON body (docs/PROTOCOL.md).
+    public static let maxMasks = WireEnvelope.maxPayloadFrames - 1
+
+    /// The masks `StudyTrial` returns: `clean` and one per attack when it attacks, one per attack
+    /// crafted on the parent, and one for all corruption results.
+    public var maskCount: Int {
+        let transferred = transferFromParent ? attacks.filter { !$0.spec.kind.isParameterFree }.count : 0
+        return (attacks.isEmpty ? 0 : 1 + attacks.count + transferred) + (corruptions == nil ? 0 : 1)
     }
 }

@@ -42,6 +42,8 @@ public enum StudyReportBuilder {
             groups: classifiers.map(StageGrouping.summary),
             pairedDifferences: PairedDifferences.compute(classifiers),
             cka: CKAAggregation.summarize(groups),
+            attackGaps: AttackGaps.compute(classifiers),
+            warnings: WarningAggregation.collect(classifiers),
             corruptions: CorruptionAggregation.summarize(classifiers),
             cluster: ClusterSummaryBuilder.summarize(sweep, eventTimes: eventTimes),
             excludedTrials: excluded, nonStudyTrials: nonStudy)
@@ -50,7 +52,8 @@ public enum StudyReportBuilder {
     /// A re-evaluation (`rt evaluate`) adds its attacks to the row of the trial it measured, so a
     /// stronger attack appears next to the original ones and pairs with standard like them. An
     /// attack setting the trial already has keeps the original result; the trial's worst case
-    /// stays that of its own suite. A re-evaluation whose trial is not in the report keeps its own row.
+    /// stays that of its own suite; its sanity warnings join the trial's. A re-evaluation whose trial
+    /// is not in the report keeps its own row.
     static func foldingReevaluations(_ trials: [(TrialReport, StudyTrialMetrics)]) -> [(TrialReport, StudyTrialMetrics)] {
         var result = trials
         let position = Dictionary(trials.enumerated().map { ($1.0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -61,6 +64,7 @@ public enum StudyReportBuilder {
                 result[i].1.attacks.append(attack)
             }
             result[i].1.corruptions = CorruptionMetrics.folding(metrics.corruptions, into: result[i].1.corruptions)
+            for warning in metrics.warnings where !result[i].1.warnings.contains(warning) { result[i].1.warnings.append(warning) }
             folded.insert(trial.id)
         }
         return result.filter { !folded.contains($0.0.id) }

@@ -1,5 +1,7 @@
 /// One attack of a trial's suite as reports key it: attack, norm, budget and steps.
-/// Ordered by attack name, then eps, so tables and plots read from small to large budgets.
+/// Ordered by attack name, then eps, so tables and plots read from small to large budgets; an
+/// AutoAttack setting sorts right after PGD at its norm and eps, so the two stand side by side
+/// and the gap between fixed-step PGD and the parameter-free ensemble is in plain sight.
 public struct AttackSetting: Codable, Hashable, Comparable, Sendable {
     public var attack: String
     public var norm: String
@@ -31,8 +33,20 @@ public struct AttackSetting: Codable, Hashable, Comparable, Sendable {
         return members.isEmpty ? nil : members[(members.count - 1) / 2]
     }
 
+    /// AutoAttack's versions, by the name trials store (`autoattack`, `autoattack-rand`).
+    public static let autoAttackNames = ["autoattack", "autoattack-rand"]
+    public static let pgdName = "pgd"
+
+    public var isAutoAttack: Bool { Self.autoAttackNames.contains(attack) }
+
+    /// Where the setting sorts: AutoAttack under PGD's name, after it (rank 1, 2 by version).
+    private var sortKey: (String, Double, String, Int, Int, String) {
+        let rank = Self.autoAttackNames.firstIndex(of: attack).map { $0 + 1 } ?? 0
+        return (rank > 0 ? Self.pgdName : attack, eps, norm, rank, steps, epsLabel)
+    }
+
     public static func < (lhs: AttackSetting, rhs: AttackSetting) -> Bool {
-        (lhs.attack, lhs.eps, lhs.norm, lhs.steps, lhs.epsLabel) < (rhs.attack, rhs.eps, rhs.norm, rhs.steps, rhs.epsLabel)
+        lhs.sortKey < rhs.sortKey
     }
 
     enum CodingKeys: String, CodingKey {

@@ -7,6 +7,10 @@ public struct StudyReport: Codable, Equatable, Sendable {
     public var groups: [StageGroupSummary]
     public var pairedDifferences: [PairedDifference]
     public var cka: [CKASummary]
+    /// PGD − AutoAttack per group, wherever both ran at one norm and eps.
+    public var attackGaps: [AttackGap]
+    /// The trials' sanity warnings (AutoAttack's checks), per group and distinct text.
+    public var warnings: [TrialWarning]
     /// Common corruptions per group, with the corruption errors relative to `standard`.
     public var corruptions: [CorruptionGroupSummary]
     public var cluster: ClusterSummary
@@ -19,7 +23,8 @@ public struct StudyReport: Codable, Equatable, Sendable {
     public var hasStudyResults: Bool { !groups.isEmpty }
 
     enum CodingKeys: String, CodingKey {
-        case sweep, groups, cka, cluster, corruptions
+        case sweep, groups, cka, cluster, corruptions, warnings
+        case attackGaps = "attack_gaps"
         case confidenceLevel = "confidence_level"
         case pairedDifferences = "paired_differences"
         case excludedTrials = "excluded_trials"

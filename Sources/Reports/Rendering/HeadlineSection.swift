@@ -27,6 +27,13 @@ enum HeadlineSection {
                     for figure in differenceFigures(differences, task: task, model: model) { blocks.append(.figure(svg: figure.svg, caption: figure.caption)) }
                 }
             }
+            let gaps = report.attackGaps.filter { $0.task == task && $0.model == model }
+            if !gaps.isEmpty {
+                blocks.append(.paragraph("Fixed-step PGD next to AutoAttack on the same examples: the gap (PGD − AutoAttack per seed, "
+                    + "mean ± 95% CI) is robustness PGD claims and AutoAttack takes away; a large one means PGD overestimates it "
+                    + "(too few steps, or masked gradients), most of all for robust objectives."))
+                blocks += gapTables(gaps).map(ReportBlock.table)
+            }
             if let confidence = confidenceTable(groups, comparing: differences) {
                 blocks.append(.paragraph("Mean softmax probability of the true class on the attacked subset, before and after the attack "
                     + "(the paper's second finding: fine-tuned models are more confident on clean inputs and less on adversarial ones)."))
@@ -89,6 +96,17 @@ enum HeadlineSection {
     private static func readingOf(_ comparison: String) -> String {
         comparison.hasPrefix("\(PairedDifference.headlineStage) − \(PairedDifference.baselineStage)")
             ? "fine-tuned is less robust than trained from scratch" : "the first is less robust than the second"
+    }
+
+    /// One table per (PGD setting, AutoAttack setting): rows the groups, columns both robust accuracies and the gap.
+    static func gapTables(_ gaps: [AttackGap]) -> [ReportTable] {
+        let pairs = orderedUnique(gaps.map { [$0.pgd, $0.autoAttack] })
+        return pairs.map { pair in
+            let rows = gaps.filter { [$0.pgd, $0.autoAttack] == pair }.map { gap in
+                [gap.label, NumberText.estimate(gap.pgdAccuracy), NumberText.estimate(gap.autoAttackAccuracy), NumberText.estimate(gap.gap, signed: true)]
+            }
+            return ReportTable(header: ["role", pair[0].label, pair[1].label, "PGD − AutoAttack"], rows: rows, numericColumns: [1, 2, 3])
+        }
     }
 
     /// Rows: the groups the comparisons name; columns: confidence in the true class on the clean

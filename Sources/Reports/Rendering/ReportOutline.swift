@@ -26,6 +26,7 @@ enum ReportOutline {
     private static func study(_ report: StudyReport, figures: Bool) -> [ReportBlock] {
         // The answer first; the wide tables it is drawn from follow.
         var blocks: [ReportBlock] = [.paragraph(intervalNote)] + HeadlineSection.blocks(report, figures: figures)
+        blocks += WarningSection.blocks(report)
         let palette = RolePalette(labels: report.groups.map(\.label))
         for (task, model) in taskModels(report.groups) {
             let groups = report.groups.filter { $0.task == task && $0.model == model }

@@ -1,4 +1,4 @@
-/// What `rt study` prints when a sweep ends: the headline section as plain text, its tables
+/// What `rt study` prints when a sweep ends: the headline section and the sanity warnings as plain text, its tables
 /// aligned and split into column blocks so that no line is wider than the terminal's 100
 /// columns. The wide tables stay in report.md and report.html.
 public enum TerminalSummary {
@@ -6,7 +6,7 @@ public enum TerminalSummary {
 
     public static func render(_ report: StudyReport, width: Int = TerminalSummary.width) -> String {
         var lines = ["Study: \(report.sweep)", ""]
-        let blocks = report.hasStudyResults ? HeadlineSection.blocks(report, figures: false)
+        let blocks = report.hasStudyResults ? HeadlineSection.blocks(report, figures: false) + WarningSection.blocks(report, forTerminal: true)
             : [.paragraph("No study results: none of the done trials stores study metrics.")]
         for block in blocks {
             switch block {

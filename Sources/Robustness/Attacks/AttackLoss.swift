@@ -21,6 +21,9 @@ public enum AttackLoss {
     /// scaling the logits, so a model cannot hide behind large logits. With 3 classes the scale is
     /// z_π1 − z_π3 (there is no π4); with 2 it is 1 (the loss is then the CW margin towards t).
     case targetedDLR(labels: [Int], targets: [Int])
+    /// AutoAttack's untargeted difference of logits ratio, −(z_y − max_{j≠y} z_j) / (z_π1 − z_π3)
+    /// (APGD-DLR of the `rand` version). With 2 classes the scale is 1 (the CW margin).
+    case dlr(labels: [Int])
 
     /// Whether the attack differentiates the penultimate features instead of the logits.
     public var usesFeatures: Bool {
@@ -36,7 +39,7 @@ public enum AttackLoss {
         let z = output.pointer
         var scores = [Float](repeating: 0, count: n)
         switch self {
-        case let .crossEntropy(labels), let .margin(labels), let .targetedDLR(labels, _):
+        case let .crossEntropy(labels), let .margin(labels), let .targetedDLR(labels, _), let .dlr(labels):
             for r in 0..<n {
                 let row = z + r * k, y = labels[r]
                 var other = -Float.infinity
@@ -72,8 +75,7 @@ public enum AttackLoss {
                 // +1 at the strongest other class, −1 at the true class
                 for r in 0..<n {
                     let row = z + r * k, y = labels[r]
-                    var best = y == 0 ? 1 : 0
-                    for j in 0..<k where j != y && row[j] > row[best] { best = j }
+                    let best = Self.strongestOther(row, k, label: y)
                     for j in 0..<k { d[r * k + j] = 0 }
                     if k > 1 { d[r * k + best] = 1; d[r * k + y] = -1 }
                 }
@@ -88,15 +90,15 @@ public enum AttackLoss {
                 for i in 0..<output.count { d[i] = 2 * (z[i] - g0[i]) }
             case let .targetedDLR(labels, targets):
                 for r in 0..<n {
-                    let row = z + r * k, (y, t) = (labels[r], targets[r])
-                    let scale = Self.dlrScale(row, k)
-                    let s = scale.value + Self.dlrGuard
-                    let difference = row[y] - row[t]
-                    for j in 0..<k { d[r * k + j] = 0 }
-                    // L = −(z_y − z_t)/s: ∂L/∂z_y = −1/s, ∂L/∂z_t = 1/s, and (z_y − z_t)/s² along ∂s/∂z.
-                    d[r * k + y] -= 1 / s
-                    d[r * k + t] += 1 / s
-                    for (j, weight) in scale.gradient { d[r * k + j] += difference / (s * s) * weight }
+                    let row = z + r * k
+                    Self.dlrSeedRow(row, k, d.baseAddress! + r * k, label: labels[r], against: targets[r], scale: Self.dlrScale(row, k))
+                }
+            case let .dlr(labels):
+                // The untargeted DLR is the targeted one's formula towards the strongest other class.
+                for r in 0..<n {
+                    let row = z + r * k
+                    Self.dlrSeedRow(row, k, d.baseAddress! + r * k, label: labels[r], against: Self.strongestOther(row, k, label: labels[r]),
+                                    scale: Self.untargetedDLRScale(row, k))
                 }
             }
         }
@@ -127,6 +129,9 @@ public enum AttackLoss {
                 return d
             case let .targetedDLR(labels, targets):
                 return -(row[labels[r]] - row[targets[r]]) / (Self.dlrScale(row, k).value + Self.dlrGuard)
+            case let .dlr(labels):
+                let y = labels[r]
+                return -(row[y] - row[Self.strongestOther(row, k, label: y)]) / (Self.untargetedDLRScale(row, k).value + Self.dlrGuard)
             }
         }
     }
@@ -140,6 +145,32 @@ public enum AttackLoss {
         let ranked = (0..<k).sorted { row[$0] > row[$1] }
         if k == 3 { return (row[ranked[0]] - row[ranked[2]], [(ranked[0], 1), (ranked[2], -1)]) }
         return (row[ranked[0]] - 0.5 * (row[ranked[2]] + row[ranked[3]]), [(ranked[0], 1), (ranked[2], -0.5), (ranked[3], -0.5)])
+    }
+
+    /// d/dz of L = −(z_y − z_t)/s for one row into `d`: ∂L/∂z_y = −1/s, ∂L/∂z_t = 1/s, plus
+    /// (z_y − z_t)/s² along ∂s/∂z (`scale`: s without the guard, and its gradient).
+    static func dlrSeedRow(_ row: UnsafePointer<Float>, _ k: Int, _ d: UnsafeMutablePointer<Float>, label y: Int, against t: Int,
+                           scale: (value: Float, gradient: [(Int, Float)])) {
+        let s = scale.value + dlrGuard
+        let difference = row[y] - row[t]
+        for j in 0..<k { d[j] = 0 }
+        d[y] -= 1 / s
+        d[t] += 1 / s
+        for (j, weight) in scale.gradient { d[j] += difference / (s * s) * weight }
+    }
+
+    /// The untargeted DLR's denominator z_π1 − z_π3 (1 with fewer than 3 classes) and its gradient.
+    static func untargetedDLRScale(_ row: UnsafePointer<Float>, _ k: Int) -> (value: Float, gradient: [(Int, Float)]) {
+        guard k >= 3 else { return (1, []) }
+        let ranked = (0..<k).sorted { row[$0] > row[$1] }
+        return (row[ranked[0]] - row[ranked[2]], [(ranked[0], 1), (ranked[2], -1)])
+    }
+
+    /// The highest-scoring class other than `label` (the first on ties).
+    static func strongestOther(_ row: UnsafePointer<Float>, _ k: Int, label: Int) -> Int {
+        var best = label == 0 ? 1 : 0
+        for j in 0..<k where j != label && row[j] > row[best] { best = j }
+        return best
     }
 
     @inline(__always)

@@ -69,6 +69,8 @@ public enum AutoPGDObjective: Sendable, Equatable {
     /// The targeted DLR loss towards each of the `targetClasses` highest-scoring other classes in
     /// turn (APGD-T; AutoAttack uses 9, capped at classes − 1).
     case targetedDLR(targetClasses: Int)
+    /// The untargeted DLR loss (APGD-DLR, a component of AutoAttack's `rand` version).
+    case dlr
 }
 
 /// APGD (Croce & Hein 2020): the step size starts at 2·eps and is halved, per example, at
@@ -81,6 +83,9 @@ public struct AutoPGDSettings: Sendable, Equatable {
     /// Runs from new random starts on the examples still correct (per target class for APGD-T).
     public var restarts: Int
     public var objective: AutoPGDObjective
+    /// Expectation over transformation: each iteration averages the input gradient of this many
+    /// forward and backward passes (AutoAttack's `rand` version: 20; 1 for a deterministic model).
+    public var eotIterations: Int
     public var seed: UInt64
 
     /// Weight of the new step against the previous move (the paper's α).
@@ -89,14 +94,16 @@ public struct AutoPGDSettings: Sendable, Equatable {
     public static let risingShare: Float = 0.75
 
     public init(norm: AttackNorm = .linf, eps: Float, steps: Int = 100, restarts: Int = 1,
-                objective: AutoPGDObjective = .crossEntropy, seed: UInt64 = 0) {
+                objective: AutoPGDObjective = .crossEntropy, eotIterations: Int = 1, seed: UInt64 = 0) {
         (self.norm, self.eps, self.steps, self.restarts, self.objective, self.seed) = (norm, eps, steps, restarts, objective, seed)
+        self.eotIterations = eotIterations
     }
 
     public func validate() throws {
         try RobustnessError.requireBudget(eps)
         try RobustnessError.requirePositive(steps, name: "steps")
         try RobustnessError.requirePositive(restarts, name: "restarts")
+        try RobustnessError.requirePositive(eotIterations, name: "eot-iterations")
         if case let .targetedDLR(k) = objective { try RobustnessError.requirePositive(k, name: "target classes") }
     }
 }
@@ -129,34 +136,53 @@ public struct SquareSettings: Sendable, Equatable {
     }
 }
 
-/// AutoAttack's standard ensemble: APGD-CE, then APGD-T, then Square, each on the examples the
-/// ones before it did not break.
+/// AutoAttack's ensemble: APGD-CE, then APGD-T, then Square (standard version), or APGD-CE then
+/// APGD-DLR with expectation over transformation (rand version), each on the examples the ones
+/// before it did not break.
 public struct AutoAttackSettings: Sendable, Equatable {
     public var norm: AttackNorm
     public var eps: Float
     /// APGD iterations (standard: 100).
     public var steps: Int
-    /// Square's query budget (standard: 5,000).
+    /// Square's query budget (standard: 5,000; the rand version has no Square).
     public var queries: Int
     public var restarts: Int
     public var targetClasses: Int
+    public var version: AutoAttackVersion
+    /// Passes whose input gradients each APGD iteration averages (rand: AutoAttack's 20; standard: 1).
+    public var eotIterations: Int
     public var seed: UInt64
 
+    /// AutoAttack's `eot_iter` in its rand version.
+    public static let randEOTIterations = 20
+
     public init(norm: AttackNorm = .linf, eps: Float, steps: Int = 100, queries: Int = 5000, restarts: Int = 1,
-                targetClasses: Int = 9, seed: UInt64 = 0) {
+                targetClasses: Int = 9, version: AutoAttackVersion = .standard, eotIterations: Int? = nil, seed: UInt64 = 0) {
         (self.norm, self.eps, self.steps, self.queries) = (norm, eps, steps, queries)
-        (self.restarts, self.targetClasses, self.seed) = (restarts, targetClasses, seed)
+        (self.restarts, self.targetClasses, self.version, self.seed) = (restarts, targetClasses, version, seed)
+        self.eotIterations = eotIterations ?? (version == .rand ? Self.randEOTIterations : 1)
     }
 
-    public var crossEntropy: AutoPGDSettings { AutoPGDSettings(norm: norm, eps: eps, steps: steps, restarts: restarts, objective: .crossEntropy, seed: seed) }
+    public var crossEntropy: AutoPGDSettings {
+        AutoPGDSettings(norm: norm, eps: eps, steps: steps, restarts: restarts, objective: .crossEntropy, eotIterations: eotIterations, seed: seed)
+    }
     public var targeted: AutoPGDSettings {
-        AutoPGDSettings(norm: norm, eps: eps, steps: steps, restarts: restarts, objective: .targetedDLR(targetClasses: targetClasses), seed: seed)
+        AutoPGDSettings(norm: norm, eps: eps, steps: steps, restarts: restarts, objective: .targetedDLR(targetClasses: targetClasses),
+                        eotIterations: eotIterations, seed: seed)
+    }
+    public var dlr: AutoPGDSettings {
+        AutoPGDSettings(norm: norm, eps: eps, steps: steps, restarts: restarts, objective: .dlr, eotIterations: eotIterations, seed: seed)
     }
     public var square: SquareSettings { SquareSettings(norm: norm, eps: eps, queries: queries, restarts: restarts, seed: seed) }
 
     public func validate() throws {
         try crossEntropy.validate()
-        try targeted.validate()
-        try square.validate()
+        switch version {
+        case .standard:
+            try targeted.validate()
+            try square.validate()
+        case .rand:
+            try dlr.validate()
+        }
     }
 }

@@ -28,7 +28,7 @@ public enum AutoPGD {
         // The target classes by clean logit, for APGD-T: rank 1 is the runner-up.
         let targetRanks: [Int?]
         switch settings.objective {
-        case .crossEntropy: targetRanks = [nil]
+        case .crossEntropy, .dlr: targetRanks = [nil]
         case let .targetedDLR(k): targetRanks = Array(1...max(1, min(k, cleanLogits.shape[1] - 1)))
         }
         let cleanRow = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1, $0) })
@@ -38,8 +38,8 @@ public enum AutoPGD {
             let openLabels = open.map { labels[$0] }
             let loss: AttackLoss = rank.map { rank in
                 .targetedDLR(labels: openLabels, targets: open.map { cleanLogits.rankedClass(row: cleanRow[$0]!, rank: rank) })
-            } ?? .crossEntropy(labels: openLabels)
-            let stream = rank.map { "apgd-t/target \($0)" } ?? "apgd-ce"
+            } ?? (settings.objective == .dlr ? .dlr(labels: openLabels) : .crossEntropy(labels: openLabels))
+            let stream = rank.map { "apgd-t/target \($0)" } ?? (settings.objective == .dlr ? "apgd-dlr" : "apgd-ce")
             var generators = open.map { RandomGenerator(seed: settings.seed, stream: "\(stream)/restart \(restart)/row \($0)") }
             return try singleRun(model, clean: images.selectingRows(open), loss: loss, settings: settings, generators: &generators)
         }
@@ -50,7 +50,7 @@ public enum AutoPGD {
                           generators: inout [RandomGenerator]) throws -> AttackedRows {
         let m = clean.shape[0]
         let adv = AutoPGDStep.start(clean, norm: settings.norm, eps: settings.eps, generators: &generators)
-        let first = try evaluate(model, at: adv, loss: loss)
+        let first = try evaluate(model, at: adv, loss: loss, eotIterations: settings.eotIterations)
         var found = AttackedRows(images: clean.copy(), logits: first.logits.copy(), fooled: Array(repeating: false, count: m),
                                  zeroGradients: PerturbationKernels.zeroGradientExamples(first.gradient))
         let state = AutoPGDRunState(clean: clean, start: adv, loss: loss, first: first, initialStep: 2 * settings.eps)
@@ -62,7 +62,7 @@ public enum AutoPGD {
             // The first step has no previous move to keep momentum from.
             AutoPGDStep.step(state.adv, previous: state.previous, gradient: state.gradient, clean: state.clean, stepSizes: state.stepSizes,
                              eps: settings.eps, norm: settings.norm, momentum: iteration == 1 ? 1 : AutoPGDSettings.momentum)
-            let evaluation = try evaluate(model, at: state.adv, loss: state.loss)
+            let evaluation = try evaluate(model, at: state.adv, loss: state.loss, eotIterations: settings.eotIterations)
             state.record(evaluation)
             state.retireMisclassified(evaluation.logits, into: &found)
             if checkpoints.contains(iteration) {
@@ -93,16 +93,27 @@ public enum AutoPGD {
         var gradient: Tensor
     }
 
-    /// The model's logits at x, the per-example loss and its input gradient: one forward, one backward.
-    static func evaluate(_ model: ImageClassifier, at x: Tensor, loss: AttackLoss) throws -> Evaluation {
-        let leaf = x.detached()
-        leaf.requiresGrad = true
-        let logits = try model(leaf)
-        try logits.backward(seed: loss.seed(output: logits))
-        guard let gradient = leaf.grad else {
-            throw RobustnessError.incompatible("\(model.modelDescription.name): the output does not depend on the input (no input gradient)")
+    /// The model's logits at x, the per-example loss and its input gradient: one forward and one
+    /// backward pass, or, with expectation over transformation, the mean input gradient of
+    /// `eotIterations` of them. As in AutoAttack, the logits and loss values are the last pass's
+    /// (a randomised model gives other ones each call; a deterministic one the same).
+    static func evaluate(_ model: ImageClassifier, at x: Tensor, loss: AttackLoss, eotIterations: Int = 1) throws -> Evaluation {
+        var sum: Tensor?
+        var logits: Tensor?
+        for _ in 0..<max(eotIterations, 1) {
+            let leaf = x.detached()
+            leaf.requiresGrad = true
+            let output = try model(leaf)
+            try output.backward(seed: loss.seed(output: output))
+            guard let gradient = leaf.grad else {
+                throw RobustnessError.incompatible("\(model.modelDescription.name): the output does not depend on the input (no input gradient)")
+            }
+            if let sum { PerturbationKernels.accumulate(gradient, into: sum) } else { sum = gradient }
+            logits = output
         }
-        return Evaluation(logits: logits.detached(), values: loss.values(output: logits), gradient: gradient)
+        let gradient = sum!, last = logits!
+        if eotIterations > 1 { PerturbationKernels.scale(gradient, by: 1 / Float(eotIterations)) }
+        return Evaluation(logits: last.detached(), values: loss.values(output: last), gradient: gradient)
     }
 }
 

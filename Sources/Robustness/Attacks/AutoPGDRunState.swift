@@ -103,7 +103,7 @@ extension AttackLoss {
     /// The true labels of a label loss (APGD's losses all have them).
     var labels: [Int] {
         switch self {
-        case let .crossEntropy(labels), let .margin(labels), let .targetedDLR(labels, _): return labels
+        case let .crossEntropy(labels), let .margin(labels), let .targetedDLR(labels, _), let .dlr(labels): return labels
         case .klFromClean, .featureDistance: return []
         }
     }
@@ -113,6 +113,7 @@ extension AttackLoss {
         switch self {
         case let .crossEntropy(labels): return .crossEntropy(labels: rows.map { labels[$0] })
         case let .margin(labels): return .margin(labels: rows.map { labels[$0] })
+        case let .dlr(labels): return .dlr(labels: rows.map { labels[$0] })
         case let .targetedDLR(labels, targets): return .targetedDLR(labels: rows.map { labels[$0] }, targets: rows.map { targets[$0] })
         case let .klFromClean(p): return .klFromClean(probabilities: p.selectingRows(rows))
         case let .featureDistance(reference): return .featureDistance(reference: reference.selectingRows(rows))

@@ -99,6 +99,18 @@ enum PerturbationKernels {
         }
     }
 
+    /// sum += g, element by element (expectation over transformation sums its passes' gradients).
+    static func accumulate(_ g: Tensor, into sum: Tensor) {
+        let s = sum.pointer, gp = g.pointer
+        for i in 0..<sum.count { s[i] += gp[i] }
+    }
+
+    /// t ← factor·t, in place.
+    static func scale(_ t: Tensor, by factor: Float) {
+        let p = t.pointer
+        for i in 0..<t.count { p[i] *= factor }
+    }
+
     /// How many examples have an input gradient that is exactly zero everywhere (gradient masking).
     static func zeroGradientExamples(_ g: Tensor) -> Int {
         let n = g.shape[0], d = g.count / max(n, 1)

@@ -64,7 +64,7 @@ public enum ProjectedGradientAttack {
             if let bad = (labels + targets).first(where: { $0 < 0 || $0 >= classes }) {
                 throw RobustnessError.incompatible("class \(bad) outside the model's classes 0..<\(classes)")
             }
-        case let .crossEntropy(labels), let .margin(labels):
+        case let .crossEntropy(labels), let .margin(labels), let .dlr(labels):
             guard labels.count == n else { throw RobustnessError.incompatible("\(labels.count) labels for a batch of \(n) images") }
             if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
                 throw RobustnessError.incompatible("label \(bad) outside the model's classes 0..<\(classes)")

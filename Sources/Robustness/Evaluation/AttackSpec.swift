@@ -1,21 +1,34 @@
 /// The attacks `rt attack` and the evaluator know by name.
 public enum AttackKind: String, Codable, Sendable, CaseIterable {
     case fgsm, pgd, mifgsm, cw, uap
-    case apgdCE = "apgd-ce", apgdT = "apgd-t", square, autoattack
+    case apgdCE = "apgd-ce", apgdT = "apgd-t", apgdDLR = "apgd-dlr", square, autoattack
+    case autoattackRand = "autoattack-rand"
 
     /// Norms each attack implements: sign-based attacks and the universal perturbation are L∞ only.
     public var supportedNorms: [AttackNorm] {
         switch self {
-        case .pgd, .cw, .apgdCE, .apgdT, .square, .autoattack: return [.linf, .l2]
+        case .pgd, .cw, .apgdCE, .apgdT, .apgdDLR, .square, .autoattack, .autoattackRand: return [.linf, .l2]
         case .fgsm, .mifgsm, .uap: return [.linf]
         }
     }
+
+    /// AutoAttack's two ensembles, and their versions.
+    public var autoAttackVersion: AutoAttackVersion? {
+        switch self {
+        case .autoattack: return .standard
+        case .autoattackRand: return .rand
+        default: return nil
+        }
+    }
+
+    /// The attacks that take `eotIterations`: APGD alone, and the rand version of AutoAttack.
+    public var averagesGradients: Bool { [.apgdCE, .apgdT, .apgdDLR, .autoattackRand].contains(self) }
 
     /// AutoAttack's attacks choose their own step sizes and starts and attack the evaluated model
     /// itself; the others are settings of `ProjectedGradientAttack` (or a UAP) and can be crafted on another model.
     public var isParameterFree: Bool {
         switch self {
-        case .apgdCE, .apgdT, .square, .autoattack: return true
+        case .apgdCE, .apgdT, .apgdDLR, .square, .autoattack, .autoattackRand: return true
         case .fgsm, .pgd, .mifgsm, .cw, .uap: return false
         }
     }
@@ -37,6 +50,9 @@ public struct AttackSpec: Sendable, Equatable {
     /// Square's query budget, per example and run: nil means `steps` for `square` and
     /// `queriesPerStep`·steps for `autoattack` (AutoAttack's 5,000 queries for 100 iterations).
     public var queries: Int?
+    /// Expectation over transformation: input gradients averaged per APGD iteration; nil means
+    /// AutoAttack's 20 for `autoattack-rand` and 1 for `apgd-ce`, `apgd-t` and `apgd-dlr`.
+    public var eotIterations: Int?
 
     /// AutoAttack's ratio of Square queries to APGD iterations (5,000 / 100).
     public static let queriesPerStep = 50
@@ -44,9 +60,15 @@ public struct AttackSpec: Sendable, Equatable {
     public static let targetClasses = 9
 
     public init(kind: AttackKind, norm: AttackNorm = .linf, eps: Float, steps: Int = 10, stepSize: Float? = nil,
-                restarts: Int = 1, randomStart: Bool = true, seed: UInt64 = 0, queries: Int? = nil) {
+                restarts: Int = 1, randomStart: Bool = true, seed: UInt64 = 0, queries: Int? = nil, eotIterations: Int? = nil) {
         (self.kind, self.norm, self.eps, self.steps, self.stepSize) = (kind, norm, eps, steps, stepSize)
         (self.restarts, self.randomStart, self.seed, self.queries) = (restarts, randomStart, seed, queries)
+        self.eotIterations = eotIterations
+    }
+
+    /// The passes each APGD iteration of this attack averages (1: no expectation over transformation).
+    public var resolvedEOTIterations: Int {
+        eotIterations ?? (kind == .autoattackRand ? AutoAttackSettings.randEOTIterations : 1)
     }
 
     /// The steps this attack really takes (reported in results): Square's is its query budget.
@@ -68,6 +90,9 @@ public struct AttackSpec: Sendable, Equatable {
         if let queries, kind != .square && kind != .autoattack {
             throw RobustnessError.invalidSetting(name: "queries", reason: "only square and autoattack take a query budget (\(kind.rawValue) was given \(queries))")
         }
+        if let eotIterations, !kind.averagesGradients {
+            throw RobustnessError.invalidSetting(name: "eot-iterations", reason: "only apgd-ce, apgd-t, apgd-dlr and autoattack-rand average gradients over passes (\(kind.rawValue) was given \(eotIterations)); for a randomised model use autoattack-rand")
+        }
         guard kind.isParameterFree else { return try settings(batchSeed: 0).validate() }
         if stepSize != nil {
             throw RobustnessError.invalidSetting(name: "step-size", reason: "\(kind.rawValue) chooses its own step size (APGD halves it as it goes; Square has none)")
@@ -76,7 +101,7 @@ public struct AttackSpec: Sendable, Equatable {
             throw RobustnessError.invalidSetting(name: "random-start", reason: "\(kind.rawValue) always starts from AutoAttack's random point")
         }
         switch kind {
-        case .apgdCE, .apgdT: try autoPGDSettings(batchSeed: 0).validate()
+        case .apgdCE, .apgdT, .apgdDLR: try autoPGDSettings(batchSeed: 0).validate()
         case .square:
             if queries == nil && steps < 1 {
                 throw RobustnessError.invalidSetting(name: "steps", reason: "square's query budget must be at least 1, got \(steps)")
@@ -102,16 +127,22 @@ public struct AttackSpec: Sendable, Equatable {
             if let stepSize { s.stepSize = stepSize }
             s.seed = seed
             return s
-        case .pgd, .cw, .uap, .apgdCE, .apgdT, .square, .autoattack:
+        case .pgd, .cw, .uap, .apgdCE, .apgdT, .apgdDLR, .square, .autoattack, .autoattackRand:
             return PGDSettings(norm: norm, eps: eps, steps: steps, stepSize: stepSize, start: randomStart ? .uniform : .none,
                                restarts: restarts, seed: seed)
         }
     }
 
-    /// APGD-CE or APGD-T for one batch.
+    /// APGD-CE, APGD-T or APGD-DLR for one batch.
     public func autoPGDSettings(batchSeed: UInt64) -> AutoPGDSettings {
-        AutoPGDSettings(norm: norm, eps: eps, steps: steps, restarts: restarts,
-                        objective: kind == .apgdT ? .targetedDLR(targetClasses: Self.targetClasses) : .crossEntropy, seed: seed(batch: batchSeed))
+        let objective: AutoPGDObjective
+        switch kind {
+        case .apgdT: objective = .targetedDLR(targetClasses: Self.targetClasses)
+        case .apgdDLR: objective = .dlr
+        default: objective = .crossEntropy
+        }
+        return AutoPGDSettings(norm: norm, eps: eps, steps: steps, restarts: restarts, objective: objective,
+                               eotIterations: resolvedEOTIterations, seed: seed(batch: batchSeed))
     }
 
     public func squareSettings(batchSeed: UInt64) -> SquareSettings {
@@ -122,7 +153,8 @@ public struct AttackSpec: Sendable, Equatable {
     /// exactly as `apgd-ce`, `apgd-t` or `square` alone would.
     public func autoAttackSettings(batchSeed: UInt64) -> AutoAttackSettings {
         AutoAttackSettings(norm: norm, eps: eps, steps: steps, queries: squareQueries, restarts: restarts,
-                           targetClasses: Self.targetClasses, seed: seed(batch: batchSeed))
+                           targetClasses: Self.targetClasses, version: kind.autoAttackVersion ?? .standard,
+                           eotIterations: resolvedEOTIterations, seed: seed(batch: batchSeed))
     }
 
     /// The loss this attack maximises on the crafting model's logits.

@@ -104,7 +104,7 @@ public struct RobustnessEvaluator {
         let results = zip(attacks, tallies).map { spec, tally -> AttackResult in
             for r in 0..<n where !tally.correct[r] { worst[r] = false }
             let robust = tally.correct.filter { $0 }.count
-            let components = tally.components.isEmpty ? nil : zip(AutoAttack.components, tally.components).map { name, component in
+            let components = tally.components.isEmpty ? nil : zip(spec.kind.autoAttackVersion?.components ?? [], tally.components).map { name, component in
                 AttackComponentResult(attack: name, steps: name == AttackKind.square.rawValue ? spec.squareQueries : spec.steps,
                                       robustAccuracy: Double(component.correct.filter { $0 }.count) / denominator,
                                       correct: component.correct, seconds: component.seconds)
@@ -115,7 +115,8 @@ public struct RobustnessEvaluator {
                                 meanTrueConfidenceClean: meanCleanConfidence,
                                 meanTrueConfidenceAdversarial: tally.confidence / denominator,
                                 correct: tally.correct, zeroGradientFraction: Double(tally.zeroGradients) / denominator,
-                                seconds: tally.seconds, cpuSeconds: tally.cpuSeconds, components: components)
+                                seconds: tally.seconds, cpuSeconds: tally.cpuSeconds, components: components,
+                                eotIterations: spec.resolvedEOTIterations > 1 ? spec.resolvedEOTIterations : nil)
         }
         return RobustnessReport(cleanAccuracy: cleanAccuracy, examples: n, cleanCorrect: cleanCorrect, results: results,
                                 worstCaseCorrect: worst, worstCaseAccuracy: Double(worst.filter { $0 }.count) / denominator,
@@ -129,17 +130,17 @@ public struct RobustnessEvaluator {
                               tally: inout Tally) throws -> AdversarialBatch {
         let batchSeed = UInt64(batch.index)
         switch spec.kind {
-        case .apgdCE, .apgdT:
+        case .apgdCE, .apgdT, .apgdDLR:
             return try AutoPGD.run(model, images: batch.images, labels: batch.labels, settings: spec.autoPGDSettings(batchSeed: batchSeed),
                                    cleanLogits: cleanLogits)
         case .square:
             return try SquareAttack.run(model, images: batch.images, labels: batch.labels, settings: spec.squareSettings(batchSeed: batchSeed),
                                         cleanLogits: cleanLogits)
         default:
-            let found = try AutoAttack.run(model, images: batch.images, labels: batch.labels, settings: spec.autoAttackSettings(batchSeed: batchSeed),
-                                           cleanLogits: cleanLogits)
-            if tally.components.isEmpty { tally.components = AutoAttack.components.map { _ in ComponentTally() } }
-            for c in AutoAttack.components.indices {
+            let settings = spec.autoAttackSettings(batchSeed: batchSeed)
+            let found = try AutoAttack.run(model, images: batch.images, labels: batch.labels, settings: settings, cleanLogits: cleanLogits)
+            if tally.components.isEmpty { tally.components = settings.version.components.map { _ in ComponentTally() } }
+            for c in tally.components.indices {
                 tally.components[c].correct += correct.indices.map { r in correct[r] && (found.brokenBy[r].map { $0 > c } ?? true) }
                 tally.components[c].seconds += found.componentSeconds[c]
             }

@@ -19,9 +19,12 @@ public struct AttackResult: Sendable, Codable, Equatable {
     public var cpuSeconds: Double
     /// AutoAttack only: its attacks in the order they ran, each with the robust accuracy after it.
     public var components: [AttackComponentResult]? = nil
+    /// Passes each APGD iteration averaged (expectation over transformation); nil for one.
+    public var eotIterations: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case attack, norm, eps, steps, correct, seconds, components
+        case eotIterations = "eot_iterations"
         case robustAccuracy = "robust_accuracy", successRate = "success_rate"
         case meanTrueConfidenceClean = "mean_true_confidence_clean"
         case meanTrueConfidenceAdversarial = "mean_true_confidence_adv"

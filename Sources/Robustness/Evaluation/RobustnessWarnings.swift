@@ -5,10 +5,13 @@ struct ModelOutputFindings: Equatable {
     /// Largest difference between two calls on the same inputs, relative to the largest output.
     var variation: Float = 0
     var looksLikeProbabilities = false
+    /// Whether the two calls were made (false: nothing is known about the model).
+    var measured = false
 
     init() {}
 
     init(first: Tensor, second: Tensor) {
+        measured = true
         let (a, b) = (first.values, second.values)
         let scale = max(a.map(abs).max() ?? 0, 1)
         variation = zip(a, b).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
@@ -31,12 +34,17 @@ enum RobustnessWarnings {
     /// PGD and APGD at the same budget may differ by this much.
     static let pgdAPGDMargin = 0.03
 
-    static let whiteBox: Set<String> = Set([AttackKind.fgsm, .pgd, .mifgsm, .cw, .apgdCE, .apgdT].map(\.rawValue))
+    static let whiteBox: Set<String> = Set([AttackKind.fgsm, .pgd, .mifgsm, .cw, .apgdCE, .apgdT, .apgdDLR, .autoattackRand].map(\.rawValue))
 
     static func check(cleanAccuracy: Double, results: [AttackResult], model: ModelOutputFindings = ModelOutputFindings()) -> [String] {
         var warnings: [String] = []
+        let averaging = results.filter { ($0.eotIterations ?? 1) > 1 }.map(\.attack)
         if model.variation > outputVariation {
-            warnings.append(String(format: "the model's outputs differ between two calls on the same inputs (by %.2g of their scale): it is randomised, and attacks need expectation over transformation (AutoAttack's rand version, not implemented here)", model.variation))
+            let advice = averaging.isEmpty ? "attacks need expectation over transformation: use autoattack-rand (AutoAttack's rand version)"
+                : "only attacks with expectation over transformation (here \(Set(averaging).sorted().joined(separator: ", "))) measure it soundly"
+            warnings.append(String(format: "the model's outputs differ between two calls on the same inputs (by %.2g of their scale): it is randomised, and ", model.variation) + advice)
+        } else if model.measured, let rand = results.first(where: { $0.attack == AttackKind.autoattackRand.rawValue }) {
+            warnings.append("autoattack-rand on a model whose outputs are the same on two calls: its \(rand.eotIterations ?? 1) passes per iteration average identical gradients, and it lacks APGD-T and Square; autoattack (the standard version) is stronger and cheaper here")
         }
         if model.looksLikeProbabilities {
             warnings.append("the model's outputs lie in [0, 1] and sum to 1 for every example: they look like probabilities, not logits; cross-entropy, DLR and margin losses are then computed on the wrong quantity and attacks are weakened")

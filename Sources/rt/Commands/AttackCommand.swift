@@ -17,10 +17,13 @@ struct AttackCommand: ParsableCommand {
         evaluated model's they are crafted on its penultimate features.
 
         AutoAttack's attacks: apgd-ce (APGD on cross-entropy), apgd-t (APGD on the targeted DLR loss, 9 \
-        target classes), square (score-based, no gradients) and autoattack (the three in sequence, each \
-        on the examples the ones before left correct; FAB-T is not implemented). For them --steps is \
-        APGD's iterations and square's query budget (unless --queries is given); autoattack's Square \
-        takes --queries (default 50 x --steps). AutoAttack's standard version is --attack autoattack --steps 100 --queries 5000. \
+        target classes), apgd-dlr (APGD on the untargeted DLR loss), square (score-based, no gradients) and \
+        autoattack (apgd-ce, apgd-t and square in sequence, each on the examples the ones before left correct; \
+        FAB-T is not implemented). For them --steps is APGD's iterations and square's query budget (unless \
+        --queries is given); autoattack's Square takes --queries (default 50 x --steps). AutoAttack's standard \
+        version is --attack autoattack --steps 100 --queries 5000. For models with randomness, autoattack-rand \
+        is AutoAttack's rand version: apgd-ce then apgd-dlr, each iteration averaging the input gradient over \
+        --eot-iterations passes (default 20, expectation over transformation): --attack autoattack-rand --steps 100. \
         They choose their own step sizes and random starts and attack the evaluated model itself. \
         See docs/ROBUSTNESS.md.
 
@@ -35,11 +38,12 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Classes of the task (as at training).") var classes: String?
     @Option(help: "Split to attack: train or test.") var split = DatasetSplit.test
     @OptionGroup var examples: ExampleCountOptions
-    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, square, autoattack or corruption; a comma-separated list for several.") var attack = "pgd"
+    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, apgd-dlr, square, autoattack, autoattack-rand or corruption; a comma-separated list for several.") var attack = "pgd"
     @Option(help: "linf or l2.") var norm = AttackNorm.linf
     @Option(help: "Budgets in pixel units, fractions allowed: 8/255 or 1/255,2/255,4/255.") var eps = "8/255"
     @Option(help: "Iterations (PGD, MI-FGSM, CW, APGD), passes over the data (UAP), or Square's query budget.") var steps = 10
     @Option(help: "Square's query budget per example (square: default --steps; autoattack: default 50 x --steps).") var queries: Int?
+    @Option(name: .customLong("eot-iterations"), help: "Passes whose input gradients each APGD iteration averages (autoattack-rand: default 20; apgd-ce, apgd-t, apgd-dlr: default 1).") var eotIterations: Int?
     @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps; MI-FGSM eps/steps; UAP eps/4).") var stepSize: String?
     @Option(help: "Random restarts; each example keeps its worst case.") var restarts = 1
     @Flag(inversion: .prefixedNo, help: "Start PGD and CW at a random point of the eps-ball.") var randomStart = true
@@ -79,10 +83,14 @@ struct AttackCommand: ParsableCommand {
         let specs = kinds.flatMap { kind in
             budgets.map { AttackSpec(kind: kind, norm: norm, eps: $0, steps: steps, stepSize: step, restarts: restarts,
                                      randomStart: randomStart, seed: seed,
-                                     queries: kind == .square || kind == .autoattack ? queries : nil) }
+                                     queries: kind == .square || kind == .autoattack ? queries : nil,
+                                     eotIterations: kind.averagesGradients ? eotIterations : nil) }
         }
         if let queries, !kinds.contains(.square) && !kinds.contains(.autoattack) {
             throw ValidationError("--queries \(queries): only square and autoattack take a query budget")
+        }
+        if let eotIterations, !kinds.contains(where: \.averagesGradients) {
+            throw ValidationError("--eot-iterations \(eotIterations): only apgd-ce, apgd-t, apgd-dlr and autoattack-rand average gradients over passes")
         }
         for spec in specs { try spec.validate() }
         if specs.isEmpty && corruptions == nil { throw ValidationError("--attack: name at least one attack or corruption") }
@@ -153,6 +161,8 @@ enum AttackReportFormat {
             /// pass), so scripts/bench/robustness.sh can compare it with `rt bench engine`.
             var seconds: Double?
             var cpuSeconds: Double?
+            /// Gradient passes averaged per APGD iteration, where the attack averages them (EOT).
+            var eotIterations: Int?
             /// AutoAttack's components, in the order they ran, each with the robust accuracy after it.
             var components: [Component]?
         }
@@ -177,6 +187,7 @@ enum AttackReportFormat {
                 Result(attack: r.attack, norm: r.norm, eps: r.eps, steps: r.steps, robustAccuracy: f(r.robustAccuracy),
                        successRate: f(r.successRate), meanTrueConfidenceClean: f(r.meanTrueConfidenceClean),
                        meanTrueConfidenceAdv: f(r.meanTrueConfidenceAdversarial), seconds: f(r.seconds), cpuSeconds: f(r.cpuSeconds),
+                       eotIterations: r.eotIterations,
                        components: r.components?.map { Component(attack: $0.attack, steps: $0.steps, robustAccuracy: f($0.robustAccuracy), seconds: f($0.seconds)) })
             }
             if let corruptions {
@@ -195,17 +206,17 @@ enum AttackReportFormat {
     static func table(_ report: RobustnessReport?, corruptions: CorruptionReport?) -> String {
         guard let report else { return CorruptionReportFormat.table(corruptions!, withClean: true) }
         var lines = [String(format: "clean accuracy %.2f%%  (%d examples)", 100 * report.cleanAccuracy, report.examples),
-                     "attack     norm  eps        steps  robust acc  success  conf clean  conf adv  images/s  img/CPU-s"]
+                     "attack          norm  eps        steps  robust acc  success  conf clean  conf adv  images/s  img/CPU-s"]
         for r in report.results {
-            let name = r.attack.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + r.norm.padding(toLength: 5, withPad: " ", startingAt: 0)
+            let name = r.attack.padding(toLength: 15, withPad: " ", startingAt: 0) + " " + r.norm.padding(toLength: 5, withPad: " ", startingAt: 0)
                 + " " + fraction(r.eps).padding(toLength: 10, withPad: " ", startingAt: 0)
             lines.append(name + String(format: " %5d  %9.2f%%  %6.2f%%  %10.4f  %8.4f  %8.1f  %9.1f", r.steps,
                                        100 * r.robustAccuracy, 100 * r.successRate, r.meanTrueConfidenceClean,
                                        r.meanTrueConfidenceAdversarial, Double(report.examples) / max(r.seconds, 1e-9),
                                        Double(report.examples) / max(r.cpuSeconds, 1e-9)))
             for c in r.components ?? [] {
-                lines.append("  after " + c.attack.padding(toLength: 7, withPad: " ", startingAt: 0)
-                             + String(format: "%*d  %9.2f%%  (%.1f s)", 18, c.steps, 100 * c.robustAccuracy, c.seconds))
+                lines.append("  after " + c.attack.padding(toLength: 8, withPad: " ", startingAt: 0)
+                             + String(format: "%*d  %9.2f%%  (%.1f s)", 22, c.steps, 100 * c.robustAccuracy, c.seconds))
             }
         }
         if report.results.count > 1 { lines.append(String(format: "worst case over all attacks: %.2f%%", 100 * report.worstCaseAccuracy)) }

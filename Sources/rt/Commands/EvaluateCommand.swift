@@ -20,13 +20,14 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "The run directory, e.g. runs/default.")
     var runDirectory: String
 
-    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, square, autoattack or corruption.") var attack = "pgd"
+    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, apgd-dlr, square, autoattack, autoattack-rand or corruption.") var attack = "pgd"
     @Option(help: "linf or l2.") var norm: AttackNorm = .linf
     @Option(help: "Budgets, e.g. 8/255,16/255 (not for corruption).") var eps: String?
     @Option(help: "Corruptions for --attack corruption, comma-separated (default: all that apply).") var kinds: String?
     @Option(help: "Corruption severities 1-5, comma-separated (default 1,2,3,4,5).") var severities: String?
     @Option(help: "Iterations (PGD, MI-FGSM, CW, APGD), passes (UAP), or Square's query budget.") var steps = 10
     @Option(help: "Square's query budget (square: default --steps; autoattack: default 50 x --steps).") var queries: Int?
+    @Option(name: .customLong("eot-iterations"), help: "Passes each APGD iteration averages (autoattack-rand: default 20; APGD: default 1).") var eotIterations: Int?
     @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps).") var stepSize: String?
     @Option(help: "Restarts; each example keeps its worst case.") var restarts = 1
     @Flag(inversion: .prefixedNo, help: "Start from a random point of the eps-ball.") var randomStart = true
@@ -111,6 +112,7 @@ struct EvaluateCommand: ParsableCommand {
                                           "steps": .int(steps), "restarts": .int(restarts), "random_start": .bool(randomStart)]
         if let stepSize { suite["step_size"] = .string(stepSize) }
         if let queries { suite["queries"] = .int(queries) }
+        if let eotIterations { suite["eot_iterations"] = .int(eotIterations) }
         return suite
     }
 

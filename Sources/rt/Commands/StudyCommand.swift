@@ -8,7 +8,8 @@ struct StudyCommand: ParsableCommand {
         abstract: "Run the robustness-transfer study on a local cluster, then print its summary.",
         discussion: """
         With no sweep file, runs cluster/sweeps/default.yaml: Fashion-MNIST classes 0-4 -> 5-9, small-cnn,
-        roles standard, finetune, dm and trades, one source model and 4 target seeds, PGD-10 and FGSM from 1/255 to 32/255 (docs/STUDY.md).
+        roles standard, finetune, dm and trades, one source model and 4 target seeds, PGD-10 and FGSM from 1/255 to 32/255,
+        and AutoAttack at 8/255 on the four target roles (docs/STUDY.md).
         The run is stored in RUNS/<sweep>; the summary table is printed and the HTML report written next to it.
         """)
 
