@@ -14,7 +14,8 @@ public struct LabeledAttack: Sendable, Equatable {
 
 /// Reads `attacks:` — a list of `{attack: pgd, norm: linf, eps: [1/255, 8/255], steps: 10,
 /// restarts: 1, random_start: true, step_size: 1/255}` — into one `LabeledAttack` per eps.
-/// `square` and `autoattack` also take `queries` (Square's budget; see `AttackSpec.queries`).
+/// `square` and `autoattack` also take `queries` (Square's budget; see `AttackSpec.queries`);
+/// `di-mifgsm` takes `diversity_prob` and `resize_rate` (input diversity; see `InputDiversity`).
 enum StudyAttackSuite {
     static func parse(_ entries: [JSONValue], seed: UInt64, path: String = "attacks") throws -> [LabeledAttack] {
         var attacks: [LabeledAttack] = []
@@ -35,7 +36,10 @@ enum StudyAttackSuite {
             let randomStart = try reader.bool("random_start") ?? true
             let stepSize = try reader.float("step_size")
             let queries = try reader.int("queries", atLeast: 1)
+            let diversityProb = try reader.float("diversity_prob"), resizeRate = try reader.float("resize_rate")
             try reader.rejectUnknownKeys()
+            let diversity = diversityProb == nil && resizeRate == nil ? nil
+                : InputDiversity(probability: diversityProb ?? InputDiversity.defaultProbability, resizeRate: resizeRate ?? InputDiversity.defaultResizeRate)
             for value in epsValues {
                 let label: String
                 switch value {
@@ -46,7 +50,7 @@ enum StudyAttackSuite {
                 }
                 let eps = try StudyParameterReader.number(value, name: "\(name).eps")
                 let spec = AttackSpec(kind: kind, norm: norm, eps: eps, steps: steps, stepSize: stepSize,
-                                      restarts: restarts, randomStart: randomStart, seed: seed, queries: queries)
+                                      restarts: restarts, randomStart: randomStart, seed: seed, queries: queries, diversity: diversity)
                 do { try spec.validate() } catch { throw JobError("parameter \(name): \(error)") }
                 let attack = LabeledAttack(spec: spec, epsLabel: label)
                 if attacks.contains(where: { $0.key == attack.key }) { throw JobError("parameter \(name): \(attack.key) is listed twice") }

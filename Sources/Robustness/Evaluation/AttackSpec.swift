@@ -1,13 +1,14 @@
 /// The attacks `rt attack` and the evaluator know by name.
 public enum AttackKind: String, Codable, Sendable, CaseIterable {
     case fgsm, pgd, mifgsm, cw, uap
+    case diMIFGSM = "di-mifgsm"
     case apgdCE = "apgd-ce", apgdT = "apgd-t", square, autoattack
 
     /// Norms each attack implements: sign-based attacks and the universal perturbation are L∞ only.
     public var supportedNorms: [AttackNorm] {
         switch self {
         case .pgd, .cw, .apgdCE, .apgdT, .square, .autoattack: return [.linf, .l2]
-        case .fgsm, .mifgsm, .uap: return [.linf]
+        case .fgsm, .mifgsm, .diMIFGSM, .uap: return [.linf]
         }
     }
 
@@ -16,7 +17,7 @@ public enum AttackKind: String, Codable, Sendable, CaseIterable {
     public var isParameterFree: Bool {
         switch self {
         case .apgdCE, .apgdT, .square, .autoattack: return true
-        case .fgsm, .pgd, .mifgsm, .cw, .uap: return false
+        case .fgsm, .pgd, .mifgsm, .diMIFGSM, .cw, .uap: return false
         }
     }
 }
@@ -29,7 +30,7 @@ public struct AttackSpec: Sendable, Equatable {
     /// Iterations (PGD, MI-FGSM, CW, APGD, AutoAttack's APGD), passes over the data (UAP), or the
     /// query budget (Square, unless `queries` is given); FGSM always takes 1.
     public var steps: Int
-    /// nil: 2.5·eps/steps (PGD, CW), eps/steps (MI-FGSM), eps/4 (UAP). AutoAttack's attacks take none.
+    /// nil: 2.5·eps/steps (PGD, CW), eps/steps (MI-FGSM, DI-MI-FGSM), eps/4 (UAP). AutoAttack's attacks take none.
     public var stepSize: Float?
     public var restarts: Int
     public var randomStart: Bool
@@ -37,6 +38,8 @@ public struct AttackSpec: Sendable, Equatable {
     /// Square's query budget, per example and run: nil means `steps` for `square` and
     /// `queriesPerStep`·steps for `autoattack` (AutoAttack's 5,000 queries for 100 iterations).
     public var queries: Int?
+    /// `di-mifgsm`'s input diversity: nil means the defaults (p 0.5, resize rate 0.9). Other attacks take none.
+    public var diversity: InputDiversity?
 
     /// AutoAttack's ratio of Square queries to APGD iterations (5,000 / 100).
     public static let queriesPerStep = 50
@@ -44,9 +47,9 @@ public struct AttackSpec: Sendable, Equatable {
     public static let targetClasses = 9
 
     public init(kind: AttackKind, norm: AttackNorm = .linf, eps: Float, steps: Int = 10, stepSize: Float? = nil,
-                restarts: Int = 1, randomStart: Bool = true, seed: UInt64 = 0, queries: Int? = nil) {
+                restarts: Int = 1, randomStart: Bool = true, seed: UInt64 = 0, queries: Int? = nil, diversity: InputDiversity? = nil) {
         (self.kind, self.norm, self.eps, self.steps, self.stepSize) = (kind, norm, eps, steps, stepSize)
-        (self.restarts, self.randomStart, self.seed, self.queries) = (restarts, randomStart, seed, queries)
+        (self.restarts, self.randomStart, self.seed, self.queries, self.diversity) = (restarts, randomStart, seed, queries, diversity)
     }
 
     /// The steps this attack really takes (reported in results): Square's is its query budget.
@@ -67,6 +70,9 @@ public struct AttackSpec: Sendable, Equatable {
         }
         if let queries, kind != .square && kind != .autoattack {
             throw RobustnessError.invalidSetting(name: "queries", reason: "only square and autoattack take a query budget (\(kind.rawValue) was given \(queries))")
+        }
+        if let diversity, kind != .diMIFGSM {
+            throw RobustnessError.invalidSetting(name: "diversity-prob", reason: "only di-mifgsm takes input diversity (\(kind.rawValue) was given p \(diversity.probability), resize rate \(diversity.resizeRate))")
         }
         guard kind.isParameterFree else { return try settings(batchSeed: 0).validate() }
         if stepSize != nil {
@@ -99,6 +105,11 @@ public struct AttackSpec: Sendable, Equatable {
             return s
         case .mifgsm:
             var s = PGDSettings.miFGSM(eps: eps, steps: steps)
+            if let stepSize { s.stepSize = stepSize }
+            s.seed = seed
+            return s
+        case .diMIFGSM:
+            var s = PGDSettings.diMIFGSM(eps: eps, steps: steps, diversity: diversity ?? InputDiversity())
             if let stepSize { s.stepSize = stepSize }
             s.seed = seed
             return s

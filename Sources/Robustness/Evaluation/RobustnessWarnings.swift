@@ -31,7 +31,7 @@ enum RobustnessWarnings {
     /// PGD and APGD at the same budget may differ by this much.
     static let pgdAPGDMargin = 0.03
 
-    static let whiteBox: Set<String> = Set([AttackKind.fgsm, .pgd, .mifgsm, .cw, .apgdCE, .apgdT].map(\.rawValue))
+    static let whiteBox: Set<String> = Set([AttackKind.fgsm, .pgd, .mifgsm, .diMIFGSM, .cw, .apgdCE, .apgdT].map(\.rawValue))
 
     static func check(cleanAccuracy: Double, results: [AttackResult], model: ModelOutputFindings = ModelOutputFindings()) -> [String] {
         var warnings: [String] = []
