@@ -8,8 +8,8 @@ import XCTest
 /// input_diversity_reference.py) on the same checkpoint and 500 examples. Skipped without torch
 /// and torchattacks (scripts/reference/setup_torch.sh).
 ///
-/// The deterministic parts exactly: for given placements, rt's input gradient through resize and
-/// pad equals PyTorch's (F.interpolate bilinear, align_corners=False, then F.pad); with
+/// The deterministic parts exactly: for given placements, rt's resize and pad and their gradient
+/// equal PyTorch's (F.interpolate bilinear, align_corners=False, then F.pad); with
 /// diversity_prob 0 the two attacks are MI-FGSM and break the same examples. The random draws
 /// cannot match (two generators), so the robust accuracy is compared as a mean over seeds.
 final class InputDiversityReferenceTests: XCTestCase {
@@ -28,18 +28,21 @@ final class InputDiversityReferenceTests: XCTestCase {
         let line = try XCTUnwrap(output.split(separator: "\n").last)
         let reference = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
 
-        // Deterministic: the gradient through the transform, placement by placement.
-        let torchGradients = try SafeTensors.read(out)
+        // Deterministic: the transform and the gradient of sum(T(x)·w) through it, placement by placement.
+        let torchResults = try SafeTensors.read(out)
         for (i, placement) in placements.enumerated() {
-            let ours = try AttackScope.run(model) {
-                try ProjectedGradientAttack.inputGradient(model, at: images, loss: .crossEntropy(labels: labels), placement: placement)
+            let x = images.detached()
+            x.requiresGrad = true
+            let transformed = try InputDiversity.apply(placement, to: x)
+            let weights = try Tensor(shape: transformed.shape, values: (0..<transformed.count).map { Float($0 % 7) / 7 - 0.5 })
+            try transformed.backward(seed: weights)
+            for (name, ours) in [("transformed", transformed), ("gradient", try XCTUnwrap(x.grad))] {
+                let theirs = try XCTUnwrap(torchResults["\(name)_\(i)"])
+                XCTAssertEqual(theirs.shape, ours.shape)
+                let difference = zip(ours.values, theirs.values).map { abs($0 - $1) }.max()!
+                print("placement \(placement): max |rt − torch| \(name) \(difference)")
+                XCTAssertLessThanOrEqual(difference, 1e-5, "placement \(placement), \(name)")
             }
-            let theirs = try XCTUnwrap(torchGradients["gradient_\(i)"])
-            XCTAssertEqual(theirs.shape, ours.shape)
-            let scale = theirs.values.map(abs).max()!
-            let difference = zip(ours.values, theirs.values).map { abs($0 - $1) }.max()!
-            print("placement \(placement): max |rt − torch| gradient \(difference) of max \(scale)")
-            XCTAssertLessThanOrEqual(difference, 1e-4 * scale, "placement \(placement)")
         }
 
         // p = 0: both are MI-FGSM.

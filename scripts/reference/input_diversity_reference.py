@@ -6,9 +6,10 @@ the same checkpoint and examples, for Tests/RobustnessTests/InputDiversityRefere
 
 DATA is a safetensors file with `images` (N, C, H, W) in [0, 1] and `labels` (N,) as floats.
 
-The deterministic part: for each placement "side,top,left", the input gradient of the summed
-cross-entropy at F.pad(F.interpolate(x, side, bilinear, align_corners=False), zeros) is written
-to OUT (safetensors, `gradient_<i>`), what rt's attack step computes for that draw.
+The deterministic part: for each placement "side,top,left", T(x) = F.pad(F.interpolate(x, side,
+bilinear, align_corners=False), zeros) is written to OUT (safetensors, `transformed_<i>`), and the
+gradient of sum(T(x) * w) with w[k] = (k mod 7) / 7 - 0.5 (`gradient_<i>`): the transform an rt attack
+step differentiates through, forward and backward, without a network's kinks in between.
 
 The random part: torchattacks.DIFGSM with rt's MI-FGSM settings (step eps/K, decay 1, no random
 start) and the given diversity, once per torch seed 0..seeds-1, and once with diversity_prob 0
@@ -34,13 +35,14 @@ import safetensors_io  # noqa: E402
 torchattacks = torch_python.import_torchattacks()
 
 
-def diverse_gradient(model, x, y, side, top, left):
+def transform_and_gradient(x, side, top, left):
     x = x.clone().requires_grad_(True)
     h, w = x.shape[2], x.shape[3]
     resized = F.interpolate(x, size=[side, side], mode="bilinear", align_corners=False)
     padded = F.pad(resized, [left, w - side - left, top, h - side - top], value=0)
-    F.cross_entropy(model(padded), y, reduction="sum").backward()
-    return x.grad
+    weights = (torch.arange(padded.numel()) % 7).float().reshape(padded.shape) / 7 - 0.5
+    (padded * weights).sum().backward()
+    return padded.detach(), x.grad
 
 
 def robust_count(model, attack, x, y, clean):
@@ -71,7 +73,7 @@ def main():
     gradients = {}
     for i, placement in enumerate(p for p in args.placements.split(";") if p):
         side, top, left = (int(v) for v in placement.split(","))
-        gradients[f"gradient_{i}"] = diverse_gradient(model, x, y, side, top, left)
+        gradients[f"transformed_{i}"], gradients[f"gradient_{i}"] = transform_and_gradient(x, side, top, left)
     safetensors_io.save(args.out, gradients or {"none": torch.zeros(1)})
 
     eps = torch.tensor(args.eps, dtype=torch.float32).item()
