@@ -21,6 +21,9 @@ let package = Package(
         // C libraries from Debian (scripts/setup.sh installs them).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // LAPACK, which Debian's OpenBLAS carries: the symmetric eigen-decomposition and SVD of SVCCA.
+        .systemLibrary(name: "CLAPACK", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq",
                        providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
@@ -36,7 +39,7 @@ let package = Package(
         // PR_SET_PDEATHSIG for the processes `rt` starts (a variadic C call Swift cannot make).
         .target(name: "CProcessControl"),
 
-        .target(name: "TensorEngine", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
+        .target(name: "TensorEngine", dependencies: ["CBLAS", "CLAPACK"], swiftSettings: kernelSettings),
         .target(name: "NeuralNetworks", dependencies: ["TensorEngine"], swiftSettings: kernelSettings),
         .target(name: "Datasets", dependencies: ["TensorEngine", "CPNG", "CJPEG", "CZlib"], swiftSettings: kernelSettings),
         .target(name: "Cluster", dependencies: [
@@ -49,7 +52,7 @@ let package = Package(
         // The study's metrics record: no tensor code, so Reports reads what Jobs writes without the engine.
         .target(name: "StudyMetrics"),
         .target(name: "Reports", dependencies: ["Cluster", "StudyMetrics"]),
-        .target(name: "Robustness", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets"], swiftSettings: kernelSettings),
+        .target(name: "Robustness", dependencies: ["CBLAS", "TensorEngine", "NeuralNetworks", "Datasets"], swiftSettings: kernelSettings),
         .target(name: "Study", dependencies: ["TensorEngine", "NeuralNetworks", "Datasets", "Robustness"]),
         // The data-parallel adapter: the engine's GradientReducer over Cluster's ring all-reduce.
         .target(name: "DataParallel", dependencies: ["Cluster", "NeuralNetworks", "TensorEngine",

@@ -1,19 +1,9 @@
-/// Bilinear resampling of planar 8-bit images with half-pixel centres
-/// (`align_corners=False`, as torch.nn.functional.interpolate and OpenCV's INTER_LINEAR):
-/// output pixel y samples source row (y + 0.5) * inHeight / outHeight - 0.5, clamped to the edge.
-/// No antialiasing: strong downscaling aliases, as in those references.
-enum BilinearResize {
-    /// The two source indices and the weight of the second for each output index.
-    private static func taps(output: Int, input: Int) -> [(Int, Int, Float)] {
-        let scale = Float(input) / Float(output)
-        return (0..<output).map { o in
-            let position = max(0, (Float(o) + 0.5) * scale - 0.5)
-            let low = min(Int(position), input - 1)
-            let high = min(low + 1, input - 1)
-            return (low, high, position - Float(low))
-        }
-    }
+import TensorEngine
 
+/// Bilinear resampling of planar 8-bit images with the engine's taps (`BilinearTaps`: half-pixel
+/// centres, as torch.nn.functional.interpolate and OpenCV's INTER_LINEAR, no antialiasing),
+/// rounded to bytes.
+enum BilinearResize {
     /// Resizes `planes` planes of inHeight x inWidth bytes at `source` into outHeight x outWidth at `destination`.
     static func resize(_ source: UnsafePointer<UInt8>, planes: Int, inHeight: Int, inWidth: Int,
                        into destination: UnsafeMutablePointer<UInt8>, outHeight: Int, outWidth: Int) {
@@ -21,23 +11,19 @@ enum BilinearResize {
             destination.update(from: source, count: planes * inHeight * inWidth)
             return
         }
-        let rows = taps(output: outHeight, input: inHeight), columns = taps(output: outWidth, input: inWidth)
-        rows.withUnsafeBufferPointer { rows in
-            columns.withUnsafeBufferPointer { columns in
-                for plane in 0..<planes {
-                    let input = source + plane * inHeight * inWidth
-                    let output = destination + plane * outHeight * outWidth
-                    for y in 0..<outHeight {
-                        let (top, bottom, wy) = rows[y]
-                        let topRow = input + top * inWidth, bottomRow = input + bottom * inWidth
-                        for x in 0..<outWidth {
-                            let (left, right, wx) = columns[x]
-                            let upper = Float(topRow[left]) + wx * (Float(topRow[right]) - Float(topRow[left]))
-                            let lower = Float(bottomRow[left]) + wx * (Float(bottomRow[right]) - Float(bottomRow[left]))
-                            let value = upper + wy * (lower - upper)
-                            output[y * outWidth + x] = UInt8(min(255, max(0, value + 0.5)))
-                        }
-                    }
+        let rows = BilinearTaps(output: outHeight, input: inHeight), columns = BilinearTaps(output: outWidth, input: inWidth)
+        for plane in 0..<planes {
+            let input = source + plane * inHeight * inWidth
+            let output = destination + plane * outHeight * outWidth
+            for y in 0..<outHeight {
+                let wy = rows.weight[y]
+                let topRow = input + rows.low[y] * inWidth, bottomRow = input + rows.high[y] * inWidth
+                for x in 0..<outWidth {
+                    let (left, right, wx) = (columns.low[x], columns.high[x], columns.weight[x])
+                    let upper = Float(topRow[left]) + wx * (Float(topRow[right]) - Float(topRow[left]))
+                    let lower = Float(bottomRow[left]) + wx * (Float(bottomRow[right]) - Float(bottomRow[left]))
+                    let value = upper + wy * (lower - upper)
+                    output[y * outWidth + x] = UInt8(min(255, max(0, value + 0.5)))
                 }
             }
         }

@@ -1,12 +1,16 @@
-/// Linear CKA between this model's and a reference model's representations at one stage.
+/// Linear CKA, and SVCCA beside it, between this model's and a reference model's
+/// representations at one stage.
 public struct CKAValue: Codable, Equatable, Sendable {
     /// `parent`, or the stage of the parent compared with (a `cka` analysis).
     public var reference: String
     public var layer: String
+    /// Linear CKA.
     public var value: Double
+    /// SVCCA's mean canonical correlation; absent in stores from before it was measured.
+    public var svcca: Double?
 
-    public init(reference: String, layer: String, value: Double) {
-        (self.reference, self.layer, self.value) = (reference, layer, value)
+    public init(reference: String, layer: String, value: Double, svcca: Double? = nil) {
+        (self.reference, self.layer, self.value, self.svcca) = (reference, layer, value, svcca)
     }
 }
 

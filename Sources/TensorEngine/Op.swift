@@ -40,6 +40,10 @@ enum Op {
     case concat([Tensor], axis: Int)
     case slice(Tensor, rows: Range<Int>)
 
+    // Resampling (Ops/Resampling.swift)
+    case resizeBilinear(Tensor)
+    case pad2d(Tensor, top: Int, left: Int)
+
     // Reductions (Ops/Reduction.swift)
     case sumToShape(Tensor)
 
@@ -56,7 +60,7 @@ enum Op {
         case let .broadcast(x), let .scale(x, _), let .shift(x), let .power(x, _), let .squareRoot(x),
              let .exponential(x), let .logarithm(x), let .absolute(x), let .sign(x), let .relu(x),
              let .clamp(x, _, _), let .maxPool2d(x, _, _), let .avgPool2d(x, _), let .globalAvgPool(x),
-             let .reshape(x), let .permute(x, _), let .slice(x, _), let .sumToShape(x), let .logSoftmax(x),
+             let .reshape(x), let .permute(x, _), let .slice(x, _), let .resizeBilinear(x), let .pad2d(x, _, _), let .sumToShape(x), let .logSoftmax(x),
              let .softmax(x), let .crossEntropy(x, _, _):
             return [x]
         case let .linear(x, w, b):
@@ -103,6 +107,8 @@ enum Op {
         case let .permute(x, order): return [(x, ShapeOps.permuteBackward(g, order))]
         case let .concat(parts, axis): return ShapeOps.concatBackward(g, parts, axis)
         case let .slice(x, rows): return [(x, ShapeOps.sliceBackward(g, x, rows))]
+        case let .resizeBilinear(x): return [(x, Resampling.resizeBilinearBackward(g, x))]
+        case let .pad2d(x, top, left): return [(x, Resampling.padBackward(g, x, top: top, left: left))]
         case let .sumToShape(x): return [(x, Broadcasting.expand(g, to: x.shape))]
         case let .logSoftmax(x): return [(x, Softmax.logSoftmaxBackward(g, y))]
         case let .softmax(x): return [(x, Softmax.softmaxBackward(g, y))]

@@ -1,6 +1,7 @@
 import Cluster
 import XCTest
 @testable import Jobs
+import Robustness
 import Study
 
 /// A study trial's parameters: what each role takes from them, and the errors a sweep author sees.
@@ -97,6 +98,25 @@ final class StudyTrialSpecTests: XCTestCase {
         XCTAssertThrowsError(try spec(.standard, ["attacks": suite(31, corruptions: true)])) { error in
             XCTAssertTrue("\(error)".contains("64 per-example masks"), "\(error)")
         }
+    }
+
+    func testInputDiversityIsReadForDIMIFGSMOnly() throws {
+        let suite: JSONValue = .array([
+            .object(["attack": .string("di-mifgsm"), "eps": .string("8/255"), "steps": .int(10), "diversity_prob": .double(0.7), "resize_rate": .double(0.8)]),
+            .object(["attack": .string("di-mifgsm"), "eps": .string("4/255")]),
+        ])
+        let attacks = try spec(.finetune, ["attacks": suite, "transfer_from_parent": .bool(true)]).attacks
+        XCTAssertEqual(attacks.map(\.key), ["di-mifgsm-linf-8/255", "di-mifgsm-linf-4/255"])
+        XCTAssertEqual(attacks[0].spec.diversity, InputDiversity(probability: 0.7, resizeRate: 0.8))
+        XCTAssertNil(attacks[1].spec.diversity, "the defaults")
+        XCTAssertEqual(attacks[1].spec.settings(batchSeed: 0).diversity, InputDiversity(probability: 0.5, resizeRate: 0.9))
+        XCTAssertFalse(attacks[0].spec.kind.isParameterFree, "crafted on the parent too (transfer_from_parent)")
+        func message(_ entry: [String: JSONValue]) -> String {
+            do { _ = try spec(.standard, ["attacks": .array([.object(entry)])]); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message(["attack": .string("pgd"), "eps": .string("8/255"), "diversity_prob": .double(0.5)]).contains("only di-mifgsm"))
+        XCTAssertTrue(message(["attack": .string("di-mifgsm"), "eps": .string("8/255"), "resize_rate": .double(1.2)]).contains("resize-rate"))
+        XCTAssertTrue(message(["attack": .string("di-mifgsm"), "eps": .string("8/255"), "diversity_prob": .string("often")]).contains("diversity_prob"))
     }
 
     func testFineTuningRatesBecomeTwoGroups() throws {

@@ -92,10 +92,15 @@ final class StudyTrialTests: XCTestCase {
         let entries = try XCTUnwrap(cka.metrics["cka"]?.arrayValue).compactMap(\.objectValue)
         XCTAssertEqual(entries.map { $0["reference"]!.stringValue! }, Array(repeating: "standard", count: 3) + Array(repeating: "pretrain", count: 3))
         XCTAssertTrue(entries.allSatisfy { ($0["value"]?.doubleValue ?? -1) > 0 && $0["value"]!.doubleValue! <= 1 + 1e-9 })
+        XCTAssertTrue(entries.allSatisfy { ($0["svcca"]?.doubleValue ?? -1) > 0 && $0["svcca"]!.doubleValue! <= 1 + 1e-9 })
         // A model compared with itself has CKA 1 at every stage.
         let same = try StudyAnalysisJob.cka.run(parameters: ["target": parameters["target"]!, "cka_examples": .int(40)],
                                                 parents: [parents[0], ParentArtifact(stage: "again", trialID: "x", bytes: finetune)])
-        for entry in same.metrics["cka"]!.arrayValue!.compactMap(\.objectValue) { XCTAssertEqual(entry["value"]!.doubleValue!, 1, accuracy: 1e-6) }
+        for entry in same.metrics["cka"]!.arrayValue!.compactMap(\.objectValue) {
+            XCTAssertEqual(entry["value"]!.doubleValue!, 1, accuracy: 1e-6)
+            // SVCCA beside it, also 1.
+            XCTAssertEqual(try XCTUnwrap(entry["svcca"]?.doubleValue), 1, accuracy: 1e-6)
+        }
 
         // Re-evaluation: the task comes from the checkpoint, eps 0 gives the clean accuracy on the subset.
         let evaluation = try StudyAnalysisJob.evaluate.run(parameters: [

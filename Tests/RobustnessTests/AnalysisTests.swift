@@ -36,16 +36,27 @@ final class AnalysisTests: XCTestCase {
         XCTAssertLessThan(abs(cka(x, noise)), 0.15)
     }
 
-    /// A model compared with itself is identical at every stage; two different models are less alike.
+    /// A model compared with itself is identical at every stage (CKA and SVCCA 1); two different
+    /// models are less alike. Asking for one measure computes only that one.
     func testStageSimilarityOfModels() throws {
         let model = Fixtures.trainedModel
         let data = try Fixtures.testData(for: model, limit: 100)
         let same = try RepresentationSimilarity.compare(model, model, on: data, batchSize: 50)
         XCTAssertEqual(same.map(\.stage), ["conv1", "conv2", "fc1"])
-        for s in same { XCTAssertEqual(s.cka, 1, accuracy: 1e-6, s.stage) }
+        for s in same {
+            XCTAssertEqual(try XCTUnwrap(s.cka), 1, accuracy: 1e-6, s.stage)
+            XCTAssertEqual(try XCTUnwrap(s.svcca).value, 1, accuracy: 1e-6, s.stage)
+        }
         let untrained = try ModelZoo.make(model.modelDescription, seed: 99)
         let different = try RepresentationSimilarity.compare(model, untrained, on: data, batchSize: 50)
-        XCTAssertLessThan(different.last!.cka, 0.99)
+        XCTAssertLessThan(try XCTUnwrap(different.last!.cka), 0.99)
+        XCTAssertLessThan(try XCTUnwrap(different.last!.svcca).value, 0.99)
+        let ckaOnly = try RepresentationSimilarity.compare(model, untrained, on: data, batchSize: 50, measures: [.cka])
+        XCTAssertEqual(ckaOnly.map(\.cka), different.map(\.cka))
+        XCTAssertTrue(ckaOnly.allSatisfy { $0.svcca == nil })
+        let svccaOnly = try RepresentationSimilarity.compare(model, untrained, on: data, batchSize: 50, measures: [.svcca])
+        XCTAssertEqual(svccaOnly.map(\.svcca), different.map(\.svcca))
+        XCTAssertTrue(svccaOnly.allSatisfy { $0.cka == nil })
     }
 
     /// The transform inverts itself, low + high pass is the identity, and a pure cosine's power sits at its radius.

@@ -10,14 +10,8 @@ import XCTest
 /// comparison is scripts/reference/autoattack_agreement.sh (docs/ROBUSTNESS.md has its numbers).
 final class AutoAttackReferenceTests: XCTestCase {
     func testAgreesWithTorchattacks() throws {
-        let python = try TorchReference.python()
-        guard (try? TorchReference.run(python, ["-c", "import torchattacks"])) != nil else {
-            throw XCTSkip("torchattacks is not importable in \(python); run scripts/reference/setup_torch.sh")
-        }
-        let model = Fixtures.tenClassModel
-        let data = try Fixtures.testData(for: model, dataset: Fixtures.tenClassDataset)
-        let (images, labels) = try Fixtures.batch(data.count, for: model, dataset: Fixtures.tenClassDataset)
-        let inputs = try TorchReference.writeInputs(model, images: images, labels: labels)
+        let python = try TorchReference.torchattacksPython()
+        let (model, data, _, labels, inputs) = try TorchReference.tenClassInputs()
         defer { try? FileManager.default.removeItem(at: inputs.directory) }
         let (eps, steps, queries): (Float, Int, Int) = (2 / 255, 25, 300)
         let output = try TorchReference.run(python, [TorchReference.script("autoattack_reference.py"), inputs.checkpoint, inputs.data,

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import NeuralNetworks
 import Robustness
@@ -23,6 +24,25 @@ enum TorchReference {
             if (try? run(candidate, ["-c", "import torch"])) != nil { return candidate }
         }
         throw XCTSkip("PyTorch is not importable ($RT_TORCH_PYTHON, .venv-torch here or in the main checkout); run scripts/reference/setup_torch.sh to compare with PyTorch")
+    }
+
+    /// A Python that imports torch and torchattacks (the independent attacks), or a skip saying how to get one.
+    static func torchattacksPython() throws -> String {
+        let python = try python()
+        guard (try? run(python, ["-c", "import torchattacks"])) != nil else {
+            throw XCTSkip("torchattacks is not importable in \(python); run scripts/reference/setup_torch.sh")
+        }
+        return python
+    }
+
+    /// The 10-class fixture model, its whole test set (also as one batch) and both written for a script.
+    /// The caller removes `files.directory`.
+    static func tenClassInputs() throws -> (model: ImageClassifier, data: ImageDataset, images: Tensor, labels: [Int],
+                                            files: (directory: URL, checkpoint: String, data: String)) {
+        let model = Fixtures.tenClassModel
+        let data = try Fixtures.testData(for: model, dataset: Fixtures.tenClassDataset)
+        let (images, labels) = try Fixtures.batch(data.count, for: model, dataset: Fixtures.tenClassDataset)
+        return (model, data, images, labels, try writeInputs(model, images: images, labels: labels))
     }
 
     /// A fresh directory with the model's checkpoint and the batch (`images`, `labels` as floats) as

@@ -16,7 +16,7 @@ final class StudyTrialMetricsTests: XCTestCase {
         m.corruptions = CorruptionMetrics(cleanAccuracy: 0.86, examples: 300, meanAccuracy: 0.5,
                                           results: [.init(kind: "contrast", severity: 2, accuracy: 0.5, successRate: 0.4, meanTrueConfidence: 0.3)],
                                           seconds: 1.5)
-        m.cka = [CKAValue(reference: "parent", layer: "stage1", value: 0.93)]
+        m.cka = [CKAValue(reference: "parent", layer: "stage1", value: 0.93, svcca: 0.81)]
         m.frequency = FrequencyMetrics(lowPass: [.init(radius: 4, accuracy: 0.3)], highPass: [.init(radius: 4, accuracy: 0.2)])
         m.learningCurve = [LearningCurvePoint(epoch: 1, trainLoss: 0.9, trainAccuracy: 0.6, learningRate: 0.05, seconds: 2, valAccuracy: 0.55)]
         (m.trainSeconds, m.evalSeconds) = (12, 3)
@@ -53,6 +53,8 @@ final class StudyTrialMetricsTests: XCTestCase {
     func testOnlyAnAnalysisMayLackCleanAccuracy() throws {
         let cka = #"{"role":"cka","task":"t","model":"m","cka":[{"reference":"a","layer":"stage1","value":0.5}]}"#
         XCTAssertNil(try JSONDecoder().decode(StudyTrialMetrics.self, from: Data(cka.utf8)).cleanAccuracy)
+        // Stores from before SVCCA: CKA without it.
+        XCTAssertNil(try JSONDecoder().decode(StudyTrialMetrics.self, from: Data(cka.utf8)).cka.first?.svcca)
         let broken = #"{"role":"finetune","task":"t","model":"m"}"#
         XCTAssertThrowsError(try JSONDecoder().decode(StudyTrialMetrics.self, from: Data(broken.utf8)))
     }

@@ -30,11 +30,7 @@ import torch  # noqa: E402
 from attack_reference import load_model  # noqa: E402
 import safetensors_io  # noqa: E402
 
-try:
-    import torchattacks  # noqa: E402
-except ImportError:
-    sys.stderr.write("torchattacks is not importable: run scripts/reference/setup_torch.sh\n")
-    sys.exit(3)
+torchattacks = torch_python.import_torchattacks()
 
 
 def read_idx(directory, limit):

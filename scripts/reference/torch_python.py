@@ -77,3 +77,13 @@ if __name__ == "__main__":
     if python is None:
         sys.exit(1)
     print(python)
+
+
+def import_torchattacks():
+    """The torchattacks module, or exit 3 saying how to get it (the Swift tests skip on 3)."""
+    try:
+        import torchattacks
+        return torchattacks
+    except ImportError:
+        sys.stderr.write("torchattacks is not importable: run scripts/reference/setup_torch.sh\n")
+        sys.exit(3)

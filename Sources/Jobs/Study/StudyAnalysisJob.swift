@@ -9,7 +9,7 @@ import TensorEngine
 
 /// Job types that measure checkpoints other trials made, without training (docs/STUDY.md):
 ///
-/// - `cka`: `from: [a, b, c]` — linear CKA per stage between the first parent's model and each
+/// - `cka`: `from: [a, b, c]` — linear CKA and SVCCA per stage between the first parent's model and each
 ///   other parent's, on a seeded subset of the target test split (fine-tuned vs standard vs
 ///   pre-trained: where do the representations part?).
 /// - `evaluate`: `from: a` — a new attack suite on the parent's checkpoint, on the task stored in
@@ -66,9 +66,9 @@ public enum StudyAnalysisJob: String, CaseIterable, Sendable {
         var metrics = StudyTrialMetrics(role: StudyTrialMetrics.analysisRole, task: task.label, model: first.modelDescription.name)
         (metrics.compared, metrics.examples) = (parents[0].stage, data.count)
         for (index, other) in models.enumerated().dropFirst() {
-            progress(Double(index - 1) / Double(models.count - 1), "CKA \(parents[0].stage) vs \(parents[index].stage)")
+            progress(Double(index - 1) / Double(models.count - 1), "CKA and SVCCA \(parents[0].stage) vs \(parents[index].stage)")
             for stage in try RepresentationSimilarity.compare(first, other.model, on: data) {
-                metrics.cka.append(CKAValue(reference: parents[index].stage, layer: stage.stage, value: stage.cka))
+                metrics.cka.append(CKAValue(reference: parents[index].stage, layer: stage.stage, value: stage.cka ?? .nan, svcca: stage.svcca?.value))
             }
         }
         return JobOutcome(metrics: try metrics.jobMetrics())

@@ -16,6 +16,7 @@ public struct LabeledAttack: Sendable, Equatable {
 /// restarts: 1, random_start: true, step_size: 1/255}` — into one `LabeledAttack` per eps.
 /// `square` and `autoattack` also take `queries` (Square's budget; see `AttackSpec.queries`);
 /// `autoattack-rand` and APGD (`apgd-ce`, `apgd-t`, `apgd-dlr`) `eot_iterations` (`AttackSpec.eotIterations`).
+/// `di-mifgsm` takes `diversity_prob` and `resize_rate` (input diversity; see `InputDiversity`).
 enum StudyAttackSuite {
     static func parse(_ entries: [JSONValue], seed: UInt64, path: String = "attacks") throws -> [LabeledAttack] {
         var attacks: [LabeledAttack] = []
@@ -37,7 +38,10 @@ enum StudyAttackSuite {
             let stepSize = try reader.float("step_size")
             let queries = try reader.int("queries", atLeast: 1)
             let eotIterations = try reader.int("eot_iterations", atLeast: 1)
+            let diversityProb = try reader.float("diversity_prob"), resizeRate = try reader.float("resize_rate")
             try reader.rejectUnknownKeys()
+            let diversity = diversityProb == nil && resizeRate == nil ? nil
+                : InputDiversity(probability: diversityProb ?? InputDiversity.defaultProbability, resizeRate: resizeRate ?? InputDiversity.defaultResizeRate)
             for value in epsValues {
                 let label: String
                 switch value {
@@ -48,7 +52,7 @@ enum StudyAttackSuite {
                 }
                 let eps = try StudyParameterReader.number(value, name: "\(name).eps")
                 let spec = AttackSpec(kind: kind, norm: norm, eps: eps, steps: steps, stepSize: stepSize,
-                                      restarts: restarts, randomStart: randomStart, seed: seed, queries: queries, eotIterations: eotIterations)
+                                      restarts: restarts, randomStart: randomStart, seed: seed, queries: queries, eotIterations: eotIterations, diversity: diversity)
                 do { try spec.validate() } catch { throw JobError("parameter \(name): \(error)") }
                 let attack = LabeledAttack(spec: spec, epsLabel: label)
                 if attacks.contains(where: { $0.key == attack.key }) { throw JobError("parameter \(name): \(attack.key) is listed twice") }

@@ -146,9 +146,9 @@ public struct StudyTrial {
             masks.merge(measured.masks) { first, _ in first }
         }
         if let count = spec.ckaExamples, let parentModel {
-            progress(0.95, "CKA against the parent")
+            progress(0.95, "CKA and SVCCA against the parent")
             let similarity = try RepresentationSimilarity.compare(model, parentModel, on: Self.seededSubset(of: test, count: count, seed: spec.attackSeed))
-            metrics.cka = similarity.map { CKAValue(reference: "parent", layer: $0.stage, value: $0.cka) }
+            metrics.cka = similarity.map { CKAValue(reference: "parent", layer: $0.stage, value: $0.cka ?? .nan, svcca: $0.svcca?.value) }
         }
         if let radii = spec.frequencyRadii {
             progress(0.97, "frequency analysis")

@@ -58,6 +58,10 @@ enum CSVRenderer {
         for cka in report.cka {
             rows.append(Row(section: "cka", stage: cka.stage, variant: cka.variant, reference: cka.reference, layer: cka.layer,
                             metric: "cka", estimate: cka.value))
+            if let svcca = cka.svcca {
+                rows.append(Row(section: "cka", stage: cka.stage, variant: cka.variant, reference: cka.reference, layer: cka.layer,
+                                metric: "svcca", estimate: svcca))
+            }
         }
         return ([header] + rows.map(\.cells) + CorruptionCSVRows.cells(report.corruptions)).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n") + "\n"
     }

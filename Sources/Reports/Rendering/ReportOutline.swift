@@ -60,9 +60,16 @@ enum ReportOutline {
         }
         blocks += CorruptionTables.blocks(report.corruptions)
         if !report.cka.isEmpty {
-            blocks.append(.heading(level: 2, text: "Representation similarity (linear CKA)"))
+            let svcca = StudyTables.svcca(report.cka)
+            blocks.append(.heading(level: 2, text: svcca == nil ? "Representation similarity (linear CKA)" : "Representation similarity (linear CKA and SVCCA)"))
+            if svcca != nil { blocks.append(.paragraph("Linear CKA (1 = the same representation up to rotation and scale):")) }
             blocks.append(.table(StudyTables.cka(report.cka)))
             if figures, let figure = StudyFigures.ckaHeatMap(report.cka) { blocks.append(.figure(svg: figure.svg, caption: figure.caption)) }
+            if let svcca {
+                blocks.append(.paragraph("SVCCA: the mean canonical correlation between the top singular directions that explain 99% of each model's variance (1 = the same representation up to an invertible linear map):"))
+                blocks.append(.table(svcca))
+                if figures, let figure = StudyFigures.svccaHeatMap(report.cka) { blocks.append(.figure(svg: figure.svg, caption: figure.caption)) }
+            }
         }
         return blocks
     }

@@ -74,8 +74,15 @@ enum StudyTables {
     }
 
     /// Rows: a model against its reference; columns: layers in model order.
-    static func cka(_ summaries: [CKASummary]) -> ReportTable {
-        let grid = CKAGrid(summaries)
+    static func cka(_ summaries: [CKASummary]) -> ReportTable { similarity(CKAGrid(summaries)) }
+
+    /// The same grid with SVCCA; nil when no trial measured it.
+    static func svcca(_ summaries: [CKASummary]) -> ReportTable? {
+        guard summaries.contains(where: { $0.svcca != nil }) else { return nil }
+        return similarity(CKAGrid(summaries, measure: \.svcca))
+    }
+
+    private static func similarity(_ grid: CKAGrid) -> ReportTable {
         let rows = grid.rows.map { row in
             [row] + grid.layers.map { layer in NumberText.estimate(grid.value(row: row, layer: layer)) }
         }
@@ -83,17 +90,17 @@ enum StudyTables {
     }
 }
 
-/// CKA summaries arranged as rows (model vs reference) by layers, in first-seen order.
+/// CKA (or SVCCA) summaries arranged as rows (model vs reference) by layers, in first-seen order.
 struct CKAGrid {
     var rows: [String] = []
     var layers: [String] = []
     private var values: [String: [String: Estimate]] = [:]
 
-    init(_ summaries: [CKASummary]) {
+    init(_ summaries: [CKASummary], measure: KeyPath<CKASummary, Estimate?> = \.linearCKA) {
         for summary in summaries {
             if values[summary.pairLabel] == nil { rows.append(summary.pairLabel) }
             if !layers.contains(summary.layer) { layers.append(summary.layer) }
-            values[summary.pairLabel, default: [:]][summary.layer] = summary.value
+            values[summary.pairLabel, default: [:]][summary.layer] = summary[keyPath: measure]
         }
     }
 

@@ -25,13 +25,16 @@ public struct PGDSettings: Sendable, Equatable {
     public var restarts: Int
     /// MI-FGSM's decay μ: steps follow g ← μ·g + ∇/‖∇‖₁ instead of ∇. nil: plain gradient.
     public var momentum: Float?
-    /// Seeds the random starts (callers vary it per batch).
+    /// Input diversity (DI-MI-FGSM): each step's gradient is taken at a randomly resized and padded
+    /// batch with this probability. nil: at the batch itself.
+    public var diversity: InputDiversity?
+    /// Seeds the random starts and input diversity's draws (callers vary it per batch).
     public var seed: UInt64
 
     public init(norm: AttackNorm = .linf, eps: Float, steps: Int = 10, stepSize: Float? = nil, start: RandomStart = .uniform,
-                restarts: Int = 1, momentum: Float? = nil, seed: UInt64 = 0) {
+                restarts: Int = 1, momentum: Float? = nil, diversity: InputDiversity? = nil, seed: UInt64 = 0) {
         (self.norm, self.eps, self.steps, self.stepSize, self.start) = (norm, eps, steps, stepSize, start)
-        (self.restarts, self.momentum, self.seed) = (restarts, momentum, seed)
+        (self.restarts, self.momentum, self.diversity, self.seed) = (restarts, momentum, diversity, seed)
     }
 
     /// FGSM: one step of size eps from the clean input (L∞).
@@ -42,6 +45,13 @@ public struct PGDSettings: Sendable, Equatable {
     /// MI-FGSM (Dong et al. 2018): `steps` momentum steps of eps/steps, decay 1, from the clean input.
     public static func miFGSM(eps: Float, steps: Int = 10, decay: Float = 1) -> PGDSettings {
         PGDSettings(norm: .linf, eps: eps, steps: steps, stepSize: eps / Float(max(steps, 1)), start: .none, momentum: decay)
+    }
+
+    /// DI-MI-FGSM (Xie et al. 2019): MI-FGSM whose gradients are taken at diverse inputs.
+    public static func diMIFGSM(eps: Float, steps: Int = 10, decay: Float = 1, diversity: InputDiversity = InputDiversity()) -> PGDSettings {
+        var s = miFGSM(eps: eps, steps: steps, decay: decay)
+        s.diversity = diversity
+        return s
     }
 
     public var resolvedStepSize: Float { stepSize ?? 2.5 * eps / Float(max(steps, 1)) }
@@ -59,6 +69,7 @@ public struct PGDSettings: Sendable, Equatable {
         if case let .gaussian(std) = start, !(std.isFinite && std >= 0) {
             throw RobustnessError.invalidSetting(name: "random start", reason: "standard deviation must be >= 0, got \(std)")
         }
+        try diversity?.validate()
     }
 }
 

@@ -26,6 +26,7 @@ public enum ProjectedGradientAttack {
             throw RobustnessError.invalidSetting(name: "attack", reason: "needs input gradients; it was called inside withoutGradients { }")
         }
         try validate(loss, images: clean, classes: model.modelDescription.numClasses)
+        try settings.diversity?.validate(imageShape: Array(clean.shape.dropFirst()))
         if let start {
             guard start.shape == clean.shape else { throw RobustnessError.incompatible("start \(start.shape) for images \(clean.shape)") }
             guard settings.restarts == 1 else { throw RobustnessError.invalidSetting(name: "restarts", reason: "a given start allows one run, got \(settings.restarts)") }
@@ -41,7 +42,7 @@ public enum ProjectedGradientAttack {
                     var generator = RandomGenerator(seed: settings.seed, stream: "attack/restart \(restart)")
                     first = PerturbationKernels.start(clean, settings.start, norm: settings.norm, eps: settings.eps, generator: &generator)
                 }
-                let run = try attackOnce(model, clean, loss, settings, from: first)
+                let run = try attackOnce(model, clean, loss, settings, from: first, run: restart)
                 guard var kept = best else { best = run; continue }
                 // Keep each example's worst case: restarts can only lower its score.
                 for r in 0..<run.scores.count where run.scores[r] < kept.scores[r] {
@@ -90,12 +91,15 @@ public enum ProjectedGradientAttack {
 
     /// One run from one start (`adv`, updated in place). Must be called inside `AttackScope`.
     static func attackOnce(_ model: ImageClassifier, _ clean: Tensor, _ loss: AttackLoss, _ settings: PGDSettings,
-                           from adv: Tensor) throws -> AdversarialBatch {
+                           from adv: Tensor, run: Int) throws -> AdversarialBatch {
         let alpha = settings.resolvedStepSize
         let velocity = settings.momentum.map { _ in Tensor(zeros: clean.shape) }
         var zeroGradients = 0
+        // Input diversity's own stream: without it (or with p = 0) the run is exactly the plain attack.
+        var diversityGenerator = RandomGenerator(seed: settings.seed, stream: "attack/diversity \(run)")
         for step in 0..<settings.steps {
-            let gradient = try inputGradient(model, at: adv, loss: loss)
+            let placement = settings.diversity?.draw(side: clean.shape[2], generator: &diversityGenerator)
+            let gradient = try inputGradient(model, at: adv, loss: loss, placement: placement)
             if step == 0 { zeroGradients = PerturbationKernels.zeroGradientExamples(gradient) }
             var direction = gradient
             if let velocity, let decay = settings.momentum {
@@ -112,11 +116,13 @@ public enum ProjectedGradientAttack {
         return AdversarialBatch(images: adv, output: output, scores: loss.scores(output: output), zeroGradientExamples: zeroGradients)
     }
 
-    /// ∇ₓ Σ loss at `x`, parameters frozen: one forward, one backward.
-    static func inputGradient(_ model: ImageClassifier, at x: Tensor, loss: AttackLoss) throws -> Tensor {
+    /// ∇ₓ Σ loss at `x`, parameters frozen: one forward, one backward. With a placement, the model
+    /// sees x resized and padded (input diversity) and the gradient flows back through both.
+    static func inputGradient(_ model: ImageClassifier, at x: Tensor, loss: AttackLoss,
+                              placement: InputDiversity.Placement? = nil) throws -> Tensor {
         let leaf = x.detached()
         leaf.requiresGrad = true
-        let output = try attackedOutput(model, leaf, loss)
+        let output = try attackedOutput(model, try InputDiversity.apply(placement, to: leaf), loss)
         try output.backward(seed: loss.seed(output: output))
         guard let gradient = leaf.grad else {
             throw RobustnessError.incompatible("\(model.modelDescription.name): the output does not depend on the input (no input gradient)")

@@ -1,6 +1,7 @@
 /// The attacks `rt attack` and the evaluator know by name.
 public enum AttackKind: String, Codable, Sendable, CaseIterable {
     case fgsm, pgd, mifgsm, cw, uap
+    case diMIFGSM = "di-mifgsm"
     case apgdCE = "apgd-ce", apgdT = "apgd-t", apgdDLR = "apgd-dlr", square, autoattack
     case autoattackRand = "autoattack-rand"
 
@@ -8,7 +9,7 @@ public enum AttackKind: String, Codable, Sendable, CaseIterable {
     public var supportedNorms: [AttackNorm] {
         switch self {
         case .pgd, .cw, .apgdCE, .apgdT, .apgdDLR, .square, .autoattack, .autoattackRand: return [.linf, .l2]
-        case .fgsm, .mifgsm, .uap: return [.linf]
+        case .fgsm, .mifgsm, .diMIFGSM, .uap: return [.linf]
         }
     }
 
@@ -29,7 +30,7 @@ public enum AttackKind: String, Codable, Sendable, CaseIterable {
     public var isParameterFree: Bool {
         switch self {
         case .apgdCE, .apgdT, .apgdDLR, .square, .autoattack, .autoattackRand: return true
-        case .fgsm, .pgd, .mifgsm, .cw, .uap: return false
+        case .fgsm, .pgd, .mifgsm, .diMIFGSM, .cw, .uap: return false
         }
     }
 }
@@ -42,7 +43,7 @@ public struct AttackSpec: Sendable, Equatable {
     /// Iterations (PGD, MI-FGSM, CW, APGD, AutoAttack's APGD), passes over the data (UAP), or the
     /// query budget (Square, unless `queries` is given); FGSM always takes 1.
     public var steps: Int
-    /// nil: 2.5·eps/steps (PGD, CW), eps/steps (MI-FGSM), eps/4 (UAP). AutoAttack's attacks take none.
+    /// nil: 2.5·eps/steps (PGD, CW), eps/steps (MI-FGSM, DI-MI-FGSM), eps/4 (UAP). AutoAttack's attacks take none.
     public var stepSize: Float?
     public var restarts: Int
     public var randomStart: Bool
@@ -53,6 +54,8 @@ public struct AttackSpec: Sendable, Equatable {
     /// Expectation over transformation: input gradients averaged per APGD iteration; nil means
     /// AutoAttack's 20 for `autoattack-rand` and 1 for `apgd-ce`, `apgd-t` and `apgd-dlr`.
     public var eotIterations: Int?
+    /// `di-mifgsm`'s input diversity: nil means the defaults (p 0.5, resize rate 0.9). Other attacks take none.
+    public var diversity: InputDiversity?
 
     /// AutoAttack's ratio of Square queries to APGD iterations (5,000 / 100).
     public static let queriesPerStep = 50
@@ -60,10 +63,11 @@ public struct AttackSpec: Sendable, Equatable {
     public static let targetClasses = 9
 
     public init(kind: AttackKind, norm: AttackNorm = .linf, eps: Float, steps: Int = 10, stepSize: Float? = nil,
-                restarts: Int = 1, randomStart: Bool = true, seed: UInt64 = 0, queries: Int? = nil, eotIterations: Int? = nil) {
+                restarts: Int = 1, randomStart: Bool = true, seed: UInt64 = 0, queries: Int? = nil, eotIterations: Int? = nil,
+                diversity: InputDiversity? = nil) {
         (self.kind, self.norm, self.eps, self.steps, self.stepSize) = (kind, norm, eps, steps, stepSize)
         (self.restarts, self.randomStart, self.seed, self.queries) = (restarts, randomStart, seed, queries)
-        self.eotIterations = eotIterations
+        (self.eotIterations, self.diversity) = (eotIterations, diversity)
     }
 
     /// The passes each APGD iteration of this attack averages (1: no expectation over transformation).
@@ -92,6 +96,9 @@ public struct AttackSpec: Sendable, Equatable {
         }
         if let eotIterations, !kind.averagesGradients {
             throw RobustnessError.invalidSetting(name: "eot-iterations", reason: "only apgd-ce, apgd-t, apgd-dlr and autoattack-rand average gradients over passes (\(kind.rawValue) was given \(eotIterations)); for a randomised model use autoattack-rand")
+        }
+        if let diversity, kind != .diMIFGSM {
+            throw RobustnessError.invalidSetting(name: "diversity-prob", reason: "only di-mifgsm takes input diversity (\(kind.rawValue) was given p \(diversity.probability), resize rate \(diversity.resizeRate))")
         }
         guard kind.isParameterFree else { return try settings(batchSeed: 0).validate() }
         if stepSize != nil {
@@ -124,6 +131,11 @@ public struct AttackSpec: Sendable, Equatable {
             return s
         case .mifgsm:
             var s = PGDSettings.miFGSM(eps: eps, steps: steps)
+            if let stepSize { s.stepSize = stepSize }
+            s.seed = seed
+            return s
+        case .diMIFGSM:
+            var s = PGDSettings.diMIFGSM(eps: eps, steps: steps, diversity: diversity ?? InputDiversity())
             if let stepSize { s.stepSize = stepSize }
             s.seed = seed
             return s

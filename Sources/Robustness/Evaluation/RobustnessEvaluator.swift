@@ -156,6 +156,9 @@ public struct RobustnessEvaluator {
         guard d.inputShape == [dataset.channels, dataset.height, dataset.width] else {
             throw RobustnessError.incompatible("\(d.name) expects images \(d.inputShape), dataset \(dataset.name) has \([dataset.channels, dataset.height, dataset.width])")
         }
+        for spec in attacks where spec.kind == .diMIFGSM {
+            try (spec.diversity ?? InputDiversity()).validate(imageShape: d.inputShape)
+        }
         guard d.numClasses == dataset.classCount else {
             throw RobustnessError.incompatible("the model has \(d.numClasses) classes, dataset \(dataset.name) (after class selection) has \(dataset.classCount); pass --classes to match")
         }
@@ -167,7 +170,7 @@ public struct RobustnessEvaluator {
                 throw RobustnessError.incompatible("the source model has \(source.modelDescription.numClasses) classes, the evaluated model \(d.numClasses): craft on features instead (--transfer-space features)")
             }
             if let own = attacks.first(where: { $0.kind.isParameterFree }) {
-                throw RobustnessError.incompatible("\(own.kind.rawValue) attacks the evaluated model itself; transfer from a source model is for fgsm, pgd, mifgsm, cw and uap")
+                throw RobustnessError.incompatible("\(own.kind.rawValue) attacks the evaluated model itself; transfer from a source model is for fgsm, pgd, mifgsm, di-mifgsm, cw and uap")
             }
             if craftingSpace == .features && attacks.contains(where: { $0.kind == .uap }) {
                 throw RobustnessError.incompatible("a universal perturbation is crafted on labels, not on features")

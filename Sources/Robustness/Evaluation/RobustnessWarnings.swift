@@ -34,7 +34,7 @@ enum RobustnessWarnings {
     /// PGD and APGD at the same budget may differ by this much.
     static let pgdAPGDMargin = 0.03
 
-    static let whiteBox: Set<String> = Set([AttackKind.fgsm, .pgd, .mifgsm, .cw, .apgdCE, .apgdT, .apgdDLR, .autoattackRand].map(\.rawValue))
+    static let whiteBox: Set<String> = Set([AttackKind.fgsm, .pgd, .mifgsm, .diMIFGSM, .cw, .apgdCE, .apgdT, .apgdDLR, .autoattackRand].map(\.rawValue))
 
     static func check(cleanAccuracy: Double, results: [AttackResult], model: ModelOutputFindings = ModelOutputFindings()) -> [String] {
         var warnings: [String] = []

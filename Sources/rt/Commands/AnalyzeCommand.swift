@@ -9,8 +9,43 @@ import TensorEngine
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "Representation analysis: CKA between two models, frequency preference of one.",
-        subcommands: [CKACommand.self, FrequencyCommand.self])
+        abstract: "Representation analysis: CKA or SVCCA between two models, frequency preference of one.",
+        subcommands: [CKACommand.self, SVCCACommand.self, FrequencyCommand.self])
+}
+
+/// What `rt analyze cka` and `rt analyze svcca` share: two models, the inputs they see.
+struct SimilarityOptions: ParsableArguments {
+    @Option(help: "Checkpoint of the first model (safetensors).") var a: String
+    @Option(help: "Checkpoint of the second model (safetensors).") var b: String
+    @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
+    @Option(help: "Classes of the inputs (any view; no labels are used).") var classes: String?
+    @Option(help: "Split the inputs come from: train or test.") var split = DatasetSplit.test
+    @OptionGroup var examples: ExampleCountOptions
+    @Option(name: .customLong("batch-size"), help: "Examples per forward pass (and the CKA estimator's minibatch).") var batchSize = 256
+    @Option(help: "Threads the engine uses.") var threads = 2
+    @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        if let count = examples.examples ?? examples.limit, count < 4 { throw ValidationError("--examples must be at least 4, got \(count)") }
+        guard batchSize >= 4 else { throw ValidationError("--batch-size must be at least 4, got \(batchSize)") }
+    }
+
+    /// Loads both models and the inputs, and compares them stage by stage, with a progress line on a terminal.
+    func compare(_ measure: SimilarityMeasure) throws -> (examples: Int, stages: [RepresentationSimilarity.StageSimilarity]) {
+        let limit = examples.count("rt analyze \(measure.rawValue)")
+        Parallel.threads = threads
+        let (modelA, _) = try Checkpoint.load(a)
+        let (modelB, _) = try Checkpoint.load(b)
+        let data = try EvaluationData.load(dataset: dataset, classes: classes, split: split, limit: limit,
+                                           imageShape: modelA.modelDescription.inputShape, dataDirectory: dataDirectory)
+        let line = ProgressLine()
+        defer { line.clear() }
+        return (data.count, try RepresentationSimilarity.compare(modelA, modelB, on: data, batchSize: batchSize, measures: [measure],
+                                                                  progress: line.examples(measure.rawValue)))
+    }
+
+    static func stageColumn(_ stage: String) -> String { stage.padding(toLength: 10, withPad: " ", startingAt: 0) }
 }
 
 struct CKACommand: ParsableCommand {
@@ -19,39 +54,49 @@ struct CKACommand: ParsableCommand {
         abstract: "Linear CKA between two models' activations at each stage, on the same inputs.",
         discussion: "Labels are not used: the models may classify different classes (pre-trained vs fine-tuned).")
 
-    @Option(help: "Checkpoint of the first model (safetensors).") var a: String
-    @Option(help: "Checkpoint of the second model (safetensors).") var b: String
-    @Option(help: "Dataset name (fashion-mnist, mnist, cifar10, cifar100, digits, synthetic[:k=v,...]) or path.") var dataset: String
-    @Option(help: "Classes of the inputs (any view; CKA needs no labels).") var classes: String?
-    @Option(help: "Split the inputs come from: train or test.") var split = DatasetSplit.test
-    @OptionGroup var examples: ExampleCountOptions
-    @Option(name: .customLong("batch-size"), help: "Minibatch of the CKA estimator.") var batchSize = 256
-    @Option(help: "Threads the engine uses.") var threads = 2
-    @Option(name: .customLong("data-dir"), help: "Where datasets are looked for (default $RT_DATA_DIR).") var dataDirectory: String?
-    @Flag(help: "Print one JSON object.") var json = false
-
-    func validate() throws {
-        if let count = examples.examples ?? examples.limit, count < 4 { throw ValidationError("--examples must be at least 4 for CKA, got \(count)") }
-        guard batchSize >= 4 else { throw ValidationError("--batch-size must be at least 4, got \(batchSize)") }
-    }
+    @OptionGroup var options: SimilarityOptions
 
     func run() throws {
-        let limit = examples.count("rt analyze cka")
-        Parallel.threads = threads
-        let (modelA, _) = try Checkpoint.load(a)
-        let (modelB, _) = try Checkpoint.load(b)
-        let data = try EvaluationData.load(dataset: dataset, classes: classes, split: split, limit: limit,
-                                           imageShape: modelA.modelDescription.inputShape, dataDirectory: dataDirectory)
-        let line = ProgressLine()
-        let stages = try RepresentationSimilarity.compare(modelA, modelB, on: data, batchSize: batchSize, progress: line.examples("cka"))
-        line.clear()
-        if json {
+        let (examples, stages) = try options.compare(.cka)
+        if options.json {
             struct Stage: Encodable { var stage: String; var cka: Double? }
             struct Line: Encodable { var examples: Int; var stages: [Stage] }
-            try JSONLines.print(Line(examples: data.count, stages: stages.map { Stage(stage: $0.stage, cka: JSONLines.finite($0.cka)) }))
+            try JSONLines.print(Line(examples: examples, stages: stages.map { Stage(stage: $0.stage, cka: $0.cka.flatMap(JSONLines.finite)) }))
         } else {
-            print("linear CKA on \(data.count) examples")
-            for s in stages { print(s.stage.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %.4f", s.cka)) }
+            print("linear CKA on \(examples) examples")
+            for s in stages { print(SimilarityOptions.stageColumn(s.stage) + String(format: " %.4f", s.cka ?? .nan)) }
+        }
+    }
+}
+
+struct SVCCACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "svcca",
+        abstract: "SVCCA between two models' activations at each stage, on the same inputs.",
+        discussion: """
+        Per stage, each model's centred activations are reduced to the top singular directions that explain \
+        99% of their variance, then canonical correlation analysis relates the two reductions; the score is \
+        the mean canonical correlation (Raghu et al. 2017). A channel is a neuron and every (image, position) \
+        a datapoint. Labels are not used: the models may classify different classes. See docs/ROBUSTNESS.md.
+        """)
+
+    @OptionGroup var options: SimilarityOptions
+
+    func run() throws {
+        let (examples, stages) = try options.compare(.svcca)
+        if options.json {
+            struct Stage: Encodable { var stage: String; var svcca: Double?; var directionsA: Int?; var directionsB: Int? }
+            struct Line: Encodable { var examples: Int; var stages: [Stage] }
+            try JSONLines.print(Line(examples: examples, stages: stages.map { s in
+                Stage(stage: s.stage, svcca: s.svcca.flatMap { JSONLines.finite($0.value) },
+                      directionsA: s.svcca?.directionsA, directionsB: s.svcca?.directionsB)
+            }))
+        } else {
+            print("SVCCA (99% of the variance kept) on \(examples) examples")
+            for s in stages {
+                let kept = s.svcca.map { "  (\($0.directionsA) and \($0.directionsB) directions)" } ?? "  (a constant representation)"
+                print(SimilarityOptions.stageColumn(s.stage) + String(format: " %.4f", s.svcca?.value ?? .nan) + kept)
+            }
         }
     }
 }

@@ -27,6 +27,11 @@ struct AttackCommand: ParsableCommand {
         They choose their own step sizes and random starts and attack the evaluated model itself. \
         See docs/ROBUSTNESS.md.
 
+        Input diversity: di-mifgsm is MI-FGSM whose every gradient is taken, with probability \
+        --diversity-prob (default 0.5), at the batch shrunk to a random side in [--resize-rate x H, H) \
+        (default 0.9) and zero-padded back at a random place (Xie et al. 2019, torchattacks' DIFGSM); \
+        with --source-checkpoint it crafts transfer attacks.
+
         Common corruptions: --attack corruption (alone or with attacks) with --kinds gaussian_noise,contrast \
         (default: every kind that applies to the images) and --severities 1,3,5 (default 1-5): \
         ImageNet-C's functions with CIFAR-10-C's severities, seeded by --seed. Their robust_accuracy is the \
@@ -38,13 +43,15 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Classes of the task (as at training).") var classes: String?
     @Option(help: "Split to attack: train or test.") var split = DatasetSplit.test
     @OptionGroup var examples: ExampleCountOptions
-    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, apgd-dlr, square, autoattack, autoattack-rand or corruption; a comma-separated list for several.") var attack = "pgd"
+    @Option(help: "fgsm, pgd, mifgsm, di-mifgsm, cw, uap, apgd-ce, apgd-t, apgd-dlr, square, autoattack, autoattack-rand or corruption; a comma-separated list for several.") var attack = "pgd"
     @Option(help: "linf or l2.") var norm = AttackNorm.linf
     @Option(help: "Budgets in pixel units, fractions allowed: 8/255 or 1/255,2/255,4/255.") var eps = "8/255"
-    @Option(help: "Iterations (PGD, MI-FGSM, CW, APGD), passes over the data (UAP), or Square's query budget.") var steps = 10
+    @Option(help: "Iterations (PGD, MI-FGSM, DI-MI-FGSM, CW, APGD), passes over the data (UAP), or Square's query budget.") var steps = 10
     @Option(help: "Square's query budget per example (square: default --steps; autoattack: default 50 x --steps).") var queries: Int?
     @Option(name: .customLong("eot-iterations"), help: "Passes whose input gradients each APGD iteration averages (autoattack-rand: default 20; apgd-ce, apgd-t, apgd-dlr: default 1).") var eotIterations: Int?
-    @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps; MI-FGSM eps/steps; UAP eps/4).") var stepSize: String?
+    @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps; MI-FGSM and DI-MI-FGSM eps/steps; UAP eps/4).") var stepSize: String?
+    @Option(name: .customLong("diversity-prob"), help: "di-mifgsm: probability that a step's gradient is taken at a resized and padded input (default 0.5).") var diversityProb: Float?
+    @Option(name: .customLong("resize-rate"), help: "di-mifgsm: the input shrinks to a side in [rate x H, H), rate in (0, 1) (default 0.9).") var resizeRate: Float?
     @Option(help: "Random restarts; each example keeps its worst case.") var restarts = 1
     @Flag(inversion: .prefixedNo, help: "Start PGD and CW at a random point of the eps-ball.") var randomStart = true
     @Option(help: "Seed of the random starts and restarts, UAP's example order, and the corruptions' randomness.") var seed: UInt64 = 0
@@ -80,17 +87,23 @@ struct AttackCommand: ParsableCommand {
             }
             return kind
         }
+        let diversity = diversityProb == nil && resizeRate == nil ? nil
+            : InputDiversity(probability: diversityProb ?? InputDiversity.defaultProbability, resizeRate: resizeRate ?? InputDiversity.defaultResizeRate)
         let specs = kinds.flatMap { kind in
             budgets.map { AttackSpec(kind: kind, norm: norm, eps: $0, steps: steps, stepSize: step, restarts: restarts,
                                      randomStart: randomStart, seed: seed,
                                      queries: kind == .square || kind == .autoattack ? queries : nil,
-                                     eotIterations: kind.averagesGradients ? eotIterations : nil) }
+                                     eotIterations: kind.averagesGradients ? eotIterations : nil,
+                                     diversity: kind == .diMIFGSM ? diversity : nil) }
         }
         if let queries, !kinds.contains(.square) && !kinds.contains(.autoattack) {
             throw ValidationError("--queries \(queries): only square and autoattack take a query budget")
         }
         if let eotIterations, !kinds.contains(where: \.averagesGradients) {
             throw ValidationError("--eot-iterations \(eotIterations): only apgd-ce, apgd-t, apgd-dlr and autoattack-rand average gradients over passes")
+        }
+        if diversity != nil && !kinds.contains(.diMIFGSM) {
+            throw ValidationError("--diversity-prob and --resize-rate: only di-mifgsm takes input diversity")
         }
         for spec in specs { try spec.validate() }
         if specs.isEmpty && corruptions == nil { throw ValidationError("--attack: name at least one attack or corruption") }

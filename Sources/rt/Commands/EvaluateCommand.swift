@@ -20,7 +20,7 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "The run directory, e.g. runs/default.")
     var runDirectory: String
 
-    @Option(help: "fgsm, pgd, mifgsm, cw, uap, apgd-ce, apgd-t, apgd-dlr, square, autoattack, autoattack-rand or corruption.") var attack = "pgd"
+    @Option(help: "fgsm, pgd, mifgsm, di-mifgsm, cw, uap, apgd-ce, apgd-t, apgd-dlr, square, autoattack, autoattack-rand or corruption.") var attack = "pgd"
     @Option(help: "linf or l2.") var norm: AttackNorm = .linf
     @Option(help: "Budgets, e.g. 8/255,16/255 (not for corruption).") var eps: String?
     @Option(help: "Corruptions for --attack corruption, comma-separated (default: all that apply).") var kinds: String?
@@ -29,6 +29,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Square's query budget (square: default --steps; autoattack: default 50 x --steps).") var queries: Int?
     @Option(name: .customLong("eot-iterations"), help: "Passes each APGD iteration averages (autoattack-rand: default 20; APGD: default 1).") var eotIterations: Int?
     @Option(name: .customLong("step-size"), help: "Step size (default 2.5·eps/steps).") var stepSize: String?
+    @Option(name: .customLong("diversity-prob"), help: "di-mifgsm: probability of a resized and padded input per step (default 0.5).") var diversityProb: Double?
+    @Option(name: .customLong("resize-rate"), help: "di-mifgsm: the input shrinks to a side in [rate x H, H) (default 0.9).") var resizeRate: Double?
     @Option(help: "Restarts; each example keeps its worst case.") var restarts = 1
     @Flag(inversion: .prefixedNo, help: "Start from a random point of the eps-ball.") var randomStart = true
     @Option(help: "Attack a seeded subset of this many test images (default: the whole test split).") var examples: Int?
@@ -113,12 +115,15 @@ struct EvaluateCommand: ParsableCommand {
         if let stepSize { suite["step_size"] = .string(stepSize) }
         if let queries { suite["queries"] = .int(queries) }
         if let eotIterations { suite["eot_iterations"] = .int(eotIterations) }
+        if let diversityProb { suite["diversity_prob"] = .double(diversityProb) }
+        if let resizeRate { suite["resize_rate"] = .double(resizeRate) }
         return suite
     }
 
     /// `{attack: corruption, kinds: [...], severities: [...]}`; the evaluate job's reader checks the names.
     func corruptionEntry() throws -> [String: JSONValue] {
         if eps != nil { throw ValidationError("--eps is for attacks; corruptions take --kinds and --severities") }
+        if diversityProb != nil || resizeRate != nil { throw ValidationError("--diversity-prob and --resize-rate are for --attack di-mifgsm") }
         var suite: [String: JSONValue] = ["attack": .string(attack)]
         if let kinds { suite["kinds"] = .array(kinds.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) }) }
         if let severities {

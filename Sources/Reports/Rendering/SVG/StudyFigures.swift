@@ -65,4 +65,12 @@ enum StudyFigures {
         let map = HeatMap(title: "Linear CKA by layer", rows: grid.rows, columns: grid.layers) { grid.value(row: $0, layer: $1) }
         return (map.svg(), "Mean linear CKA between each model and its reference, per layer (1 = the same representation up to rotation and scale).")
     }
+
+    /// nil when no trial measured SVCCA.
+    static func svccaHeatMap(_ summaries: [CKASummary]) -> (svg: String, caption: String)? {
+        guard summaries.contains(where: { $0.svcca != nil }) else { return nil }
+        let grid = CKAGrid(summaries, measure: \.svcca)
+        let map = HeatMap(title: "SVCCA by layer", rows: grid.rows, columns: grid.layers) { grid.value(row: $0, layer: $1) }
+        return (map.svg(), "Mean SVCCA (mean canonical correlation of the directions keeping 99% of the variance) between each model and its reference, per layer.")
+    }
 }
