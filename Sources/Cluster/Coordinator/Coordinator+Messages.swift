@@ -24,6 +24,7 @@ extension Coordinator {
             return
         }
         do {
+            if let problem = WireLimits.problem(withBodyOf: envelope) { throw WireError.badPayload(type: envelope.type, reason: problem) }
             switch envelope.type {
             case .register: try register(routingID, envelope.body(RegisterMessage.self), keyName: message.userID)
             case .statusRequest: _ = send(try WireEnvelope.make(.statusReply, status(), requestID: envelope.requestID), to: routingID)
@@ -132,5 +133,6 @@ extension Coordinator {
         roundRobin.append(routingID)
         log.log(.info, "coordinator", "worker \(registration.name) registered from \(registration.host) (pid \(registration.pid), \(registration.threads) threads\(keyName.map { ", key \($0)" } ?? ""))")
         try? store.recordEvent(kind: "worker-registered", worker: registration.name, detail: "host \(registration.host) pid \(registration.pid)")
+        countJobTypes(of: session)
     }
 }

@@ -75,6 +75,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("stop-grace"), help: "Seconds running trials get to hand themselves back on SIGINT/SIGTERM.")
     var stopGrace: Double = 10
 
+    @Option(name: .customLong("job-type-wait"), help: "Seconds after the first worker registers that a stage whose job no registered worker runs waits for one that does; then its trials fail without a lease (workers list their job types when they register).")
+    var jobTypeWait: Double = 30
+
     @Option(name: .customLong("max-worker-threads"), help: "The most trials one worker may run at once; a worker registering with more --threads is refused, saying why.")
     var maxWorkerThreads: Int = 256
 
@@ -88,6 +91,7 @@ struct CoordinatorCommand: ParsableCommand {
         guard gangReservation >= 0 && gangReservation.isFinite else { throw ValidationError("--gang-reservation must be a number of seconds >= 0, got \(gangReservation)") }
         guard maxWorkerThreads >= 1 else { throw ValidationError("--max-worker-threads must be at least 1, got \(maxWorkerThreads)") }
         guard stopGrace >= 0 && stopGrace.isFinite else { throw ValidationError("--stop-grace must be a number of seconds >= 0, got \(stopGrace)") }
+        guard jobTypeWait >= 0 && jobTypeWait.isFinite else { throw ValidationError("--job-type-wait must be a number of seconds >= 0, got \(jobTypeWait)") }
         if check && sweep == nil { throw ValidationError("--check needs a sweep file") }
         try KeyOptions.validateServer(keys: keys, allow: allow)
     }
@@ -111,6 +115,7 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.advertise = advertise
         configuration.maxWorkerThreads = maxWorkerThreads
         configuration.idleTimeout = idleTimeout
+        configuration.jobTypeWait = jobTypeWait
         let coordinator: Coordinator
         do {
             coordinator = try resumeDirectory.map { try Coordinator(resuming: URL(fileURLWithPath: $0), configuration: configuration) }
