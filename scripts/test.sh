@@ -17,4 +17,16 @@ if [[ $status -eq 124 || $status -eq 137 ]]; then
   pkill -KILL -f 'RobustTransferPackageTests.xctest' || true
   echo "test.sh: the suite ran past ${limit} s and was stopped; the last 'started' line above names the test that hung" >&2
 fi
+# Then each libFuzzer harness (sweep parser, safetensors reader, wire envelope decoder) for
+# RT_FUZZ_SECONDS (15) from its committed seed corpus; a crash fails the suite. Only for the
+# whole suite (no arguments), and RT_FUZZ_SECONDS=0 leaves it out.
+fuzz_seconds=${RT_FUZZ_SECONDS:-15}
+if [[ $# -eq 0 && $fuzz_seconds -gt 0 ]]; then
+  fuzz_status=0
+  started=$SECONDS
+  # A backstop like the suite's: building all three from scratch takes a few minutes at most.
+  timeout --kill-after=10 $((fuzz_seconds * 3 + 900)) scripts/fuzz/run.sh "$fuzz_seconds" || fuzz_status=$?
+  echo "test.sh: fuzzing took $((SECONDS - started)) s (status $fuzz_status)"
+  [[ $status -ne 0 ]] || status=$fuzz_status
+fi
 exit "$status"

@@ -73,83 +73,35 @@ public enum SafeTensors {
     }
 
     public static func decode(_ data: Data, path: String) throws -> SafeTensorsFile {
-        func fail(_ tensor: String?, _ reason: String) -> TensorError { .checkpoint(path: path, tensor: tensor, reason: reason) }
-        guard data.count >= 8 else { throw fail(nil, "file is \(data.count) bytes, too short for a safetensors header") }
-        let headerLength = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard headerLength <= UInt64(data.count - 8) else {
-            throw fail(nil, "header length \(headerLength) exceeds the file size \(data.count) (truncated or not safetensors)")
-        }
-        let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
-        guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
-            throw fail(nil, "header is not a JSON object")
-        }
-        let body = data.subdata(in: (8 + Int(headerLength))..<data.count)
-        var metadata: [String: String] = [:]
-        if let meta = header["__metadata__"] {
-            guard let dict = meta as? [String: String] else { throw fail(nil, "__metadata__ must map strings to strings") }
-            metadata = dict
-        }
-        var entries: [(begin: Int, name: String, tensor: Tensor)] = []
-        for (name, value) in header where name != "__metadata__" {
-            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw fail(name, "entry needs dtype, shape and data_offsets")
-            }
-            let (begin, end) = (offsets[0], offsets[1])
-            guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, begin <= end else { throw fail(name, "invalid shape \(shape) or offsets \(offsets)") }
-            guard end <= body.count else {
-                throw fail(name, "data ends at byte \(end) but the file holds \(body.count) data bytes (truncated)")
-            }
-            // Counted with overflow checks (this module is built -Ounchecked, where a plain
-            // product silently wraps and a huge shape "needs 0 bytes").
-            guard let count = Self.elementCount(shape), let width = Self.byteWidth[dtype],
-                  case let (needed, overflow) = count.multipliedReportingOverflow(by: width), !overflow else {
-                if Self.byteWidth[dtype] == nil { throw fail(name, "dtype \(dtype) is not supported (F32, F64, I64 are)") }
-                throw fail(name, "shape \(shape) has more elements than fit in memory")
-            }
-            let bytes = body[body.startIndex + begin ..< body.startIndex + end]
-            guard bytes.count == needed else { throw fail(name, "shape \(shape) needs \(needed) bytes, has \(bytes.count)") }
+        let header = try SafeTensorsHeader.read(data, path: path)
+        let tensors = header.entries.map { entry -> (String, Tensor) in
+            // The header checked that `entry.bytes` holds exactly `count` elements of the dtype.
+            let (count, bytes) = (entry.count, data[entry.bytes])
             let tensor: Tensor
-            switch dtype {
-            case "F32":
-                tensor = Tensor(shape: shape) { out in
-                    bytes.withUnsafeBytes { raw in
-                        for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
-                    }
-                }
+            switch entry.dtype {
             case "F64":
-                tensor = Tensor(shape: shape) { out in
+                tensor = Tensor(shape: entry.shape) { out in
                     bytes.withUnsafeBytes { raw in
                         for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))) }
                     }
                 }
             case "I64":
                 // Integer tensors (PyTorch's num_batches_tracked) are read as values; models ignore them.
-                tensor = Tensor(shape: shape) { out in
+                tensor = Tensor(shape: entry.shape) { out in
                     bytes.withUnsafeBytes { raw in
                         for i in 0..<count { out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))) }
                     }
                 }
-            default:
-                throw fail(name, "dtype \(dtype) is not supported (F32, F64, I64 are)")
+            default: // F32, the only other dtype the header admits
+                tensor = Tensor(shape: entry.shape) { out in
+                    bytes.withUnsafeBytes { raw in
+                        for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
+                    }
+                }
             }
-            entries.append((begin, name, tensor))
+            return (entry.name, tensor)
         }
-        entries.sort { ($0.begin, $0.name) < ($1.begin, $1.name) }
-        return SafeTensorsFile(tensors: entries.map { ($0.name, $0.tensor) }, metadata: metadata)
-    }
-
-    static let byteWidth = ["F32": 4, "F64": 8, "I64": 8]
-
-    /// The product of `shape`, nil when it overflows.
-    static func elementCount(_ shape: [Int]) -> Int? {
-        var count = 1
-        for extent in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
-            if overflow { return nil }
-            count = product
-        }
-        return count
+        return SafeTensorsFile(tensors: tensors, metadata: header.metadata)
     }
 
     private static func jsonString(_ s: String) -> String {

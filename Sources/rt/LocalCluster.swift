@@ -157,7 +157,7 @@ struct LocalCluster {
 
         let end = coordinator.end
         if forwarded > 0, let signal = stop.signal {
-            Notice.say("stopped by \(SignalExit.name(signal)): \(Self.progress(runDirectory)); continue with: \(continueCommand)")
+            Notice.say("stopped by \(SignalExit.name(signal)): \(Self.progress(runDirectory).closing(continueCommand))")
             throw ExitCode(SignalExit.status(signal))
         }
         switch end {
@@ -167,7 +167,7 @@ struct LocalCluster {
             throw ExitCode(CommandExit.runHeld) // it said why: another coordinator serves the run
         default:
             let why = restarts == coordinatorRestarts && restarts > 0 ? " after \(restarts) restarts; giving up" : ""
-            Notice.say("\(coordinator.endDescription)\(why): \(Self.progress(runDirectory)); continue with: \(continueCommand)")
+            Notice.say("\(coordinator.endDescription)\(why): \(Self.progress(runDirectory).closing(continueCommand))")
             throw ExitCode(coordinator.exitStatus > 0 ? coordinator.exitStatus : 1)
         }
     }
@@ -177,13 +177,37 @@ struct LocalCluster {
         while processes.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
     }
 
-    /// "37 of 100 trials done, 0 failed, 63 to go", from the store (read-only).
-    static func progress(_ runDirectory: URL) -> String {
-        let url = RunStore.url(runDirectory: runDirectory)
-        guard FileManager.default.fileExists(atPath: url.path), let counts = try? RunStore(path: url.path, readOnly: true).counts() else {
-            return "nothing stored yet"
+    /// What the run's store holds, for the closing line of a run that did not finish.
+    enum StoredProgress: Equatable {
+        /// No store yet (the coordinator stopped before it wrote the sweep).
+        case nothing
+        /// "37 of 100 trials done, 0 failed, 63 to go".
+        case counts(String)
+        /// The store is there but cannot be read (the coordinator's error said why, too).
+        case unreadable(String)
+
+        /// "...; continue with: CMD", or for a store that cannot be read, that it must be
+        /// repaired first: continuing alone would fail the same way.
+        func closing(_ continueCommand: String) -> String {
+            switch self {
+            case .nothing: return "nothing stored yet; continue with: \(continueCommand)"
+            case let .counts(text): return "\(text); continue with: \(continueCommand)"
+            case let .unreadable(problem): return "the run's store cannot be read (\(problem)); repair or remove it, then continue with: \(continueCommand)"
+            }
         }
-        let total = counts.values.reduce(0, +), done = counts[.done] ?? 0, failed = counts[.failed] ?? 0
-        return "\(done) of \(total) trials done, \(failed) failed, \(total - done - failed) to go"
+    }
+
+    /// What the run's store holds (read-only). Every trial row is read, checked as a resuming
+    /// coordinator checks it, so a row it would refuse is not summed up as if all were well.
+    static func progress(_ runDirectory: URL) -> StoredProgress {
+        let url = RunStore.url(runDirectory: runDirectory)
+        guard FileManager.default.fileExists(atPath: url.path) else { return .nothing }
+        do {
+            let trials = try RunStore(path: url.path, readOnly: true).trials()
+            let total = trials.count, done = trials.filter { $0.state == .done }.count, failed = trials.filter { $0.state == .failed }.count
+            return .counts("\(done) of \(total) trials done, \(failed) failed, \(total - done - failed) to go")
+        } catch {
+            return .unreadable("\(error)")
+        }
     }
 }

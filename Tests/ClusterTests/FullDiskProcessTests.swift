@@ -65,4 +65,33 @@ final class FullDiskProcessTests: ClusterProcessTestCase {
         let final = try harness.store("full").report()
         for (id, attempt) in attempts { XCTAssertEqual(final.trials.first { $0.id == id }?.attempts, attempt, "\(id) was not run again") }
     }
+
+    /// The store is what fills: the disk is filled up once the coordinator has written the
+    /// sweep, before any worker comes. The first commit that cannot be written stops the run,
+    /// said once (not on every poll), exit 4; once the filler is gone, `--resume` finishes it.
+    func testAStoreThatCannotGrowStopsTheRunOnceAndResumes() throws {
+        let sweep = try sleepSweep("storefull", trials: 20, seconds: 0.05, retries: 0)
+        let endpoint = harness.ipcEndpoint()
+        let coordinator = try startCoordinator(sweep, endpoint: endpoint, extra: ["--stop-grace", "3"])
+        _ = try harness.coordinatorInfo("storefull")
+        let filler = harness.runs.appendingPathComponent("filler")
+        _ = ShellCommand(command: "dd if=/dev/zero of='\(filler.path)' bs=4k 2>&1", timeout: 30).run() // ends with ENOSPC
+        XCTAssertEqual(ShellCommand(command: "df --output=avail -B1 '\(harness.runs.path)' | tail -1", timeout: 10).run().output
+            .trimmingCharacters(in: .whitespacesAndNewlines), "0", "the disk is full")
+        let worker = try startWorker("late", endpoint: endpoint)
+        XCTAssertEqual(coordinator.waitForExit(timeout: 60), 4, coordinator.logText())
+        XCTAssertNotNil(worker.waitForExit(timeout: 20), worker.logText())
+        let log = coordinator.logText()
+        XCTAssertEqual(log.components(separatedBy: "out of space under").count - 1, 1, "said once: \(log)")
+        XCTAssertTrue(log.contains("database or disk is full"), log)
+        XCTAssertLessThan(log.components(separatedBy: "database or disk is full").count - 1, 4, "not said on every poll: \(log)")
+        XCTAssertFalse(log.contains("Fatal error"), log)
+        XCTAssertEqual(try harness.store("storefull").report().counts["failed"], nil)
+
+        try FileManager.default.removeItem(at: filler)
+        let resumed = try startCoordinator(sweep, endpoint: endpoint, extra: ["--resume"], label: "resumed")
+        try startWorker("after", endpoint: endpoint)
+        XCTAssertEqual(resumed.waitForExit(timeout: 90), 0, resumed.logText())
+        try assertAllDoneExactlyOnce("storefull", count: 20)
+    }
 }

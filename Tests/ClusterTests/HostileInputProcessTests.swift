@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import XCTest
 @testable import Cluster
 
@@ -33,6 +34,35 @@ final class HostileInputProcessTests: XCTestCase {
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertTrue(outcome.text.contains("unknown job 'nosuchjob'"), outcome.text)
         XCTAssertFalse(FileManager.default.fileExists(atPath: harness.runs.appendingPathComponent("unknown").path))
+    }
+
+    /// A stored run whose store was edited into an impossible row: the coordinator's error
+    /// names the row, and `rt run`'s closing line says the store cannot be read (not that
+    /// nothing is stored) before it says how to continue.
+    func testRunOnACorruptStoreSaysSoInItsClosingLine() throws {
+        let sweep = try harness.writeSweep("corrupt", "name: corrupt\nstages:\n  - {name: a, job: sum, grid: {add: [1, 2, 3]}}\n")
+        let first = try rt(["run", sweep.path, "--workers", "1", "--runs", harness.runs.path, "--quiet"])
+        XCTAssertEqual(first.status, 0, first.text)
+        let store = try RunStore(path: RunStore.url(runDirectory: harness.runs.appendingPathComponent("corrupt")).path)
+        try store.pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            try db.execute(sql: "UPDATE trials SET state = 'paused' WHERE id = 'a-0001'")
+        }
+        let outcome = try rt(["run", sweep.path, "--resume", "--workers", "1", "--runs", harness.runs.path, "--quiet"])
+        XCTAssertNotEqual(outcome.status, 0, outcome.text)
+        XCTAssertTrue(outcome.text.contains("table trials, row a-0001, column state: 'paused' is not a trial state"), outcome.text)
+        XCTAssertFalse(outcome.text.contains("nothing stored yet"), outcome.text)
+        let closing = try XCTUnwrap(outcome.text.split(separator: "\n").last.map(String.init), outcome.text)
+        XCTAssertTrue(closing.contains("the coordinator"), closing)
+        XCTAssertTrue(closing.contains("the run's store cannot be read ("), closing)
+        XCTAssertTrue(closing.contains("repair or remove it, then continue with: "), closing)
+    }
+
+    /// `rt worker --jobs` names job types this rt has; another is refused naming it.
+    func testWorkerRefusesAJobTypeItDoesNotHave() throws {
+        let outcome = try rt(["worker", "--connect", "ipc:///nonexistent/rt.ipc", "--jobs", "sleep,nosuchjob"])
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.text.contains("--jobs: unknown job type 'nosuchjob'; this worker has "), outcome.text)
     }
 
     func testRunRefusesAHugeGridAtOnceAndTheLimitIsConfigurable() throws {

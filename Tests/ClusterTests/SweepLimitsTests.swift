@@ -92,6 +92,22 @@ final class SweepLimitsTests: XCTestCase {
         print("alias bomb refused in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
     }
 
+    /// Found by the sweep fuzzer: the bomb used as a mapping key hung Yams, which hashes every
+    /// key while it builds the document (before the expansion limit is checked). A key must be
+    /// text; an alias, a list or a mapping in its place is refused from the parser's events.
+    func testAliasBombAsAMappingKeyIsRefusedBeforeYamsBuildsIt() {
+        var bomb = "name: s\ndefaults:\n  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...9 { bomb += "  l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        let cases = [(bomb + "stages:\n  - {name: a, job: sum, parameters: 8, *l8 : {p: *l9}}\n", 14, 40, "an alias"),
+                     (bomb + "stages:\n  - {name: a, job: sum, {p: *l9}: 1}\n", 14, 25, "a mapping"),
+                     ("name: s\nstages:\n  - name: a\n    [job]: sum\n", 4, 5, "a list")]
+        for (text, line, column, what) in cases {
+            XCTAssertThrowsError(try SweepParser(file: "s.yaml").parse(text)) { error in
+                XCTAssertEqual("\(error)", "s.yaml:\(line):\(column): (document): a mapping key must be text, not \(what) (refused before the document is built: such a key is compared by its whole expansion)")
+            }
+        }
+    }
+
     func testSharedDefaultsThroughAnchorsStillParse() throws {
         let sweep = try SweepParser(file: "s.yaml").parse("""
             name: s

@@ -1,53 +1,78 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (sweep parser, safetensors reader) with swiftc's
-# -sanitize=fuzzer,address and runs each for a bounded time on its committed seed corpus.
-#   scripts/fuzz/run.sh [SECONDS per harness, default 60] [HARNESS ...: sweep safetensors]
+# Builds the libFuzzer harnesses (sweep parser, safetensors reader, wire envelope decoder) with
+# swiftc's -sanitize=fuzzer,address and runs each for a bounded time on its committed seed corpus.
+#   scripts/fuzz/run.sh [SECONDS per harness, default 60] [HARNESS ...: sweep safetensors wire]
 # Crashes are written to .build/fuzz/<harness>/crash-*; new inputs to .build/fuzz/<harness>/corpus
 # (the committed corpus in scripts/fuzz/corpus is only read). Exit status non-zero on a finding.
-# Not part of scripts/test.sh: a run takes about 2 x SECONDS plus a few minutes of compiling.
+# Each harness is compiled from the few sources it needs, and again only when they (or the
+# flags) change: a stamp of their hash sits beside the binary. scripts/test.sh runs all three.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 harnesses=("$@")
-[[ ${#harnesses[@]} -gt 0 ]] || harnesses=(sweep safetensors)
+[[ ${#harnesses[@]} -gt 0 ]] || harnesses=(sweep safetensors wire)
+for h in "${harnesses[@]}"; do
+  [[ $h == sweep || $h == safetensors || $h == wire ]] || { echo "run.sh: unknown harness '$h' (sweep, safetensors, wire)" >&2; exit 2; }
+done
 out=.build/fuzz
 mkdir -p "$out"
 flags=(-O -parse-as-library -sanitize=fuzzer,address -g)
 
-# Yams, from the checkout SwiftPM made (swift package resolve fetches it).
-yams=.build/checkouts/Yams/Sources
-[[ -d $yams ]] || swift package resolve
-build_yams() {
-  [[ -f $out/yams/libYams.a ]] && return
-  mkdir -p "$out/yams"
-  for c in "$yams"/CYaml/src/*.c; do
-    clang -O1 -g -fsanitize=fuzzer-no-link,address -I "$yams/CYaml/include" -c "$c" -o "$out/yams/$(basename "$c" .c).o"
-  done
-  # SWIFT_PACKAGE: Yams imports its C part as a module only when built as a package.
-  swiftc "${flags[@]}" -D SWIFT_PACKAGE -emit-module -emit-library -static -module-name Yams \
-    -I "$yams/CYaml/include" -emit-module-path "$out/yams/Yams.swiftmodule" -o "$out/yams/libYamsSwift.a" "$yams"/Yams/*.swift
-  ar rcs "$out/yams/libYams.a" "$out"/yams/*.o
+# Yams as the release build made it (scripts/test.sh builds it first; here with the same flags,
+# so nothing else is rebuilt): compiling Yams with the sanitizers took most of a harness's build
+# (121 s of 138 s on a busy machine). Our parser is instrumented; Yams and libyaml are not.
+release=.build/release
+yams_objects() {
+  if [[ ! -f $release/Modules/Yams.swiftmodule ]]; then
+    swift build -c release -Xswiftc -enable-testing --target Yams >&2
+  fi
+  echo "$release"/Yams.build/*.swift.o "$release"/CYaml.build/src/*.c.o
+}
+
+# swiftc, without ld.gold's warning for each ASan helper it cannot export (hundreds of lines).
+compile() { swiftc "${flags[@]}" "$@" 2>&1 | { grep -v "Cannot export local symbol" || true; }; }
+
+# The sources each harness is compiled from, the harness last.
+sources() {
+  case $1 in
+    sweep) echo Sources/Cluster/Sweep/*.swift Sources/Cluster/Protocol/JSONValue.swift scripts/fuzz/SweepParserFuzz.swift ;;
+    safetensors) echo Sources/TensorEngine/{SafeTensorsHeader,TensorError}.swift scripts/fuzz/SafeTensorsFuzz.swift ;;
+    wire) echo Sources/Cluster/Protocol/{WireEnvelope,MessageType,Messages,JSONValue,WireLimits,SHA256}.swift \
+               Sources/Cluster/Coordinator/WorkerSession.swift scripts/fuzz/WireEnvelopeFuzz.swift ;;
+  esac
 }
 
 build() {
-  case $1 in
+  local h=$1 files stamp
+  # shellcheck disable=SC2207
+  files=($(sources "$h"))
+  local extra=()
+  # shellcheck disable=SC2207
+  [[ $h == sweep ]] && extra=($(yams_objects))
+  stamp=$( (cat "${files[@]}"; echo "${flags[*]}"; [[ ${#extra[@]} -eq 0 ]] || cat "${extra[@]}") | sha256sum | cut -c1-16)
+  if [[ -x $out/$h-fuzz && $(cat "$out/$h.stamp" 2>/dev/null) == "$stamp" ]]; then
+    echo "== $h: up to date"
+    return
+  fi
+  echo "== $h: building"
+  local started=$SECONDS
+  case $h in
     sweep)
-      build_yams
-      swiftc "${flags[@]}" -module-name Cluster -I "$out/yams" -I "$yams/CYaml/include" \
-        Sources/Cluster/Sweep/*.swift Sources/Cluster/Protocol/JSONValue.swift scripts/fuzz/SweepParserFuzz.swift \
-        "$out/yams/libYamsSwift.a" "$out/yams/libYams.a" -o "$out/sweep-fuzz" ;;
+      local cyaml=.build/checkouts/Yams/Sources/CYaml/include
+      compile -module-name Cluster -I "$release/Modules" -I "$cyaml" -Xcc -fmodule-map-file="$cyaml/module.modulemap" \
+        "${files[@]}" "${extra[@]}" -o "$out/sweep-fuzz" ;;
     safetensors)
-      # shellcheck disable=SC2046
-      swiftc "${flags[@]}" -module-name TensorEngine -I Sources/CBLAS $(pkg-config --cflags-only-I openblas | sed 's/-I/-Xcc -I/g') \
-        $(pkg-config --libs openblas) $(find Sources/TensorEngine -name "*.swift") scripts/fuzz/SafeTensorsFuzz.swift -o "$out/safetensors-fuzz" ;;
-    *) echo "run.sh: unknown harness '$1' (sweep, safetensors)" >&2; exit 2 ;;
+      compile -module-name TensorEngine "${files[@]}" -o "$out/safetensors-fuzz" ;;
+    wire)
+      compile -module-name Cluster -I Sources/CCrypto "${files[@]}" -o "$out/wire-fuzz" ;;
   esac
+  echo "$stamp" > "$out/$h.stamp"
+  echo "== $h: built in $((SECONDS - started)) s"
 }
 
 status=0
 for h in "${harnesses[@]}"; do
-  echo "== $h: building"
   build "$h"
   mkdir -p "$out/$h/corpus"
   echo "== $h: fuzzing for $seconds s"

@@ -15,17 +15,18 @@ extension Coordinator {
             progressed = false
             for routingID in roundRobin {
                 guard let session = sessions[routingID], session.credits > 0 else { continue }
-                guard let record = scheduler.popReady() else { return }
+                // Only a job type it runs; none ready: the other workers may still find one.
+                guard let record = scheduler.popReady(runnableBy: session.jobs) else { continue }
                 let size = record.spec.replicas
                 if size > 1 {
                     // All or none: a gang that does not fit now waits, and the trials behind it go on,
                     // until it has waited `gangReservation`: then the free slots are held for it.
-                    guard let members = TrialScheduler.gangMembers(size, first: routingID, order: roundRobin, sessions: sessions) else {
+                    guard let members = TrialScheduler.gangMembers(size, job: record.spec.job, first: routingID, order: roundRobin, sessions: sessions) else {
                         waitingGangs.append(record.spec.id)
                         let since = gangWaitingSince[record.spec.id] ?? Date()
                         gangWaitingSince[record.spec.id] = since
                         // Only a gang the connected workers can hold at all reserves them.
-                        if size <= sessions.count && Date().timeIntervalSince(since) >= configuration.gangReservation {
+                        if size <= sessions.values.filter({ $0.runs(record.spec.job) }).count && Date().timeIntervalSince(since) >= configuration.gangReservation {
                             if reservingFor != record.spec.id {
                                 reservingFor = record.spec.id
                                 log.info("holding free workers for \(record.spec.id) (\(size) replicas), waiting \(Int(Date().timeIntervalSince(since))) s", metadata: ["trial": "\(record.spec.id)"])
@@ -96,6 +97,7 @@ extension Coordinator {
 
     /// A replica says where its ring listens; when all have, every replica learns all addresses.
     func receiveRingEndpoint(_ routingID: Data, _ message: RingEndpointMessage) throws {
+        if let problem = WireLimits.problem(with: message) { throw WireError.badPayload(type: .ringEndpoint, reason: problem) }
         guard var gang = gangs[message.trialID], gang.key == LeaseKey(trialID: message.trialID, attempt: message.attempt) else {
             return // an ended lease: its replicas are being cancelled
         }
@@ -145,15 +147,16 @@ extension Coordinator {
         }
     }
 
-    /// Fails a trial that can never run, and everything that depends on it.
-    func failForever(_ id: String, reason: String) {
+    /// Fails a trial that can never run, and everything that depends on it. `quietly` when the
+    /// caller said why once for many trials: no line per trial.
+    func failForever(_ id: String, reason: String, quietly: Bool = false) {
         do { try store.markFailed(trialID: id, reason: reason) } catch {
             log.error("store: cannot fail \(id): \(error)", metadata: ["trial": "\(id)"])
             return
         }
-        log.warning("\(id) failed: \(reason)", metadata: ["trial": "\(id)"])
+        if !quietly { log.warning("\(id) failed: \(reason)", metadata: ["trial": "\(id)"]) }
         for child in scheduler.markFailed(id, reason: reason) {
-            failForever(child, reason: "parent trial \(id) failed")
+            failForever(child, reason: "parent trial \(id) failed", quietly: quietly)
         }
     }
 }

@@ -25,6 +25,7 @@ extension Coordinator {
             return
         }
         do {
+            if let problem = WireLimits.problem(withBodyOf: envelope) { throw WireError.badPayload(type: envelope.type, reason: problem) }
             switch envelope.type {
             case .register: try register(routingID, envelope.body(RegisterMessage.self), keyName: message.userID)
             case .statusRequest: _ = send(try WireEnvelope.make(.statusReply, status(), requestID: envelope.requestID), to: routingID)
@@ -133,5 +134,6 @@ extension Coordinator {
         roundRobin.append(routingID)
         log.info("worker \(registration.name) registered from \(registration.host) (pid \(registration.pid), up to \(registration.threads) trials at once\(keyName.map { ", key \($0)" } ?? ""))", metadata: ["worker": "\(registration.name)"])
         try? store.recordEvent(kind: "worker-registered", worker: registration.name, detail: "host \(registration.host) pid \(registration.pid)")
+        countJobTypes(of: session)
     }
 }

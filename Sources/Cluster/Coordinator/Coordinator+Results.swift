@@ -24,6 +24,11 @@ extension Coordinator {
         let host = session?.host ?? record.host ?? "?"
         session?.leases[key] = nil
         session?.clearProgress(result.trialID)
+        if let problem = WireLimits.problem(with: result) {
+            // From the lease's holder, which will not send another: the attempt failed.
+            drop(routingID, "bad_payload", "result for \(key.trialID) attempt \(key.attempt): \(problem)")
+            return endLease(key, reason: "attempt \(key.attempt) on \(workerName): result refused: \(problem)", worker: workerName)
+        }
         if let artifact = result.artifact, !vault.has(artifact.hash) {
             log.warning("result of \(key.trialID) attempt \(key.attempt) from \(workerName) names artifact \(artifact.hash.prefix(16)) that did not arrive intact", metadata: ["trial": "\(key.trialID)", "worker": "\(workerName)"])
             // Lost to a full disk, the attempt was not the worker's fault: it is given back.
@@ -106,6 +111,9 @@ extension Coordinator {
             return drop(routingID, "not_lease_holder", "checkpoint of \(key.trialID.prefix(64)) attempt \(key.attempt), a lease it does not hold")
         }
         guard currentLease[message.trialID]?.key == key else { return }
+        if let problem = WireLimits.problem(with: message) {
+            throw WireError.badPayload(type: .checkpoint, reason: "\(key.trialID) attempt \(key.attempt): \(problem)")
+        }
         guard vault.has(message.artifact.hash) else {
             log.warning("checkpoint of \(message.trialID) from \(peerName(routingID)) did not arrive intact; ignored", metadata: ["trial": "\(message.trialID)"])
             return

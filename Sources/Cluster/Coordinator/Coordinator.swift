@@ -42,6 +42,8 @@ public final class Coordinator {
     var dropped: [String: Int] = [:]
     /// Who may report on which lease, and what it may fetch.
     var leaseTokens = LeaseTokens()
+    /// Which job types the registered workers run (`Coordinator+JobTypes`).
+    var jobCensus = JobCensus()
     var lateResults: [String: Int] = [:]
     /// What the open group commit will send once it is stored (`inOneTransaction`); nil outside one.
     var outbox: [OutgoingMessage]?
@@ -196,6 +198,7 @@ public final class Coordinator {
                     if expired > 0 { log.warning("\(expired) artifact uploads dropped: no chunk for \(Int(ArtifactVault.idleTimeout)) s") }
                 }
                 buryDeadWorkers(now: now)
+                if stopping == nil, jobCensus.isDue(now) { inOneTransaction { settleJobTypes(now: now) } }
                 if stopping == nil, scheduler.hasReady { inOneTransaction(dispatch) }
             }
             if scheduler.isFinished {

@@ -24,6 +24,10 @@ public struct CoordinatorConfiguration {
     /// The most trials one worker may run at once (its `threads`); a registration claiming more
     /// is refused with the reason, so one peer cannot soak up the lease queue.
     public var maxWorkerThreads = 256
+    /// How long after the first worker registers a stage whose job no registered worker runs
+    /// waits for one that does; then its trials fail, without a lease (`Coordinator+JobTypes`).
+    /// Workers with other job types (another build) have this long to join.
+    public var jobTypeWait: TimeInterval = 30
     /// Artifacts travel in chunks of this many bytes.
     public var chunkSize: Int
     /// After the last trial is final, how long to keep answering (status, late workers) before exiting.

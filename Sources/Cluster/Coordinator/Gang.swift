@@ -27,12 +27,13 @@ struct Gang {
 }
 
 extension TrialScheduler {
-    /// Workers for a gang of `size`: distinct sessions with a free slot, in round-robin order
-    /// starting at `first`; nil if there are not enough (the gang waits, single trials go on).
-    static func gangMembers(_ size: Int, first: Data, order: [Data], sessions: [Data: WorkerSession]) -> [WorkerSession]? {
+    /// Workers for a gang of `size` running `job`: distinct sessions that run it with a free
+    /// slot, in round-robin order starting at `first`; nil if there are not enough (the gang
+    /// waits, single trials go on).
+    static func gangMembers(_ size: Int, job: String, first: Data, order: [Data], sessions: [Data: WorkerSession]) -> [WorkerSession]? {
         let start = order.firstIndex(of: first) ?? 0
         let rotated = order[start...] + order[..<start]
-        let free = rotated.compactMap { sessions[$0] }.filter { $0.credits > 0 }
+        let free = rotated.compactMap { sessions[$0] }.filter { $0.credits > 0 && $0.runs(job) }
         return free.count >= size ? Array(free.prefix(size)) : nil
     }
 }

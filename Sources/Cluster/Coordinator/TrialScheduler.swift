@@ -8,9 +8,12 @@ import Foundation
 /// artifact, and is doomed by the first that fails or finishes without one.
 struct TrialScheduler {
     private(set) var records: [String: TrialRecord] = [:]
-    /// Ready pending trials in expansion order (requeued ones go to the front: they waited longest).
-    private var ready: [String] = []
-    private var readyHead = 0
+    /// Ready pending trials by job type, each queue in rank order: trials that became ready
+    /// count up (expansion order), requeued ones count down (they waited longest), so
+    /// the lowest rank across the queues is the trial one queue would have at its front.
+    private var ready: [String: ReadyQueue] = [:]
+    private var lastRank = 0
+    private var firstRank = 0
     private var waitingOn: [String: [String]] = [:]   // parent id -> children waiting for its artifact
     private(set) var finalCount = 0
 
@@ -34,13 +37,13 @@ struct TrialScheduler {
         for record in list.sorted(by: { $0.spec.order < $1.spec.order }) where record.state == .pending {
             let unfinished = record.spec.parentTrialIDs.filter { !isFinal($0) }
             for parent in unfinished { waitingOn[parent, default: []].append(record.spec.id) }
-            if unfinished.isEmpty && blocker(of: record) == nil { ready.append(record.spec.id) }
+            if unfinished.isEmpty && blocker(of: record) == nil { appendReady(record.spec.id) }
         }
     }
 
     var total: Int { records.count }
     var isFinished: Bool { finalCount == records.count }
-    var hasReady: Bool { readyHead < ready.count }
+    var hasReady: Bool { ready.values.contains { !$0.isEmpty } }
 
     /// Whether any trial has more than one parent (leases then need protocol revision 2).
     var hasSeveralParents: Bool { records.values.contains { $0.spec.parentTrialIDs.count > 1 } }
@@ -52,19 +55,45 @@ struct TrialScheduler {
         }.sorted { $0.id < $1.id }
     }
 
-    mutating func popReady() -> TrialRecord? {
-        while readyHead < ready.count {
-            let id = ready[readyHead]
-            readyHead += 1
-            if readyHead > 1024 && readyHead * 2 > ready.count { ready.removeFirst(readyHead); readyHead = 0 }
+    /// The longest-waiting ready trial whose job type is in `jobs` (nil: any job type).
+    mutating func popReady(runnableBy jobs: Set<String>? = nil) -> TrialRecord? {
+        // Each turn removes one queued id, so this ends.
+        while true {
+            var best: (job: String, rank: Int)?
+            for (job, queue) in ready where jobs?.contains(job) ?? true {
+                if let first = queue.first, first.rank < best?.rank ?? .max { best = (job, first.rank) }
+            }
+            guard let best else { return nil }
+            let id = ready[best.job]!.removeFirst()
             if let record = records[id], record.state == .pending { return record }
         }
-        return nil
     }
 
     /// A trial popped but not leased after all (e.g. the worker vanished): put it back first.
     mutating func pushFront(_ id: String) {
-        if readyHead > 0 { readyHead -= 1; ready[readyHead] = id } else { ready.insert(id, at: 0) }
+        guard let job = records[id]?.spec.job else { return }
+        firstRank -= 1
+        ready[job, default: ReadyQueue()].pushFront(id, rank: firstRank)
+    }
+
+    private mutating func appendReady(_ id: String) {
+        guard let job = records[id]?.spec.job else { return }
+        lastRank += 1
+        ready[job, default: ReadyQueue()].append(id, rank: lastRank)
+    }
+
+    /// The stages that still have trials to run, by job type: what the workers must offer.
+    func unfinishedStages() -> [String: Set<String>] {
+        var stages: [String: Set<String>] = [:]
+        for record in records.values where record.state == .pending || record.state == .leased {
+            stages[record.spec.job, default: []].insert(record.spec.stage)
+        }
+        return stages
+    }
+
+    /// The pending trials of `stage`, in expansion order.
+    func pendingTrials(ofStage stage: String) -> [String] {
+        records.values.filter { $0.spec.stage == stage && $0.state == .pending }.sorted { $0.spec.order < $1.spec.order }.map(\.spec.id)
     }
 
     func record(_ id: String) -> TrialRecord? { records[id] }
@@ -91,7 +120,7 @@ struct TrialScheduler {
             if let reason = blocker(of: record) {
                 released.doomed.append(Doomed(id: child, reason: reason))
             } else if record.spec.parentTrialIDs.allSatisfy({ records[$0]?.state == .done }) {
-                ready.append(child)
+                appendReady(child)
                 released.ready.append(child)
             }
         }

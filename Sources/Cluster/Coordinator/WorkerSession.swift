@@ -12,6 +12,8 @@ final class WorkerSession {
     let registration: RegisterMessage
     /// ZAP user id: the allow-list name of the key the worker authenticated with (CURVE only).
     let keyName: String?
+    /// The job types it runs (revision 4); nil from an older worker, which may be leased any.
+    let jobs: Set<String>?
     var credits = 0
     var leases: [LeaseKey: Date] = [:]
     var lastSeen: Date
@@ -30,11 +32,15 @@ final class WorkerSession {
         self.routingID = routingID
         self.registration = registration
         self.keyName = keyName
+        jobs = registration.jobs.map(Set.init)
         self.lastSeen = now
     }
 
     var name: String { registration.name }
     var host: String { registration.host }
+
+    /// Whether it may be leased a trial of `job`.
+    func runs(_ job: String) -> Bool { jobs?.contains(job) ?? true }
 }
 
 public struct WorkerStatistics: Codable, Equatable, Sendable {

@@ -102,6 +102,19 @@ public struct JobRegistry: Sendable {
 
     public func handler(for jobType: String) -> (any JobHandler)? { handlers[jobType] }
     public var jobTypes: [String] { handlers.keys.sorted() }
+
+    /// Only the job types in `names` (`rt worker --jobs`): a worker registered with it is
+    /// leased nothing else. A name it does not hold is an error naming it and what it holds.
+    public func restricted(to names: [String]) throws -> JobRegistry {
+        var restricted = JobRegistry()
+        for name in names {
+            guard let handler = handlers[name] else {
+                throw JobError("unknown job type '\(name)'; this worker has \(jobTypes.joined(separator: ", "))")
+            }
+            restricted.register(name, handler)
+        }
+        return restricted
+    }
 }
 
 /// Set by the worker when the coordinator cancels a lease or the run stops; long jobs should

@@ -14,6 +14,9 @@ public struct RegisterMessage: Codable, Equatable, Sendable {
     /// Protocol revision (compatible additions within version 1; docs/PROTOCOL.md). Absent
     /// from revision-1 workers.
     public var revision: Int? = nil
+    /// The job types this worker runs (revision 4): the coordinator leases it nothing else.
+    /// Absent from older workers, which may be leased any job.
+    public var jobs: [String]? = nil
 }
 
 public struct ReadyMessage: Codable, Equatable, Sendable {

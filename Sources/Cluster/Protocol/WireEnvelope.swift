@@ -49,8 +49,9 @@ public struct WireEnvelope: Equatable {
     public static let protocolVersion: UInt8 = 1
     /// Compatible additions within `protocolVersion` (new optional JSON keys), announced in
     /// `register`. 2: leases carry `parentArtifacts` (trials with several parents). 3: leases
-    /// carry a `token` that every report on the lease echoes.
-    public static let protocolRevision = 3
+    /// carry a `token` that every report on the lease echoes. 4: `register` lists the job types
+    /// the worker runs.
+    public static let protocolRevision = 4
     /// The first revision that understands trials with several parents.
     static let severalParentsRevision = 2
     /// The first revision whose workers echo lease tokens; older ones are bound by connection.

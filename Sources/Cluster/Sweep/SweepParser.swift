@@ -61,6 +61,10 @@ public struct SweepParser {
     }
 
     private func compose(_ text: String) throws -> Node {
+        if let key = YAMLKeyCheck.firstNonTextKey(in: text) {
+            throw SweepError(file: file, line: key.line, column: key.column, key: "(document)",
+                             problem: "a mapping key must be text, not \(key.what) (refused before the document is built: such a key is compared by its whole expansion)")
+        }
         do {
             guard let node = try Yams.compose(yaml: text) else { throw fail(nil, "(document)", "the file is empty") }
             if let beyond = YAMLExpansion.nodeBeyond(limits.maxNodes, in: node) {

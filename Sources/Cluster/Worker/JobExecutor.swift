@@ -24,7 +24,7 @@ final class JobExecutor {
     let jobs = LockedQueue<PendingJob>()
     let outbox = LockedQueue<JobReport>()
     let wake: WakePipe
-    private let registry: JobRegistry
+    let registry: JobRegistry
 
     init(registry: JobRegistry, threads: Int) throws {
         self.registry = registry

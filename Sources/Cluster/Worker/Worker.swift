@@ -154,7 +154,7 @@ public final class Worker {
         lastHeard = Date()
         let registration = RegisterMessage(workerID: workerID, name: configuration.name, host: ProcessInfo.processInfo.hostName,
                                            pid: getpid(), threads: configuration.threads, version: "rt-cluster/\(WireEnvelope.protocolVersion)",
-                                           revision: WireEnvelope.protocolRevision)
+                                           revision: WireEnvelope.protocolRevision, jobs: executor.registry.jobTypes)
         send(try WireEnvelope.make(.register, registration))
         if freeSlots > 0 && stopDeadline == nil { send(try WireEnvelope.make(.ready, ReadyMessage(slots: freeSlots))) }
         log.info("connected to \(configuration.connect) running up to \(configuration.threads) trials at once")
@@ -437,7 +437,12 @@ public final class Worker {
         }
         let result = ResultMessage(trialID: lease.trialID, attempt: lease.attempt, metrics: outcome.metrics, artifact: reference,
                                    maskNames: maskNames, seconds: seconds, token: lease.token)
-        messages.append(try WireEnvelope.make(.result, result, binary: maskNames.map { outcome.masks[$0]! }))
+        let envelope = try WireEnvelope.make(.result, result, binary: maskNames.map { outcome.masks[$0]! })
+        // The coordinator would drop it: the trial fails here, saying why, instead.
+        if let problem = WireLimits.problem(with: result) ?? WireLimits.problem(withBodyOf: envelope) {
+            throw JobError("the job's result cannot be sent: \(problem)")
+        }
+        messages.append(envelope)
         return messages
     }
 

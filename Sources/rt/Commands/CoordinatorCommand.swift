@@ -78,6 +78,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("max-worker-concurrency"), help: "The most trials one worker may run at once; a worker registering with a larger --concurrency is refused, saying why.")
     var maxWorkerConcurrency: Int?
 
+    @Option(name: .customLong("job-type-wait"), help: "Seconds after the first worker registers that a stage whose job no registered worker runs waits for one that does; then its trials fail without a lease (workers list their job types when they register).")
+    var jobTypeWait: Double = 30
+
     @Option(name: .customLong("max-worker-threads"), help: ArgumentHelp("Deprecated spelling of --max-worker-concurrency.", visibility: .hidden))
     var maxWorkerThreads: Int?
 
@@ -97,6 +100,7 @@ struct CoordinatorCommand: ParsableCommand {
         let limit = maxWorkerConcurrency ?? maxWorkerThreads ?? 256
         guard limit >= 1 else { throw ValidationError("--max-worker-concurrency must be at least 1, got \(limit)") }
         guard stopGrace >= 0 && stopGrace.isFinite else { throw ValidationError("--stop-grace must be a number of seconds >= 0, got \(stopGrace)") }
+        guard jobTypeWait >= 0 && jobTypeWait.isFinite else { throw ValidationError("--job-type-wait must be a number of seconds >= 0, got \(jobTypeWait)") }
         if check && sweep == nil { throw ValidationError("--check needs a sweep file") }
         try KeyOptions.validateServer(keys: keys, allow: allow)
     }
@@ -120,6 +124,7 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.advertise = advertise
         configuration.maxWorkerThreads = Self.oldLimit.value(maxWorkerConcurrency, maxWorkerThreads) ?? 256
         configuration.idleTimeout = idleTimeout
+        configuration.jobTypeWait = jobTypeWait
         let coordinator: Coordinator
         do {
             coordinator = try resumeDirectory.map { try Coordinator(resuming: URL(fileURLWithPath: $0), configuration: configuration) }

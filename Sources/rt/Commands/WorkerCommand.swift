@@ -26,6 +26,9 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var trials: TrialConcurrencyOptions
 
+    @Option(name: .long, help: "Job types to run, comma-separated (default: every job type this rt knows); the coordinator leases this worker no other.")
+    var jobs: String?
+
     @Option(name: .long, help: "Name in logs and reports (default: HOST-PID).")
     var name: String?
 
@@ -56,7 +59,17 @@ struct WorkerCommand: ParsableCommand {
         return registry
     }
 
+    /// The registry this worker runs: every job type, or those `--jobs` names.
+    func registry() throws -> JobRegistry {
+        let all = Self.jobRegistry()
+        guard let jobs else { return all }
+        let names = jobs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw ValidationError("--jobs names no job type; this rt knows \(all.jobTypes.joined(separator: ", "))") }
+        do { return try all.restricted(to: names) } catch { throw ValidationError("--jobs: \(error)") }
+    }
+
     func validate() throws {
+        _ = try registry()
         // Gradients are as private as the data: off loopback the ring runs over CurveZMQ (with
         // --keys, the only way a worker gets security), or on request in the clear.
         if keys == nil, !insecure, !LoopbackEndpoint.isLocal("tcp://\(ringHost):0") {
@@ -75,7 +88,7 @@ struct WorkerCommand: ParsableCommand {
         configuration.ringHost = ringHost
         configuration.stop = .signals
         configuration.stopGrace = max(0, stopGrace)
-        let worker = try Worker(configuration: configuration, registry: Self.jobRegistry())
+        let worker = try Worker(configuration: configuration, registry: try registry())
         _ = try worker.run()
         if let signal = worker.stoppedBy { throw ExitCode(SignalExit.status(signal)) }
     }
