@@ -2,11 +2,12 @@ import XCTest
 @testable import TensorEngine
 
 /// Which strategy `Conv2dPlan` picks for the layer shapes of resnet20 (32×32, batch 128) and
-/// resnet18 (64×64, batch 64): the choices docs/ARCHITECTURE.md describes. That each strategy
+/// resnet18 (64×64, batch 64) with Winograd off (WinogradConvTests covers it): the choices
+/// docs/ARCHITECTURE.md describes. That each strategy
 /// computes the right numbers is OpGradientTests' job.
 final class Conv2dPlanTests: XCTestCase {
     func plan(_ input: [Int], _ weight: [Int], stride: Int, padding: Int, threads: Int,
-              options: Conv2dPlan.Options = Conv2dPlan.Options()) throws -> Conv2dPlan {
+              options: Conv2dPlan.Options = Conv2dPlan.Options(winograd: .off)) throws -> Conv2dPlan {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         Parallel.threads = threads
@@ -62,7 +63,7 @@ final class Conv2dPlanTests: XCTestCase {
     func testPartsNotAskedForAreAbsent() throws {
         let geo = try Conv2dGeometry(input: [8, 16, 8, 8], weight: [16, 16, 3, 3], stride: 1, padding: 1)
         let w = Storage(count: 16 * 16 * 9)
-        let forwardOnly = Conv2dPlan(geo, weight: w.pointer, parts: .output)
+        let forwardOnly = Conv2dPlan(geo, weight: w.pointer, parts: .output, options: .init(winograd: .off))
         XCTAssertNotNil(forwardOnly.output)
         XCTAssertNil(forwardOnly.inputGradient)
         XCTAssertNil(forwardOnly.weightGradient)

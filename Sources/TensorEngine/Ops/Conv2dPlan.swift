@@ -13,6 +13,9 @@ struct Conv2dPlan {
 
     /// Strategy switches beyond the geometry.
     struct Options: Equatable {
+        /// Winograd F(2×2, 3×3) for 3×3 stride-1 padding-1 convolutions (`WinogradConv`): off or on,
+        /// from `RT_WINOGRAD` unless a caller says otherwise.
+        var winograd: WinogradConv.Use = .current
     }
 
     let geometry: Conv2dGeometry
@@ -54,6 +57,7 @@ struct Conv2dPlan {
 
     /// The output strategy of a geometry, with `weight` (O, C, kh, kw).
     static func forward(_ geo: Conv2dGeometry, weight: UnsafePointer<Float>, options: Options) -> any ConvForward {
+        if WinogradConv.chosen(for: geo, options.winograd) { return WinogradConv(geo, weight: weight) }
         if geo.isPointwise { return PointwiseForward(geometry: geo, weight: weight) }
         if rowShiftedTiles(geo) { return RowShiftedForward(geo, weight: weight) }
         return Im2colForward(geometry: geo, weight: weight)
