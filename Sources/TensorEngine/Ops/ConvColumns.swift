@@ -97,29 +97,17 @@ enum Layout {
     }
 }
 
-/// The input gradient of a stride-1 convolution as a forward convolution of the output gradient:
-/// dx[c, i, j] = Σ_{o,a,b} g[o, i − (kh−1−p) + a, j − (kw−1−p) + b] · W[o, c, kh−1−a, kw−1−b].
-struct TransposedConv {
-    let geometry: Conv2dGeometry
-    /// W flipped in space with in/out channels swapped: (C, O, kh, kw).
-    let flipped: Storage
-
-    init(_ geo: Conv2dGeometry, _ w: Tensor) {
-        let (o, c, kh, kw) = (geo.outChannels, geo.inChannels, geo.kernelHeight, geo.kernelWidth)
-        flipped = Storage(uninitializedCount: w.count)
-        let src = w.pointer, dst = flipped.pointer
-        for oc in 0..<o { for ic in 0..<c { for a in 0..<kh { for b in 0..<kw {
-            dst[((ic * o + oc) * kh + a) * kw + b] = src[((oc * c + ic) * kh + (kh - 1 - a)) * kw + (kw - 1 - b)]
-        } } } }
-        // Valid by construction: the forward geometry was checked, and stride 1 maps Ho×Wo back to H×W.
-        geometry = try! Conv2dGeometry(input: [1, o, geo.outHeight, geo.outWidth], weight: [c, o, kh, kw],
-                                       stride: 1, padding: kh - 1 - geo.padding)
-    }
-}
-
 /// Unfolding an image into patch columns and folding columns back (the adjoint, which adds),
 /// for a band of output rows: column (oh − rows.lowerBound)·Wo + ow holds output pixel (oh, ow).
 enum Im2col {
+    /// col (C·kh·kw, tile.columns): image i of the tile in columns [i·P', (i+1)·P'), from the batch `x`.
+    static func unfold(_ tile: ColumnTile, of x: UnsafePointer<Float>, _ g: Conv2dGeometry, into col: UnsafeMutablePointer<Float>) {
+        let inStride = g.inChannels * g.height * g.width
+        for i in 0..<tile.count {
+            unfold(x + (tile.first + i) * inStride, g, rows: tile.rows, into: col + i * tile.pixelsPerImage, rowStride: tile.columns)
+        }
+    }
+
     // image (C, H, W) -> col (C·kh·kw, rows·Wo, rows rowStride apart), zeros where the patch reaches into the padding
     static func unfold(_ image: UnsafePointer<Float>, _ g: Conv2dGeometry, rows: Range<Int>,
                        into col: UnsafeMutablePointer<Float>, rowStride: Int) {

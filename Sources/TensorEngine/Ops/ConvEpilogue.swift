@@ -9,6 +9,9 @@ struct ConvEpilogue {
     let residual: UnsafePointer<Float>?
     let relu: Bool
 
+    /// Nothing to do: a plain convolution, or an input gradient computed as one.
+    static let none = ConvEpilogue(bias: nil, residual: nil, relu: false)
+
     var isEmpty: Bool { bias == nil && residual == nil && !relu }
 
     /// y[c·ldc + j] = f(y[c·ldc + j] + bias[c] + residual[offset + c·ldc + j]) for c < `channels`,
